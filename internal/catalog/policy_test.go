@@ -1,0 +1,87 @@
+package catalog
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errs"
+)
+
+func mustEntity(t testing.TB, js string) *Entity {
+	t.Helper()
+	var e Entity
+	if err := json.Unmarshal([]byte(js), &e); err != nil {
+		t.Fatalf("decode %s: %v", js, err)
+	}
+	return &e
+}
+
+func TestDefaultPolicies(t *testing.T) {
+	policies := DefaultPolicies(DefaultValidators())
+	tests := []struct {
+		name string
+		in   string
+		want string // "" = valid
+	}{
+		{"valid", `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"a","labels":{"a.b/c":"d"},"annotations":{"x":""},"tags":["java"],"links":[{"url":"https://x.io","title":"X"}]},"spec":{}}`, ""},
+		{"bad name", `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"Bad Name!"}}`,
+			`metadata.name: "Bad Name!" is not a valid name: use 1–63 characters [a-zA-Z0-9] separated by [-_.]`},
+		{"bad namespace", `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"a","namespace":"AZ09"}}`,
+			`metadata.namespace: "AZ09" is not a valid namespace: use 1–63 characters [a-z0-9] separated by single [-]`},
+		{"bad apiVersion and kind together", `{"apiVersion":"a-b","kind":"9AZ","metadata":{"name":"a"}}`,
+			`apiVersion: "a-b" is not a valid apiVersion: use [<prefix>/]<version> where the prefix is a DNS subdomain (labels of [a-z0-9] separated by [-], joined by dots) and the version is 1–63 characters [a-zA-Z0-9]; kind: "9AZ" is not a valid kind: use 1–63 characters [a-zA-Z0-9] starting with a letter`},
+		{"bad label key", `{"apiVersion":"v1","kind":"K","metadata":{"name":"a","labels":{"a--b.c/a":"x"}}}`,
+			`metadata.labels: "a--b.c/a" is not a valid label key: ` + rulePrefixed},
+		{"bad label value", `{"apiVersion":"v1","kind":"K","metadata":{"name":"a","labels":{"a":"-a-b"}}}`,
+			`metadata.labels.a: "-a-b" is not a valid label value: use an empty string or 1–63 characters [a-zA-Z0-9] separated by [-_.]`},
+		{"bad annotation key", `{"apiVersion":"v1","kind":"K","metadata":{"name":"a","annotations":{"a/b/c":"x"}}}`,
+			`metadata.annotations: "a/b/c" is not a valid annotation key: ` + rulePrefixed},
+		{"bad tag", `{"apiVersion":"v1","kind":"K","metadata":{"name":"a","tags":["ok","go 1.15.3"]}}`,
+			`metadata.tags.1: "go 1.15.3" is not a valid tag: use 1–63 characters [a-z0-9:+#] separated by single [-]`},
+		{"bad link", `{"apiVersion":"v1","kind":"K","metadata":{"name":"a","links":[{"url":"not a url","title":"  "}]}}`,
+			`metadata.links.0.url: "not a url" is not a valid URL: use an absolute URL such as https://example.com/docs; metadata.links.0.title: must not be blank`},
+		{"foreign root fields", `{"apiVersion":"v1","kind":"K","metadata":{"name":"a"},"relations":[],"extra":1}`,
+			`relations: unknown field: relations are computed by the catalog; only apiVersion, kind, metadata and spec may be given; extra: unknown field: only apiVersion, kind, metadata and spec may be given at the root`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustEntity(t, tt.in)
+			err := policies.Enforce(e)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got  %v\nwant %s", err, tt.want)
+			}
+			if !errs.Is(err, errs.Input) {
+				t.Errorf("error kind = %s, want InputError", errs.KindOf(err))
+			}
+		})
+	}
+}
+
+func TestDefaultNamespacePolicy(t *testing.T) {
+	e := mustEntity(t, `{"apiVersion":"v1","kind":"K","metadata":{"name":"a"}}`)
+	if err := DefaultNamespacePolicy(e); err != nil || e.Metadata.Namespace != "default" {
+		t.Errorf("namespace = %q, err = %v", e.Metadata.Namespace, err)
+	}
+	e.Metadata.Namespace = "other"
+	_ = DefaultNamespacePolicy(e)
+	if e.Metadata.Namespace != "other" {
+		t.Errorf("an explicit namespace must be kept, got %q", e.Metadata.Namespace)
+	}
+}
+
+func TestFieldFormatPolicyWithOverrides(t *testing.T) {
+	v, err := NewValidators(ValidationConfig{EntityName: &RuleConfig{Pattern: `[A-Za-z0-9 ]+`, MaxLength: 80}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := mustEntity(t, `{"apiVersion":"v1","kind":"K","metadata":{"name":"Legacy Service 1"}}`)
+	if err := (FieldFormatPolicy{Validators: v}).Enforce(e); err != nil {
+		t.Errorf("override should accept the legacy name: %v", err)
+	}
+}
