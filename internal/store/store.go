@@ -1,0 +1,278 @@
+// Package store opens Portico's database — embedded SQLite by default,
+// PostgreSQL in production — runs each plugin's migrations and hides the few
+// differences between the two dialects.
+//
+// Queries are written once with PostgreSQL-style placeholders ($1, $2, …),
+// which both drivers accept. Timestamps are bound as UTC time.Time values
+// (TIMESTAMP columns in SQLite, TIMESTAMPTZ in PostgreSQL). On SQLite, reads
+// go to a pool of read-only connections and writes to a single writer
+// connection, so writers queue in Go instead of failing with SQLITE_BUSY.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// DB is an open database.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+	// dsn is the PostgreSQL connection string, for listeners that need a
+	// dedicated connection.
+	dsn  string
+	desc string
+}
+
+// Querier is what both *DB and *sql.Tx offer, so storage code can run inside
+// or outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Open connects to the database the configuration names and checks that it
+// answers. dataDir is where a SQLite database without an explicit path goes.
+func Open(ctx context.Context, cfg Config, dataDir string) (*DB, error) {
+	client := cfg.Client
+	if client == "" {
+		client = "sqlite"
+	}
+	dialect, err := ParseClient(client)
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case Postgres:
+		return openPostgres(ctx, cfg)
+	default:
+		path := cfg.Connection.sqlitePath()
+		if path == "" {
+			path = filepath.Join(dataDir, "portico.db")
+		}
+		return OpenSQLite(ctx, path, cfg.Synchronous)
+	}
+}
+
+// OpenSQLite opens (creating if needed) a SQLite database file, or an
+// in-memory database for ":memory:".
+func OpenSQLite(ctx context.Context, path, synchronous string) (*DB, error) {
+	synchronous = strings.ToUpper(firstNonEmpty(synchronous, "NORMAL"))
+	if synchronous != "NORMAL" && synchronous != "FULL" {
+		return nil, fmt.Errorf("backend.database.synchronous: expected NORMAL or FULL, got %q", synchronous)
+	}
+	// busy_timeout must come first so that the other pragmas wait too.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + synchronous + ")" +
+		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
+		"&_pragma=journal_size_limit(67108864)&_time_format=sqlite"
+	var dsn, desc string
+	if path == ":memory:" {
+		// A named in-memory database that all of this process's connections
+		// share; plain :memory: would give each connection its own.
+		dsn = fmt.Sprintf("file:/portico-mem-%d-%d?vfs=memdb&%s", os.Getpid(), time.Now().UnixNano(), pragmas)
+		desc = "sqlite (in memory)"
+	} else {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+			return nil, fmt.Errorf("cannot create the database directory %s: %w", filepath.Dir(abs), err)
+		}
+		dsn = "file:" + abs + "?" + pragmas
+		desc = "sqlite " + abs
+	}
+
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", desc, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("cannot open %s: %w; check that the directory is writable", desc, err)
+	}
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", desc, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{dialect: SQLite, write: write, read: read, desc: desc}, nil
+}
+
+func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
+	dsn := cfg.Connection.postgresDSN()
+	pc, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid PostgreSQL connection string: %v", cfg.Connection.Where(), err)
+	}
+	desc := fmt.Sprintf("postgres %s:%d/%s", pc.Host, pc.Port, pc.Database)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", desc, err)
+	}
+	maxConns := cfg.KnexConfig.Pool.Max
+	if maxConns <= 0 {
+		maxConns = 20
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot connect to %s (%s): %v; check that PostgreSQL is running and the connection settings are right", desc, cfg.Connection.Where(), err)
+	}
+	return &DB{dialect: Postgres, write: db, read: db, dsn: dsn, desc: desc}, nil
+}
+
+// OpenPostgresDSN connects to PostgreSQL with a connection string (tests and
+// tools use it).
+func OpenPostgresDSN(ctx context.Context, dsn string) (*DB, error) {
+	return openPostgres(ctx, Config{Client: "pg", Connection: Connection{DSN: dsn}})
+}
+
+// Dialect returns the database's SQL dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// String describes the database for logs ("sqlite /path/portico.db").
+func (db *DB) String() string { return db.desc }
+
+// PostgresDSN returns the connection string of a PostgreSQL database, for
+// components that need their own connection (LISTEN). It is "" on SQLite.
+func (db *DB) PostgresDSN() string { return db.dsn }
+
+// Close closes all connections.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Stats returns the connection pool statistics of the writer and reader
+// pools (the same pool on PostgreSQL).
+func (db *DB) Stats() (write, read sql.DBStats) {
+	return db.write.Stats(), db.read.Stats()
+}
+
+// ExecContext runs a statement on the writer.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query on a reader connection.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a single-row query on a reader connection.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// Tx runs fn in a read-write transaction and commits it when fn returns nil.
+// On PostgreSQL a serialization failure or deadlock retries fn (so fn must
+// not have effects outside the transaction); on SQLite the transaction holds
+// the write lock from its start, so it cannot fail that way.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.tx(ctx, fn)
+		if err == nil || attempt == 5 || !retryable(err) {
+			return err
+		}
+		slog.DebugContext(ctx, "retrying transaction", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique or primary key
+// constraint violation, in either dialect.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// SkipLocked returns the clause that makes a SELECT claim rows that no other
+// transaction holds: "FOR UPDATE SKIP LOCKED" on PostgreSQL. SQLite has a
+// single writer, so a write transaction already excludes everyone else.
+func (db *DB) SkipLocked() string {
+	if db.dialect == Postgres {
+		return "FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// Now returns the current time as the database stores it: UTC, microsecond
+// precision (PostgreSQL's).
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
