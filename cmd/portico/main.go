@@ -27,6 +27,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCommand(),
+		newWorkflowCommand(),
 	)
 	return root
 }

@@ -52,16 +52,15 @@ func (m MapLoader) Load(_ context.Context, name string) ([]byte, error) {
 var errRemote = errors.New("remote references are not supported; copy the file next to the workflow and refer to it by a relative path")
 
 // resolveRef turns a reference written in the file `from` into a loader
-// path. SonataFlow's "classpath:" and "file:" prefixes are relative to the
-// resources root, which is the loader's root here.
+// path. SonataFlow's "classpath:" and "file:" prefixes name files under the
+// resources root, which is where workflow files live: the directory of
+// `from`. Loader paths never start with "/" or climb above the root.
 func resolveRef(from, ref string) (string, error) {
 	switch {
 	case strings.HasPrefix(ref, "classpath:"):
-		return cleanRooted(strings.TrimPrefix(ref, "classpath:"))
-	case strings.HasPrefix(ref, "file://"):
-		return cleanRooted(strings.TrimPrefix(ref, "file://"))
+		ref = strings.TrimLeft(strings.TrimPrefix(ref, "classpath:"), "/")
 	case strings.HasPrefix(ref, "file:"):
-		return cleanRooted(strings.TrimPrefix(ref, "file:"))
+		ref = strings.TrimLeft(strings.TrimPrefix(ref, "file:"), "/")
 	case strings.Contains(ref, "://"):
 		return "", errRemote
 	case strings.HasPrefix(ref, "/"):

@@ -19,24 +19,25 @@ const schemaBase = "file:///"
 type schemaLoader struct {
 	ctx    context.Context
 	loader Loader
+	from   string // the workflow file, against which classpath: resolves
 }
 
 func (l schemaLoader) Load(url string) (any, error) {
-	var name string
+	var p string
+	var err error
 	switch {
 	case strings.HasPrefix(url, schemaBase):
-		name = strings.TrimPrefix(url, schemaBase)
+		p, err = cleanRooted(strings.TrimPrefix(url, schemaBase))
 	case strings.HasPrefix(url, "classpath:"):
-		name = strings.TrimPrefix(url, "classpath:")
+		p, err = resolveRef(l.from, url)
 	default:
 		return nil, errRemote
 	}
-	if l.loader == nil {
-		return nil, errors.New("no loader was given to read it")
-	}
-	p, err := cleanRooted(name)
 	if err != nil {
 		return nil, err
+	}
+	if l.loader == nil {
+		return nil, errors.New("no loader was given to read it")
 	}
 	src, err := l.loader.Load(l.ctx, p)
 	if err != nil {
@@ -65,7 +66,7 @@ func checkSchema(ctx context.Context, w *Workflow, s *DataSchema) (warning strin
 	}
 	url := schemaBase + name
 	c := jsonschema.NewCompiler()
-	c.UseLoader(schemaLoader{ctx: ctx, loader: w.loader})
+	c.UseLoader(schemaLoader{ctx: ctx, loader: w.loader, from: w.File})
 	if err := c.AddResource(url, doc); err != nil {
 		return "", fmt.Errorf("schema %q: %w", s.Ref, err)
 	}
