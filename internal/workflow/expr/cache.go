@@ -35,14 +35,18 @@ func NewCache(size int) *Cache {
 // time.
 func (c *Cache) Compile(src string, opts ...Option) (*Expression, error) {
 	cfg := newConfig(opts)
+	return c.compile(src, &cfg)
+}
+
+func (c *Cache) compile(src string, cfg *config) (*Expression, error) {
 	if c == nil {
-		p, err := compile(src, &cfg)
+		p, err := compile(src, cfg)
 		if err != nil {
 			return nil, err
 		}
 		return &Expression{src: src, prog: p, timeout: cfg.timeout}, nil
 	}
-	key := cfg.key(src)
+	key := src + cfg.suffix
 	var p *program
 	var err error
 	if e, ok := c.get(key); ok {
@@ -50,7 +54,7 @@ func (c *Cache) Compile(src string, opts ...Option) (*Expression, error) {
 	} else {
 		// Compiling outside the lock lets other expressions proceed; two
 		// goroutines may compile the same text once each, which is harmless.
-		p, err = compile(src, &cfg)
+		p, err = compile(src, cfg)
 		c.put(key, p, err)
 	}
 	if err != nil {

@@ -29,17 +29,22 @@ type config struct {
 	fns     map[string]string
 	vars    []string
 	timeout time.Duration
+	// suffix is the part of the cache key that options contribute.
+	suffix string
 }
 
 // WithFunctions makes the workflow's expression functions (functions of
 // type "expression": name to operation) available as fn:name, either as the
 // whole expression or inside a larger jq program.
 func WithFunctions(fns map[string]string) Option {
+	own := maps.Clone(fns)
 	return func(c *config) {
 		if c.fns == nil {
-			c.fns = make(map[string]string, len(fns))
+			c.fns = own // never modified: a second WithFunctions copies
+			return
 		}
-		maps.Copy(c.fns, fns)
+		c.fns = maps.Clone(c.fns)
+		maps.Copy(c.fns, own)
 	}
 }
 
@@ -71,17 +76,21 @@ func newConfig(opts []Option) config {
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
+	c.suffix = c.keySuffix()
 	return c
 }
 
-// key identifies everything that changes the compiled program, so that a
-// cache never hands out a program compiled for another function set.
-func (c *config) key(src string) string {
+// keySuffix encodes everything besides the text that changes the compiled
+// program, so that a cache never hands out a program compiled for another
+// function set.
+func (c *config) keySuffix() string {
+	if len(c.vars) == 0 && len(c.fns) == 0 {
+		return ""
+	}
 	var b strings.Builder
-	b.WriteString(src)
-	b.WriteByte(0)
 	vars := slices.Clone(c.vars)
 	slices.Sort(vars)
+	b.WriteByte(0)
 	b.WriteString(strings.Join(vars, ","))
 	for _, name := range slices.Sorted(maps.Keys(c.fns)) {
 		b.WriteByte(0)

@@ -17,6 +17,10 @@ const (
 	varWorkflow = "WORKFLOW"
 )
 
+// maxSourceLen bounds the text compiled, so a huge or deeply nested input
+// cannot make the compiler recurse without limit.
+const maxSourceLen = 64 << 10
+
 // maxFnDepth bounds chains of fn: references (fn:a whose operation is fn:b
 // ...), so a cycle is reported instead of recursing forever.
 const maxFnDepth = 32
@@ -52,6 +56,9 @@ type program struct {
 // and string-interpolation fallback applied. It returns the parsed query and
 // the jq text it came from.
 func prepare(src string, fns map[string]string) (*gojq.Query, string, error) {
+	if len(src) > maxSourceLen {
+		return nil, "", fmt.Errorf("expression longer than %d bytes", maxSourceLen)
+	}
 	text := Trim(src)
 	// A whole expression "fn:name" stands for that function's operation,
 	// which may itself be wrapped or be another fn: reference.
