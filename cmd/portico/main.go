@@ -26,6 +26,9 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newCatalogCommand(),
+		newServeCommand(),
+		newMigrateCommand(),
 		newVersionCommand(),
 		newWorkflowCommand(),
 	)

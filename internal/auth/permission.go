@@ -1,0 +1,89 @@
+package auth
+
+import (
+	"context"
+	"slices"
+
+	"github.com/portico-dev/portico/internal/errs"
+)
+
+// Permission names an action a plugin guards, as Backstage's permission
+// framework does ("catalog.entity.read", action "read").
+type Permission struct {
+	Name string `json:"name"`
+	// Action is create, read, update or delete ("" when not one of these).
+	Action string `json:"-"`
+	// ResourceType is set for permissions on a kind of resource
+	// ("catalog-entity").
+	ResourceType string `json:"resourceType,omitempty"`
+}
+
+// Decision is the outcome of a permission check.
+type Decision string
+
+// The decisions a policy returns.
+const (
+	Allow Decision = "ALLOW"
+	Deny  Decision = "DENY"
+)
+
+// Request is one permission question: may the principal do Permission
+// (to ResourceRef, when the permission is about a resource)?
+type Request struct {
+	Permission  Permission
+	ResourceRef string
+}
+
+// Policy decides permission requests. Real policies (RBAC, conditional
+// rules) implement it; the default allows everything a caller reaches.
+type Policy interface {
+	Decide(ctx context.Context, p Principal, req Request) (Decision, error)
+}
+
+// AllowAllPolicy allows every request.
+type AllowAllPolicy struct{}
+
+// Decide implements Policy.
+func (AllowAllPolicy) Decide(context.Context, Principal, Request) (Decision, error) {
+	return Allow, nil
+}
+
+// Permissions is the permission hook every plugin calls before it acts.
+type Permissions struct {
+	policy Policy
+}
+
+// NewPermissions returns a hook that asks policy (AllowAllPolicy when nil).
+func NewPermissions(policy Policy) *Permissions {
+	if policy == nil {
+		policy = AllowAllPolicy{}
+	}
+	return &Permissions{policy: policy}
+}
+
+// Decide answers one request. A service token's access restrictions are
+// applied first, as Backstage does, so no policy can widen them.
+func (ps *Permissions) Decide(ctx context.Context, p Principal, req Request) (Decision, error) {
+	if r := p.AccessRestrictions; r != nil {
+		if len(r.PermissionNames) > 0 && !slices.Contains(r.PermissionNames, req.Permission.Name) {
+			return Deny, nil
+		}
+		if len(r.Actions) > 0 && !slices.Contains(r.Actions, req.Permission.Action) {
+			return Deny, nil
+		}
+	}
+	return ps.policy.Decide(ctx, p, req)
+}
+
+// Authorize returns a NotAllowed error unless the principal in ctx may do
+// perm (to resourceRef, if given).
+func (ps *Permissions) Authorize(ctx context.Context, perm Permission, resourceRef string) error {
+	d, err := ps.Decide(ctx, PrincipalFrom(ctx), Request{Permission: perm, ResourceRef: resourceRef})
+	if err != nil {
+		return err
+	}
+	if d != Allow {
+		return errs.NotAllowedf("permission %s denied", perm.Name)
+	}
+	return nil
+}
