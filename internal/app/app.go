@@ -125,8 +125,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			db.Close()
 		}
 	}()
-	if _, err := db.Migrate(ctx, Migrations()...); err != nil {
+	applied, err := db.Migrate(ctx, Migrations()...)
+	if err != nil {
 		return nil, fmt.Errorf("migrate the database: %w", err)
+	}
+	for _, m := range applied {
+		log.Info("applied migration", "migration", m)
 	}
 
 	registry := prometheus.NewRegistry()

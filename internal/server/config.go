@@ -14,11 +14,11 @@ import (
 
 // BackendConfig is the backend section of app-config.yaml.
 type BackendConfig struct {
-	BaseURL  string              `yaml:"baseUrl"`
-	Listen   Listen              `yaml:"listen"`
-	Database store.Config        `yaml:"database"`
-	Auth     auth.BackendConfig  `yaml:"auth"`
-	CORS     CORSConfig          `yaml:"cors"`
+	BaseURL  string             `yaml:"baseUrl"`
+	Listen   Listen             `yaml:"listen"`
+	Database store.Config       `yaml:"database"`
+	Auth     auth.BackendConfig `yaml:"auth"`
+	CORS     CORSConfig         `yaml:"cors"`
 	// WorkingDirectory is where plugins put temporary files (scaffolder
 	// workspaces); default <dataDirectory>/work.
 	WorkingDirectory string `yaml:"workingDirectory"`

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
-	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,9 +133,7 @@ func (db *DB) Migrate(ctx context.Context, sets ...Migrations) ([]string, error)
 			if err := applyMigration(ctx, conn, set.Plugin, mig); err != nil {
 				return applied, err
 			}
-			name := fmt.Sprintf("%s/%s", set.Plugin, mig.name)
-			slog.InfoContext(ctx, "applied migration", "migration", name)
-			applied = append(applied, name)
+			applied = append(applied, fmt.Sprintf("%s/%s", set.Plugin, mig.name))
 		}
 	}
 	return applied, nil
