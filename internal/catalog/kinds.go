@@ -411,7 +411,14 @@ func schemaProblems(ps *problems, ve *jsonschema.ValidationError, doc any) {
 			ps.add(joinField(field, m), "is required")
 		}
 	case *kind.Type:
-		ps.add(field, "must be %s, got %s", strings.Join(k.Want, " or "), describe(valueAt(doc, ve.InstanceLocation)))
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = schemaTypeNames[w]
+			if want[i] == "" {
+				want[i] = w
+			}
+		}
+		ps.add(field, "must be %s, got %s", strings.Join(want, " or "), describe(valueAt(doc, ve.InstanceLocation)))
 	case *kind.MinLength:
 		if k.Want == 1 {
 			ps.add(field, "must not be empty")
@@ -431,6 +438,11 @@ func schemaProblems(ps *problems, ve *jsonschema.ValidationError, doc any) {
 	default:
 		ps.add(field, "%s", ve.ErrorKind.LocalizedString(englishPrinter))
 	}
+}
+
+var schemaTypeNames = map[string]string{
+	"string": "a string", "array": "a list", "object": "an object", "number": "a number",
+	"integer": "an integer", "boolean": "a boolean", "null": "null",
 }
 
 func joinField(parent, child string) string {

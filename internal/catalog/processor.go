@@ -175,6 +175,7 @@ func (p *Pipeline) Processors() []Processor { return slices.Clone(p.processors) 
 // Process runs the pipeline over a copy of e (e itself is not changed) and
 // returns the result. Processing stops at the first step that fails: a
 // failed pre-processor, policy or kind validation leaves Result.Entity nil.
+// When a policy fails, the kind's own findings are added to its error.
 func (p *Pipeline) Process(ctx context.Context, e *Entity, location LocationSpec) *Result {
 	res := &Result{}
 	ent := e.Clone()
@@ -195,6 +196,23 @@ func (p *Pipeline) Process(ctx context.Context, e *Entity, location LocationSpec
 
 	if p.policy != nil {
 		if err := p.policy.Enforce(ent); err != nil {
+			// Backstage stops here; we also report what the kind's schema
+			// finds, so one run shows the author every problem. The verdict
+			// is the same.
+			if errs.KindOf(err) == errs.Input {
+				all := Problems(err)
+				for _, proc := range p.processors {
+					if kv, ok := proc.(KindValidator); ok {
+						if known, kerr := kv.ValidateEntityKind(ctx, ent); known {
+							if kerr != nil {
+								all = append(all, Problems(kerr)...)
+							}
+							break
+						}
+					}
+				}
+				err = problems(all).err()
+			}
 			res.EmitError(location, err)
 			return res
 		}

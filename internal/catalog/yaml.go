@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -25,7 +27,67 @@ type Document struct {
 	// Err reports a document that cannot be an entity (e.g. a list at the
 	// root); the other documents of the file are still usable.
 	Err error
+
+	root *yaml.Node
 }
+
+// FieldLine returns the line of a field of the document, given in the
+// dotted form of Problem.Field, or the closest enclosing field that exists;
+// it returns the document's line when nothing matches.
+func (d *Document) FieldLine(field string) int {
+	n, line := d.root, d.Line
+	for field != "" && n != nil {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		rest := ""
+		switch n.Kind {
+		case yaml.MappingNode:
+			// Keys may contain dots (label keys such as a.b/c): take the
+			// longest key that the path starts with.
+			best := -1
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				if (field == k || strings.HasPrefix(field, k+".")) && len(k) > best {
+					best, next, line = len(k), n.Content[i+1], n.Content[i].Line
+					rest = strings.TrimPrefix(strings.TrimPrefix(field, k), ".")
+				}
+			}
+		case yaml.SequenceNode:
+			idx, after, _ := strings.Cut(field, ".")
+			if i, err := strconv.Atoi(idx); err == nil && i >= 0 && i < len(n.Content) {
+				next, rest, line = n.Content[i], after, n.Content[i].Line
+			}
+		}
+		if next == nil {
+			break
+		}
+		n, field = next, rest
+	}
+	return line
+}
+
+// SyntaxError is a YAML file that cannot be read, with the line at fault
+// (0 when unknown).
+type SyntaxError struct {
+	Line int
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return e.Msg
+}
+
+func syntaxErrorf(line int, format string, args ...any) error {
+	return errs.Wrap(errs.Input, &SyntaxError{Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// yamlLine finds the line number in a go-yaml error message.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // maxYAMLNodes bounds the nodes one document may expand to through aliases,
 // so a small file cannot make us build a huge value ("billion laughs").
@@ -40,7 +102,7 @@ const maxYAMLNodes = 1_000_000
 func ParseYAML(data []byte) ([]Document, error) {
 	if !utf8.Valid(data) {
 		off := invalidUTF8Offset(data)
-		return nil, errs.InputErrorf("line %d: file is not valid UTF-8 (invalid byte at offset %d); catalog files must be UTF-8", lineAt(data, off), off)
+		return nil, syntaxErrorf(lineAt(data, off), "file is not valid UTF-8 (invalid byte at offset %d); catalog files must be UTF-8", off)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []Document
@@ -51,18 +113,25 @@ func ParseYAML(data []byte) ([]Document, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, errs.New(errs.Input, "malformed YAML: %w", err)
+			msg, line := err.Error(), 0
+			if m := yamlLine.FindStringSubmatch(msg); m != nil {
+				line, _ = strconv.Atoi(m[1])
+				msg = msg[len(m[0]):]
+			} else {
+				msg = strings.TrimPrefix(msg, "yaml: ")
+			}
+			return nil, syntaxErrorf(line, "malformed YAML: %s", msg)
 		}
 		if n.Kind != yaml.DocumentNode || len(n.Content) == 0 {
 			continue
 		}
 		root := n.Content[0]
-		doc := Document{Line: root.Line}
+		doc := Document{Line: root.Line, root: root}
 		if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 			continue
 		}
 		if root.Kind != yaml.MappingNode && !(root.Kind == yaml.AliasNode && root.Alias != nil && root.Alias.Kind == yaml.MappingNode) {
-			doc.Err = errs.InputErrorf("expected an entity (a mapping) at the document root, got %s", yamlKindName(root))
+			doc.Err = syntaxErrorf(root.Line, "expected an entity (a mapping) at the document root, got %s", yamlKindName(root))
 			docs = append(docs, doc)
 			continue
 		}
@@ -84,15 +153,15 @@ type yamlConverter struct {
 func (c *yamlConverter) value(n *yaml.Node, depth int) (any, error) {
 	c.nodes++
 	if c.nodes > maxYAMLNodes {
-		return nil, errs.InputErrorf("line %d: document expands to more than %d values through aliases", n.Line, maxYAMLNodes)
+		return nil, syntaxErrorf(n.Line, "document expands to more than %d values through aliases", maxYAMLNodes)
 	}
 	if depth > 1000 {
-		return nil, errs.InputErrorf("line %d: document is nested too deeply", n.Line)
+		return nil, syntaxErrorf(n.Line, "document is nested too deeply")
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil, errs.InputErrorf("line %d: unknown alias", n.Line)
+			return nil, syntaxErrorf(n.Line, "unknown alias")
 		}
 		return c.value(n.Alias, depth+1)
 	case yaml.MappingNode:
@@ -104,10 +173,10 @@ func (c *yamlConverter) value(n *yaml.Node, depth int) (any, error) {
 				kn = kn.Alias
 			}
 			if kn.Kind != yaml.ScalarNode {
-				return nil, errs.InputErrorf("line %d: mapping keys must be strings, got %s", kn.Line, yamlKindName(kn))
+				return nil, syntaxErrorf(kn.Line, "mapping keys must be strings, got %s", yamlKindName(kn))
 			}
 			if first, dup := lines[kn.Value]; dup {
-				return nil, errs.InputErrorf("line %d: duplicate key %q (first at line %d)", kn.Line, kn.Value, first)
+				return nil, syntaxErrorf(kn.Line, "duplicate key %q (first at line %d)", kn.Value, first)
 			}
 			lines[kn.Value] = kn.Line
 			v, err := c.value(vn, depth+1)
@@ -130,7 +199,7 @@ func (c *yamlConverter) value(n *yaml.Node, depth int) (any, error) {
 	case yaml.ScalarNode:
 		return scalarValue(n)
 	default:
-		return nil, errs.InputErrorf("line %d: unexpected YAML node", n.Line)
+		return nil, syntaxErrorf(n.Line, "unexpected YAML node")
 	}
 }
 
@@ -141,13 +210,13 @@ func scalarValue(n *yaml.Node) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, errs.New(errs.Input, "line %d: %w", n.Line, err)
+			return nil, syntaxErrorf(n.Line, "%v", err)
 		}
 		return b, nil
 	case "!!int", "!!float":
 		var x any
 		if err := n.Decode(&x); err != nil {
-			return nil, errs.New(errs.Input, "line %d: %w", n.Line, err)
+			return nil, syntaxErrorf(n.Line, "%v", err)
 		}
 		switch x := x.(type) {
 		case int:
@@ -158,7 +227,7 @@ func scalarValue(n *yaml.Node) (any, error) {
 			return json.Number(strconv.FormatUint(x, 10)), nil
 		case float64:
 			if math.IsInf(x, 0) || math.IsNaN(x) {
-				return nil, errs.InputErrorf("line %d: %s cannot be represented in JSON; quote it to make it a string", n.Line, n.Value)
+				return nil, syntaxErrorf(n.Line, "%s cannot be represented in JSON; quote it to make it a string", n.Value)
 			}
 			return json.Number(strconv.FormatFloat(x, 'g', -1, 64)), nil
 		default:
