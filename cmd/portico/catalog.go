@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-dev/portico/internal/catalog"
+	"github.com/portico-dev/portico/internal/config"
 )
 
 func newCatalogCommand() *cobra.Command {
@@ -26,13 +27,18 @@ func newCatalogCommand() *cobra.Command {
 }
 
 func newCatalogValidateCommand() *cobra.Command {
-	return &cobra.Command{
+	var configFiles []string
+	cmd := &cobra.Command{
 		Use:   "validate FILE|DIR...",
 		Short: "Validate catalog entity files offline, with the catalog's own rules",
 		Long: `Validate checks catalog entity files (catalog-info.yaml and the like) the
 way the catalog does when it ingests them and as POST /api/catalog/validate-entity
 answers: envelope, policies, field formats, the kind's schema and entity
 references. Directories are searched for *.yaml and *.yml files.
+
+With --config, the kinds registered under catalog.kinds and the rules of
+catalog.validation in those app-config files apply too (schema paths are
+relative to the working directory, as the server reads them).
 
 Each problem is printed as FILE:LINE: KIND:NAMESPACE/NAME: FIELD: MESSAGE.
 The exit code is 1 when any entity is invalid.`,
@@ -42,12 +48,12 @@ The exit code is 1 when any entity is invalid.`,
 			if err != nil {
 				return err
 			}
-			reg, err := catalog.NewRegistry()
+			pipeline, err := catalogPipeline(configFiles)
 			if err != nil {
 				return err
 			}
 			v := &catalogValidator{
-				pipeline: catalog.NewDefaultPipeline(reg, catalog.DefaultValidators()),
+				pipeline: pipeline,
 				out:      cmd.OutOrStdout(),
 			}
 			progress := newProgress(cmd.ErrOrStderr(), len(files))
@@ -71,6 +77,40 @@ The exit code is 1 when any entity is invalid.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVarP(&configFiles, "config", "c", nil, "app-config file whose catalog.kinds and catalog.validation apply (repeatable; later files win)")
+	return cmd
+}
+
+// catalogPipeline builds the validation pipeline from the catalog sections
+// of the given configuration files, or Backstage's defaults without any.
+func catalogPipeline(configFiles []string) (*catalog.Pipeline, error) {
+	var kinds []catalog.KindConfig
+	var validation catalog.ValidationConfig
+	if len(configFiles) > 0 {
+		cfg, err := config.Load(config.Options{Files: configFiles})
+		if err != nil {
+			return nil, err
+		}
+		if err := cfg.Decode("catalog.kinds", &kinds); err != nil {
+			return nil, err
+		}
+		if err := cfg.Decode("catalog.validation", &validation); err != nil {
+			return nil, err
+		}
+	}
+	defs, err := catalog.LoadKindConfigs(kinds, ".")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := catalog.NewRegistry(defs...)
+	if err != nil {
+		return nil, err
+	}
+	validators, err := catalog.NewValidators(validation)
+	if err != nil {
+		return nil, err
+	}
+	return catalog.NewDefaultPipeline(reg, validators), nil
 }
 
 func catalogNoun(n int, one, many string) string {

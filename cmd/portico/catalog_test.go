@@ -92,3 +92,19 @@ func TestCatalogValidateProgress(t *testing.T) {
 		t.Errorf("summary missing: %q", stderr)
 	}
 }
+
+// Seed 003's example end to end: a kind, its schema file and its relation
+// rule come from app-config, and catalog.validation loosens entity names.
+func TestCatalogValidateWithConfig(t *testing.T) {
+	stdout, _, err := runCatalog(t, "validate", "--config", "testdata/catalog/custom/app-config.yaml", "testdata/catalog/custom/entities.yaml")
+	if err == nil {
+		t.Fatal("want the invalid entities reported")
+	}
+	checkGolden(t, "custom.golden", stdout+"error: "+err.Error()+"\n")
+
+	// Without the configuration the kind is unknown.
+	stdout, _, _ = runCatalog(t, "validate", "testdata/catalog/custom/entities.yaml")
+	if !strings.Contains(stdout, `kind "ServiceAccount" is not registered`) {
+		t.Errorf("unregistered kind not reported:\n%s", stdout)
+	}
+}

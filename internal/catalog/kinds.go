@@ -398,27 +398,52 @@ var englishPrinter = message.NewPrinter(language.English)
 // schemaProblems turns a JSON Schema validation error tree into problems,
 // one per failed leaf, each naming the field, the rule and the value.
 func schemaProblems(ps *problems, ve *jsonschema.ValidationError, doc any) {
+	field := strings.Join(ve.InstanceLocation, ".")
+	switch ve.ErrorKind.(type) {
+	case *kind.OneOf, *kind.AnyOf:
+		// Report the alternatives whose type matched; if none did, one
+		// message listing the types the value may have.
+		var matched []*jsonschema.ValidationError
+		var types []string
+		for _, c := range ve.Causes {
+			if t, ok := c.ErrorKind.(*kind.Type); ok && len(c.Causes) == 0 && slices.Equal(c.InstanceLocation, ve.InstanceLocation) {
+				types = append(types, t.Want...)
+				continue
+			}
+			matched = append(matched, c)
+		}
+		if len(matched) == 0 && len(types) > 0 {
+			ps.add(field, "must be %s, got %s", typeList(types), describe(valueAt(doc, ve.InstanceLocation)))
+			return
+		}
+		if len(matched) > 0 {
+			for _, c := range matched {
+				schemaProblems(ps, c, doc)
+			}
+			return
+		}
+	}
 	if len(ve.Causes) > 0 {
 		for _, c := range ve.Causes {
 			schemaProblems(ps, c, doc)
 		}
 		return
 	}
-	field := strings.Join(ve.InstanceLocation, ".")
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
 			ps.add(joinField(field, m), "is required")
 		}
 	case *kind.Type:
-		want := make([]string, len(k.Want))
-		for i, w := range k.Want {
-			want[i] = schemaTypeNames[w]
-			if want[i] == "" {
-				want[i] = w
-			}
-		}
-		ps.add(field, "must be %s, got %s", strings.Join(want, " or "), describe(valueAt(doc, ve.InstanceLocation)))
+		ps.add(field, "must be %s, got %s", typeList(k.Want), describe(valueAt(doc, ve.InstanceLocation)))
+	case *kind.MinItems:
+		ps.add(field, "must have at least %d %s", k.Want, nounFor(k.Want, "item", "items"))
+	case *kind.MaxItems:
+		ps.add(field, "must have at most %d %s", k.Want, nounFor(k.Want, "item", "items"))
+	case *kind.MaxLength:
+		ps.add(field, "%s is too long: use at most %d characters", describe(valueAt(doc, ve.InstanceLocation)), k.Want)
+	case *kind.Pattern:
+		ps.add(field, "%s does not match the pattern %q", describe(valueAt(doc, ve.InstanceLocation)), k.Want)
 	case *kind.MinLength:
 		if k.Want == 1 {
 			ps.add(field, "must not be empty")
@@ -443,6 +468,27 @@ func schemaProblems(ps *problems, ve *jsonschema.ValidationError, doc any) {
 var schemaTypeNames = map[string]string{
 	"string": "a string", "array": "a list", "object": "an object", "number": "a number",
 	"integer": "an integer", "boolean": "a boolean", "null": "null",
+}
+
+func typeList(types []string) string {
+	names := make([]string, 0, len(types))
+	for _, t := range types {
+		n := schemaTypeNames[t]
+		if n == "" {
+			n = t
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, " or ")
+}
+
+func nounFor(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func joinField(parent, child string) string {
