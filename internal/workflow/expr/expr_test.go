@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -222,4 +223,22 @@ func TestTimeout(t *testing.T) {
 			t.Fatalf("error = %v, want canceled", err)
 		}
 	})
+}
+
+func TestDeepNestingIsFast(t *testing.T) {
+	// Text is scanned once for fn: references, however strings and
+	// interpolations nest.
+	src := strings.Repeat(`"\(`, 2000) + "fn:one" + strings.Repeat(`)"`, 2000)
+	start := time.Now()
+	_, _ = Compile(src, WithFunctions(map[string]string{"one": "1"}))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("compiling took %v", d)
+	}
+	text, err := inlineFunctions(`"a\("b\(fn:one)c")d" # fn:one`+"\n"+`| fn:one`, map[string]string{"one": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `def __fn_one: 1; "a\("b\(__fn_one)c")d" # fn:one` + "\n" + `| __fn_one`; text != want {
+		t.Errorf("inlineFunctions = %q, want %q", text, want)
+	}
 }

@@ -21,8 +21,12 @@ func FuzzEvaluate(f *testing.F) {
 		f.Add(s, `{"a": 1, "name": "x", "numbers": [{"x": 1}]}`)
 	}
 	f.Add(`.[0]`, `[1, "a", null, {"b": [2.5]}]`)
+	f.Fuzz(fuzzOne)
+}
+
+func fuzzOne(t *testing.T, src, input string) {
 	fns := map[string]string{"isEnglish": `.language == "English"`, "inc": `. + 1`, "self": `fn:self`}
-	f.Fuzz(func(t *testing.T, src, input string) {
+	{
 		var in any
 		if json.Unmarshal([]byte(input), &in) != nil {
 			in = input
@@ -42,5 +46,5 @@ func FuzzEvaluate(f *testing.F) {
 		_, _ = ev.MergeActionResult(ctx, ActionFilter{Results: src, ToStateData: src}, in, in, vars)
 		_ = Merge(in, in, true)
 		_, _ = ToStatePath(src)
-	})
+	}
 }

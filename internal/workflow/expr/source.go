@@ -193,11 +193,27 @@ func isIdentByte(c byte) bool {
 // scanCode splits jq text into code and literal parts (string literals and
 // comments) and hands each to its callback in order; the code inside a
 // string's \( ... ) interpolations is handed to code. It does not validate
-// anything; the parser does.
+// anything (the parser does) and reads the text once, however deeply
+// strings and interpolations nest.
 func scanCode(s string, code, lit func(string)) {
-	start := 0
-	for i := 0; i < len(s); i++ {
+	scanCodeFrom(s, 0, false, code, lit)
+}
+
+// scanCodeFrom scans code from s[i]. Inside an interpolation (nested set)
+// it stops at the parenthesis that closes it and returns its index;
+// otherwise it returns len(s).
+func scanCodeFrom(s string, i int, nested bool, code, lit func(string)) int {
+	start, depth := i, 0
+	for ; i < len(s); i++ {
 		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 && nested {
+				code(s[start:i])
+				return i
+			}
+			depth--
 		case '"':
 			code(s[start:i])
 			start = scanString(s, i, code, lit)
@@ -215,6 +231,7 @@ func scanCode(s string, code, lit func(string)) {
 		}
 	}
 	code(s[start:])
+	return len(s)
 }
 
 // scanString scans the string literal starting at s[i] == '"' and returns
@@ -229,8 +246,7 @@ func scanString(s string, i int, code, lit func(string)) int {
 		case '\\':
 			if j+1 < len(s) && s[j+1] == '(' {
 				lit(s[start : j+2])
-				end := parenEnd(s, j+2)
-				scanCode(s[j+2:end], code, lit)
+				end := scanCodeFrom(s, j+2, true, code, lit)
 				start, j = end, end-1
 			} else {
 				j++
@@ -238,26 +254,6 @@ func scanString(s string, i int, code, lit func(string)) int {
 		}
 	}
 	lit(s[start:])
-	return len(s)
-}
-
-// parenEnd returns the index of the parenthesis closing an interpolation
-// whose code starts at s[i], or len(s) if it is not closed.
-func parenEnd(s string, i int) int {
-	depth := 0
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '(':
-			depth++
-		case ')':
-			if depth == 0 {
-				return j
-			}
-			depth--
-		case '"':
-			j = scanString(s, j, func(string) {}, func(string) {}) - 1
-		}
-	}
 	return len(s)
 }
 
