@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/errs"
 )
 
 // Policy checks, and may complete, an entity before its kind is validated;
@@ -146,4 +148,30 @@ func (p FieldFormatPolicy) Enforce(e *Entity) error {
 		}
 	}
 	return ps.err()
+}
+
+// GroupDefaultParentPolicy returns a policy that makes parent the parent of
+// every Group that names none (except parent itself), so that an imported
+// organisation hangs under one root. It is not part of the default chain.
+func GroupDefaultParentPolicy(parent string) (Policy, error) {
+	ref, err := ParseRef(parent, RefDefaults{Kind: "Group"})
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(ref.Kind, "Group") {
+		return nil, errs.InputErrorf("the default parent %q must be a Group", parent)
+	}
+	return PolicyFunc(func(e *Entity) error {
+		if e.Kind != "Group" || e.Ref().Equal(ref) {
+			return nil
+		}
+		if p, ok := e.Spec["parent"]; ok && p != nil {
+			return nil
+		}
+		if e.Spec == nil {
+			e.Spec = map[string]any{}
+		}
+		e.Spec["parent"] = ref.String()
+		return nil
+	}), nil
 }

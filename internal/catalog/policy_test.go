@@ -85,3 +85,28 @@ func TestFieldFormatPolicyWithOverrides(t *testing.T) {
 		t.Errorf("override should accept the legacy name: %v", err)
 	}
 }
+
+func TestGroupDefaultParentPolicy(t *testing.T) {
+	p, err := GroupDefaultParentPolicy("root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := mustEntity(t, `{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"a"},"spec":{"type":"team","children":[]}}`)
+	withParent := mustEntity(t, `{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"b"},"spec":{"type":"team","children":[],"parent":"other"}}`)
+	root := mustEntity(t, `{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"Root"},"spec":{"type":"org","children":[]}}`)
+	user := mustEntity(t, `{"apiVersion":"backstage.io/v1alpha1","kind":"User","metadata":{"name":"u"},"spec":{"memberOf":[]}}`)
+	for _, e := range []*Entity{orphan, withParent, root, user} {
+		if err := p.Enforce(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if orphan.Spec["parent"] != "group:default/root" {
+		t.Errorf("orphan parent = %v", orphan.Spec["parent"])
+	}
+	if withParent.Spec["parent"] != "other" || root.Spec["parent"] != nil || user.Spec["parent"] != nil {
+		t.Errorf("parents changed: %v %v %v", withParent.Spec["parent"], root.Spec["parent"], user.Spec["parent"])
+	}
+	if _, err := GroupDefaultParentPolicy("user:x"); err == nil {
+		t.Error("a non-Group parent should be rejected")
+	}
+}
