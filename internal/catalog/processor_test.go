@@ -190,3 +190,31 @@ func TestCustomProcessorNextToBuiltins(t *testing.T) {
 		t.Errorf("User: %v", res.Err())
 	}
 }
+
+// One pipeline serves every request of the server at once.
+func TestPipelineConcurrentUse(t *testing.T) {
+	p := defaultPipeline(t)
+	e := yamlEntity(t, kindExamples["Component"])
+	bad := yamlEntity(t, edit(t, kindExamples["Component"], "owner: artist-relations-team => owner: 7"))
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			for range 50 {
+				if res := p.Process(context.Background(), e, loc); !res.OK() {
+					done <- res.Err()
+					return
+				}
+				if res := p.Process(context.Background(), bad, loc); res.OK() {
+					done <- errors.New("invalid entity accepted")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
