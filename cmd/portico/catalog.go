@@ -214,7 +214,7 @@ func (v *catalogValidator) validateFile(ctx context.Context, file string) {
 			v.report(file, line, "", msg)
 			continue
 		}
-		e, err := catalog.DecodeEntity(doc.Value)
+		e, err := doc.Entity()
 		if err != nil {
 			v.invalid++
 			v.problems(file, doc, describeDoc(doc.Value), err)

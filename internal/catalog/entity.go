@@ -26,6 +26,10 @@ type Entity struct {
 	Status    *Status
 	// Extra holds root fields outside the model, by name.
 	Extra map[string]any
+
+	// order is the key order of the source document, if known; it is
+	// immutable and shared by clones.
+	order *keyOrder
 }
 
 // Metadata is an entity's metadata. Empty strings stand for absent fields:
@@ -270,52 +274,40 @@ func stringMapValue(s map[string]string) map[string]any {
 	return m
 }
 
-// MarshalJSON writes the entity with its envelope fields first, in the order
-// Backstage documents them, so stored and served entities read naturally.
+// MarshalJSON writes the entity with its fields in the order the author
+// wrote them, where it is known (entities decoded from JSON or YAML), and
+// Backstage's usual order otherwise.
 func (e *Entity) MarshalJSON() ([]byte, error) {
-	var w objectWriter
-	w.field("apiVersion", e.APIVersion)
-	w.field("kind", e.Kind)
-	w.raw("metadata", e.Metadata.marshal)
-	if e.Spec != nil {
-		w.field("spec", e.Spec)
+	var buf bytes.Buffer
+	if err := appendJSON(&buf, e.Value(), e.marshalOrder()); err != nil {
+		return nil, err
 	}
-	if e.Relations != nil {
-		w.field("relations", e.Relations)
-	}
-	if e.Status != nil {
-		w.field("status", e.Status.value())
-	}
-	w.extra(e.Extra)
-	return w.finish()
+	return buf.Bytes(), nil
 }
 
-func (md *Metadata) marshal() ([]byte, error) {
-	var w objectWriter
-	w.field("name", md.Name)
-	w.optional("namespace", md.Namespace)
-	w.optional("title", md.Title)
-	w.optional("description", md.Description)
-	if md.Labels != nil {
-		w.field("labels", md.Labels)
+func (e *Entity) marshalOrder() *keyOrder {
+	root := withDefaults(e.order, rootKeys...)
+	md := withDefaults(root.field("metadata"), metadataKeys...)
+	md = withDefaults(md, slices.Sorted(maps.Keys(e.Metadata.Extra))...)
+	md = withDefaults(md, metadataLast...)
+	md.fields["links"] = withEach(md.fields["links"], linkOrder)
+	root.fields["metadata"] = md
+	root.fields["relations"] = withEach(root.fields["relations"], relationOrder)
+	if root.fields["status"] == nil {
+		root.fields["status"] = statusOrder
 	}
-	if md.Annotations != nil {
-		w.field("annotations", md.Annotations)
+	return root
+}
+
+func withEach(o, each *keyOrder) *keyOrder {
+	if o == nil {
+		return &keyOrder{each: each}
 	}
-	if md.Tags != nil {
-		w.field("tags", md.Tags)
+	c := *o
+	if c.each == nil {
+		c.each = each
 	}
-	if md.Links != nil {
-		links := make([]any, len(md.Links))
-		for i, l := range md.Links {
-			links[i] = l.value()
-		}
-		w.field("links", links)
-	}
-	w.extra(md.Extra)
-	w.optional("uid", md.UID)
-	w.optional("etag", md.Etag)
-	return w.finish()
+	return &c
 }
 
 // UnmarshalJSON decodes an entity from JSON; see DecodeEntity for the
@@ -331,72 +323,7 @@ func (e *Entity) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return err
 	}
+	ent.order = orderFromJSON(data)
 	*e = *ent
 	return nil
-}
-
-// objectWriter writes a JSON object field by field, keeping the first error.
-type objectWriter struct {
-	buf bytes.Buffer
-	err error
-}
-
-func (w *objectWriter) key(k string) {
-	if w.buf.Len() == 0 {
-		w.buf.WriteByte('{')
-	} else {
-		w.buf.WriteByte(',')
-	}
-	kb, _ := json.Marshal(k)
-	w.buf.Write(kb)
-	w.buf.WriteByte(':')
-}
-
-func (w *objectWriter) field(k string, v any) {
-	if w.err != nil {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.err = err
-		return
-	}
-	w.key(k)
-	w.buf.Write(b)
-}
-
-func (w *objectWriter) raw(k string, f func() ([]byte, error)) {
-	if w.err != nil {
-		return
-	}
-	b, err := f()
-	if err != nil {
-		w.err = err
-		return
-	}
-	w.key(k)
-	w.buf.Write(b)
-}
-
-func (w *objectWriter) optional(k, v string) {
-	if v != "" {
-		w.field(k, v)
-	}
-}
-
-func (w *objectWriter) extra(m map[string]any) {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		w.field(k, m[k])
-	}
-}
-
-func (w *objectWriter) finish() ([]byte, error) {
-	if w.err != nil {
-		return nil, w.err
-	}
-	if w.buf.Len() == 0 {
-		return []byte("{}"), nil
-	}
-	w.buf.WriteByte('}')
-	return w.buf.Bytes(), nil
 }

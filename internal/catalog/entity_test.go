@@ -72,3 +72,64 @@ func TestDecodeEntityShapeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEntityKeepsAuthorsKeyOrder(t *testing.T) {
+	src := `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: t
+  title: T
+  annotations:
+    z.example.com/last: "1"
+    a.example.com/first: "2"
+spec:
+  type: service
+  steps: []
+  parameters:
+    - title: Names
+      properties:
+        zeta: {type: string, title: "<Zeta & co>"}
+        alpha: {type: string}
+        middle: {type: string}
+`
+	docs, err := ParseYAML([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := docs[0].Entity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = e.Clone()
+	e.Metadata.Namespace = "default" // added by a policy: goes after the author's keys
+	// MarshalJSON itself, as json.Marshal would HTML-escape its output
+	// again (an Encoder with SetEscapeHTML(false) does not).
+	out, err := e.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"t","title":"T","annotations":{"z.example.com/last":"1","a.example.com/first":"2"},"namespace":"default"},"spec":{"type":"service","steps":[],"parameters":[{"title":"Names","properties":{"zeta":{"type":"string","title":"<Zeta & co>"},"alpha":{"type":"string"},"middle":{"type":"string"}}}]}}`
+	if string(out) != want {
+		t.Errorf("YAML order lost:\n got %s\nwant %s", out, want)
+	}
+
+	// JSON sources keep their order too.
+	in := `{"kind":"Component","apiVersion":"backstage.io/v1alpha1","metadata":{"name":"x"},"spec":{"owner":"o","type":"t","lifecycle":"l","b":{"y":1,"x":2}}}`
+	var j Entity
+	if err := json.Unmarshal([]byte(in), &j); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := json.Marshal(&j); string(out) != in {
+		t.Errorf("JSON order lost:\n got %s\nwant %s", out, in)
+	}
+
+	// Entities built in Go come out in Backstage's usual order.
+	g := &Entity{APIVersion: "v1", Kind: "K", Metadata: Metadata{UID: "u", Name: "n", Tags: []string{"a"}, Links: []Link{{Type: "t", URL: "https://x"}}},
+		Relations: []Relation{{Type: "ownedBy", TargetRef: "group:default/a"}},
+		Status:    &Status{Items: []StatusItem{{Type: StatusItemProcessingType, Level: LevelError, Message: "m"}}}}
+	out, _ = json.Marshal(g)
+	want = `{"apiVersion":"v1","kind":"K","metadata":{"name":"n","tags":["a"],"links":[{"url":"https://x","type":"t"}],"uid":"u"},"relations":[{"type":"ownedBy","targetRef":"group:default/a"}],"status":{"items":[{"type":"backstage.io/catalog-processing","level":"error","message":"m"}]}}`
+	if string(out) != want {
+		t.Errorf("canonical order:\n got %s\nwant %s", out, want)
+	}
+}

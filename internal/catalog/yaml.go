@@ -68,6 +68,22 @@ func (d *Document) FieldLine(field string) int {
 	return line
 }
 
+// Entity decodes the document into an entity (see DecodeEntity), keeping
+// the order in which the author wrote its fields.
+func (d *Document) Entity() (*Entity, error) {
+	if d.Err != nil {
+		return nil, d.Err
+	}
+	e, err := DecodeEntity(d.Value)
+	if err != nil {
+		return nil, err
+	}
+	if d.root != nil {
+		e.order = orderFromYAML(d.root)
+	}
+	return e, nil
+}
+
 // SyntaxError is a YAML file that cannot be read, with the line at fault
 // (0 when unknown).
 type SyntaxError struct {

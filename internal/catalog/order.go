@@ -1,0 +1,242 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"maps"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// keyOrder records the order in which an author wrote the keys of an
+// object, and of the objects nested in it. Go maps forget that order, but it
+// matters: a Template's parameter properties are shown as form fields in
+// the order they were written.
+type keyOrder struct {
+	keys   []string
+	fields map[string]*keyOrder
+	items  []*keyOrder
+	// each applies to the items that items does not cover.
+	each *keyOrder
+}
+
+// withDefaults returns o extended by keys it lacks, in the given order, so
+// fields the author did not write (or entities built in Go) still come out
+// in a readable order.
+func withDefaults(o *keyOrder, keys ...string) *keyOrder {
+	m := &keyOrder{fields: map[string]*keyOrder{}}
+	if o != nil {
+		m.keys = slices.Clone(o.keys)
+		maps.Copy(m.fields, o.fields)
+		m.items, m.each = o.items, o.each
+	}
+	for _, k := range keys {
+		if !slices.Contains(m.keys, k) {
+			m.keys = append(m.keys, k)
+		}
+	}
+	return m
+}
+
+// The order of fields the catalog itself writes.
+var (
+	rootKeys        = []string{"apiVersion", "kind", "metadata", "spec", "relations", "status"}
+	metadataKeys    = []string{"name", "namespace", "title", "description", "labels", "annotations", "tags", "links"}
+	metadataLast    = []string{"uid", "etag"}
+	linkOrder       = &keyOrder{keys: []string{"url", "title", "icon", "type"}}
+	relationOrder   = &keyOrder{keys: []string{"type", "targetRef"}}
+	statusItemOrder = &keyOrder{keys: []string{"type", "level", "message", "error"}}
+	statusOrder     = &keyOrder{keys: []string{"items"}, fields: map[string]*keyOrder{"items": {each: statusItemOrder}}}
+)
+
+func (o *keyOrder) field(k string) *keyOrder {
+	if o == nil {
+		return nil
+	}
+	return o.fields[k]
+}
+
+func (o *keyOrder) item(i int) *keyOrder {
+	if o == nil {
+		return nil
+	}
+	if i < len(o.items) && o.items[i] != nil {
+		return o.items[i]
+	}
+	return o.each
+}
+
+// orderedKeys returns m's keys: first those o knows, in its order, then the
+// rest sorted.
+func (o *keyOrder) orderedKeys(m map[string]any) []string {
+	if o == nil {
+		return slices.Sorted(maps.Keys(m))
+	}
+	keys := make([]string, 0, len(m))
+	for _, k := range o.keys {
+		if _, ok := m[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == len(m) {
+		return keys
+	}
+	var rest []string
+	for k := range m {
+		if !slices.Contains(o.keys, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(keys, rest...)
+}
+
+// orderFromYAML records the key order of a YAML node. Aliases are not
+// followed (their objects come out sorted), so a hostile file cannot make
+// this expensive.
+func orderFromYAML(n *yaml.Node) *keyOrder {
+	switch n.Kind {
+	case yaml.MappingNode:
+		o := &keyOrder{fields: map[string]*keyOrder{}}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			o.keys = append(o.keys, k)
+			if c := orderFromYAML(n.Content[i+1]); c != nil {
+				o.fields[k] = c
+			}
+		}
+		return o
+	case yaml.SequenceNode:
+		var o *keyOrder
+		for i, c := range n.Content {
+			if co := orderFromYAML(c); co != nil {
+				if o == nil {
+					o = &keyOrder{items: make([]*keyOrder, len(n.Content))}
+				}
+				o.items[i] = co
+			}
+		}
+		return o
+	}
+	return nil
+}
+
+// orderFromJSON records the key order of a JSON document; it returns nil
+// for anything it cannot read (the caller reports decoding errors).
+func orderFromJSON(data []byte) *keyOrder {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	o, err := jsonOrder(d)
+	if err != nil {
+		return nil
+	}
+	return o
+}
+
+func jsonOrder(d *json.Decoder) (*keyOrder, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil, nil
+	}
+	switch delim {
+	case '{':
+		o := &keyOrder{fields: map[string]*keyOrder{}}
+		for d.More() {
+			kt, err := d.Token()
+			if err != nil {
+				return nil, err
+			}
+			k, _ := kt.(string)
+			o.keys = append(o.keys, k)
+			c, err := jsonOrder(d)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				o.fields[k] = c
+			}
+		}
+		_, err := d.Token()
+		return o, err
+	case '[':
+		var o *keyOrder
+		for i := 0; d.More(); i++ {
+			c, err := jsonOrder(d)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				if o == nil {
+					o = &keyOrder{}
+				}
+				for len(o.items) < i {
+					o.items = append(o.items, nil)
+				}
+				o.items = append(o.items, c)
+			}
+		}
+		_, err := d.Token()
+		return o, err
+	}
+	return nil, io.ErrUnexpectedEOF
+}
+
+// appendJSON writes v as JSON with object keys in o's order. Strings are
+// not HTML-escaped, so "<", ">" and "&" come out as written, as they do
+// from JavaScript's JSON.stringify.
+func appendJSON(buf *bytes.Buffer, v any, o *keyOrder) error {
+	switch v := v.(type) {
+	case map[string]any:
+		buf.WriteByte('{')
+		for i, k := range o.orderedKeys(v) {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := appendScalar(buf, k); err != nil {
+				return err
+			}
+			buf.WriteByte(':')
+			if err := appendJSON(buf, v[k], o.field(k)); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+		return nil
+	case []any:
+		buf.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := appendJSON(buf, x, o.item(i)); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case map[string]string:
+		m := make(map[string]any, len(v))
+		for k, s := range v {
+			m[k] = s
+		}
+		return appendJSON(buf, m, o)
+	default:
+		return appendScalar(buf, v)
+	}
+}
+
+func appendScalar(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return nil
+}
