@@ -17,7 +17,8 @@ type Processor interface {
 }
 
 // PreProcessor runs before the policies, e.g. to fill in fields or resolve
-// placeholders. It returns the entity to continue with.
+// placeholders. It returns the entity to continue with. The pipeline hands
+// processors its private copy of the entity, so they may change it in place.
 type PreProcessor interface {
 	Processor
 	PreProcessEntity(ctx context.Context, e *Entity, location LocationSpec, emit Emitter) (*Entity, error)
