@@ -88,6 +88,9 @@ func TestBuiltinKindFieldRules(t *testing.T) {
 		check(t, k.example, "unknown spec field", func(s map[string]any) { s["x-custom"] = map[string]any{"a": 1} }, true, "")
 	}
 	check(t, "Group", "unknown profile field", func(s map[string]any) { s["profile"].(map[string]any)["foo"] = "data" }, true, "")
+	check(t, "MCP", "a definition instead of remotes", func(s map[string]any) { delete(s, "remotes"); s["definition"] = "x" }, true, "")
+	check(t, "MCP", "no remotes", func(s map[string]any) { s["remotes"] = []any{} }, false, "spec.remotes: must have at least 1 item")
+	check(t, "MCP", "remote without url", func(s map[string]any) { s["remotes"] = []any{map[string]any{"type": "sse"}} }, false, "spec.remotes.0.url: is required")
 	check(t, "Group", "wrong profile", func(s map[string]any) { s["profile"] = 7 }, false, "spec.profile")
 
 	for _, v := range []string{APIVersionV1alpha1, APIVersionV1beta1} {
