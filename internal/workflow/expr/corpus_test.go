@@ -43,15 +43,19 @@ func readCorpus(t *testing.T) []corpusExpr {
 // TestCorpus compiles every expression of the workflow corpus: conditions,
 // data filters and expression-function operations must compile (except in
 // the reject-* workflows that exist to be refused), and arguments evaluate
-// as templates. Workflows whose expressionLang is jsonpath are left out.
+// as templates; workflows whose expressionLang is jsonpath are compiled as
+// JSONPath.
 func TestCorpus(t *testing.T) {
 	rejected := map[string]bool{`${ .age >= }`: true, `${ {a: .a | } }`: true}
-	ev := Evaluator{Cache: NewCache(256)}
+	jq := &Evaluator{Cache: NewCache(256)}
+	jsonPath := &Evaluator{Cache: jq.Cache, Options: []Option{WithLanguage(LangJSONPath),
+		WithFunctions(map[string]string{"isEnglish": `$.[?(@.language  == 'English')]`})}}
 	vars := Vars{Workflow: Workflow{InstanceID: "6f1c", Headers: map[string]string{"pepe": "pepa"}}, Process: map[string]any{"item": 1}}
 	input := map[string]any{"name": "Ann", "language": "English", "result": 1, "counts": map[string]any{"current": 1, "max": 3}}
 	for _, c := range readCorpus(t) {
-		if c.lang != "jq" {
-			continue
+		ev := jq
+		if c.lang == LangJSONPath {
+			ev = jsonPath
 		}
 		t.Run(c.kind+" "+c.text, func(t *testing.T) {
 			if c.kind == "template" {
@@ -60,7 +64,7 @@ func TestCorpus(t *testing.T) {
 				}
 				return
 			}
-			err := Check(c.text)
+			_, err := ev.Compile(c.text)
 			switch {
 			case rejected[c.text] && err == nil:
 				t.Errorf("%s: %q compiled, want an error", c.file, c.text)
@@ -69,7 +73,7 @@ func TestCorpus(t *testing.T) {
 			}
 		})
 	}
-	got, err := ev.Template(context.Background(), map[string]any{
+	got, err := jq.Template(context.Background(), map[string]any{
 		"message": `${"multiple_timer_instances_event_state_timeouts_event_state_timeouts: " + $WORKFLOW.instanceId + " has started."}`,
 		"id":      "$WORKFLOW.instanceId",
 		"headers": `${ "Lock received " + .name + " -- with headers " + ($WORKFLOW.headers | tostring) }`,

@@ -16,6 +16,10 @@
 // used jackson-jq with jq 1.6 built-ins, so a few corner cases of built-in
 // functions differ.
 //
+// A workflow whose expressionLang is "jsonpath" is compiled with
+// WithLanguage(LangJSONPath): the subset of Jayway's JSONPath described in
+// jsonpath.go, which covers the corpus workflows written that way.
+//
 // The expression functions of a workflow (functions of type "expression")
 // are given with WithFunctions. "fn:name" as the whole expression stands for
 // that function's operation, as in SonataFlow; inside a larger program
@@ -43,7 +47,9 @@
 // # Safety
 //
 // Evaluation takes a context and is bounded by a timeout (DefaultTimeout
-// unless set with WithTimeout). Inputs and variable values are converted to
+// unless set with WithTimeout). The limit is checked between the steps of
+// the jq program, so one long built-in call (sorting a huge array,
+// repeating a string a hundred million times) finishes before it applies. Inputs and variable values are converted to
 // JSON-shaped values first (see Normalize). Every failure is an *Error whose
 // Kind tells compile errors from runtime and input errors; nothing panics.
 // Compiled expressions are immutable and safe for concurrent use; a Cache

@@ -26,6 +26,7 @@ const maxOutputs = 1 << 20
 type Option func(*config)
 
 type config struct {
+	lang    string
 	fns     map[string]string
 	vars    []string
 	timeout time.Duration
@@ -46,6 +47,18 @@ func WithFunctions(fns map[string]string) Option {
 		c.fns = maps.Clone(c.fns)
 		maps.Copy(c.fns, own)
 	}
+}
+
+// Expression languages, the values of a workflow's expressionLang.
+const (
+	LangJQ       = "jq"
+	LangJSONPath = "jsonpath"
+)
+
+// WithLanguage sets the expression language: LangJQ (the default, also
+// for "") or LangJSONPath. Other names fail to compile.
+func WithLanguage(lang string) Option {
+	return func(c *config) { c.lang = lang }
 }
 
 // WithVariables declares extra variable names (with or without "$") besides
@@ -84,10 +97,12 @@ func newConfig(opts []Option) config {
 // program, so that a cache never hands out a program compiled for another
 // function set.
 func (c *config) keySuffix() string {
-	if len(c.vars) == 0 && len(c.fns) == 0 {
+	if len(c.vars) == 0 && len(c.fns) == 0 && c.lang == "" {
 		return ""
 	}
 	var b strings.Builder
+	b.WriteByte(0)
+	b.WriteString(c.lang)
 	vars := slices.Clone(c.vars)
 	slices.Sort(vars)
 	b.WriteByte(0)
@@ -129,6 +144,13 @@ func Check(src string, opts ...Option) error {
 }
 
 func compile(src string, c *config) (*program, error) {
+	switch c.lang {
+	case "", LangJQ:
+	case LangJSONPath:
+		return compileJSONPath(src, c)
+	default:
+		return nil, compileError(src, fmt.Errorf("expression language %q is not supported (use %q or %q)", c.lang, LangJQ, LangJSONPath))
+	}
 	q, text, err := prepare(src, c.fns)
 	if err != nil {
 		return nil, compileError(src, err)
@@ -143,6 +165,23 @@ func compile(src string, c *config) (*program, error) {
 		return nil, compileError(src, err)
 	}
 	return &program{code: code, vars: names, used: used}, nil
+}
+
+func compileJSONPath(src string, c *config) (*program, error) {
+	if len(src) > maxSourceLen {
+		return nil, compileError(src, fmt.Errorf("expression longer than %d bytes", maxSourceLen))
+	}
+	text, err := resolveFn(src, c.fns)
+	if err != nil {
+		return nil, compileError(src, err)
+	}
+	text = jsonPathMagic(text)
+	path, err := parseJSONPath(text)
+	if err != nil {
+		return nil, compileError(src, err)
+	}
+	names, used := jsonPathVars(text)
+	return &program{path: path, vars: names, used: used}, nil
 }
 
 // String returns the expression text as written.
@@ -315,6 +354,10 @@ func (e *Expression) Condition(ctx context.Context, input any, vars Vars) (bool,
 	if err != nil {
 		return false, err
 	}
+	if a, ok := v.([]any); ok && e.prog.path != nil {
+		// SonataFlow: a JSONPath condition holds when it matches something.
+		return len(a) > 0, nil
+	}
 	return Truthy(v), nil
 }
 
@@ -366,6 +409,14 @@ func (e *Expression) run(ctx context.Context, input any, vars *Vars, emit func(a
 	}
 	if err := ctx.Err(); err != nil {
 		return runtimeError(e.src, err)
+	}
+	if e.prog.path != nil {
+		v, err := e.prog.evalJSONPath(ctx, in, vals)
+		if err != nil {
+			return runtimeError(e.src, err)
+		}
+		emit(v)
+		return nil
 	}
 	iter := e.prog.code.RunWithContext(ctx, in, vals...)
 	for n := 0; ; n++ {

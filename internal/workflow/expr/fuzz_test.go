@@ -15,6 +15,7 @@ func FuzzEvaluate(f *testing.F) {
 		`.numbers | max_by(.x)`, `{result: .number, message: .message}`, `$.greeting $.name`,
 		`${ {a: .a | } }`, `def f: f; f`, `[.[] | tostring]`, `"x \(fn:inc)"`, `.a |= . + 1`,
 		`{{ .a }}`, `${`, `fn:`, `"`, `\(`, `limit(3; repeat(1))`, `getpath(["a","b"])`,
+		`$.[?(@.age >= 18)]`, `$..a[*]`, `$['a','b'][0:2]`, `$[?(@.a =~ /x/i || !@.b)]`,
 		`$__loc__`, `input`, `@base64d`, `ltrimstr(1)`, `tojson|fromjson`, `halt_error(1)`,
 	}
 	for _, s := range seeds {
@@ -40,6 +41,12 @@ func fuzzOne(t *testing.T, src, input string) {
 			_, _ = e.First(ctx, in, vars)
 		} else if !IsCompileError(err) {
 			t.Fatalf("Compile(%q) error is not a compile *Error: %v", src, err)
+		}
+		if e, err := Compile(src, WithLanguage(LangJSONPath), WithFunctions(fns)); err == nil {
+			_, _ = e.Eval(ctx, in, vars)
+			_, _ = e.Condition(ctx, in, vars)
+		} else if !IsCompileError(err) {
+			t.Fatalf("Compile(%q) as JSONPath: error is not a compile *Error: %v", src, err)
 		}
 		ev := Evaluator{Options: []Option{WithFunctions(fns), WithTimeout(20 * time.Millisecond)}}
 		_, _ = ev.Template(ctx, map[string]any{"x": src, "l": []any{src}}, in, vars)

@@ -102,7 +102,7 @@ func ToStatePath(src string) ([]string, error) {
 	var path []string
 	end := len(text)
 	for i := len(text) - 1; i >= -1; i-- {
-		if i >= 0 && (isIdentByte(text[i]) || text[i] == '$' || text[i] >= 0x80) {
+		if i >= 0 && (isIdentByte(text[i]) || text[i] >= 0x80) {
 			continue
 		}
 		name := text[i+1 : end]

@@ -43,6 +43,8 @@ func Trim(src string) string {
 // every Expression and every goroutine that uses it.
 type program struct {
 	code *gojq.Code
+	// path is set instead of code for a JSONPath expression.
+	path *jpath
 	// vars lists the variable names (without "$") in the order gojq
 	// expects their values.
 	vars []string
@@ -59,24 +61,11 @@ func prepare(src string, fns map[string]string) (*gojq.Query, string, error) {
 	if len(src) > maxSourceLen {
 		return nil, "", fmt.Errorf("expression longer than %d bytes", maxSourceLen)
 	}
-	text := Trim(src)
-	// A whole expression "fn:name" stands for that function's operation,
-	// which may itself be wrapped or be another fn: reference.
-	for depth := 0; strings.HasPrefix(text, "fn:"); depth++ {
-		name := strings.TrimSpace(text[3:])
-		if depth == maxFnDepth {
-			return nil, "", fmt.Errorf("fn:%s: expression functions refer to each other in a cycle", name)
-		}
-		op, ok := fns[name]
-		if !ok {
-			return nil, "", fmt.Errorf("fn:%s: no expression function with that name", name)
-		}
-		text = Trim(op)
+	text, err := resolveFn(src, fns)
+	if err != nil {
+		return nil, "", err
 	}
-	if text == "" {
-		return nil, "", errors.New("empty expression")
-	}
-	text, err := inlineFunctions(text, fns)
+	text, err = inlineFunctions(text, fns)
 	if err != nil {
 		return nil, "", err
 	}
@@ -95,6 +84,28 @@ func prepare(src string, fns map[string]string) (*gojq.Query, string, error) {
 		}
 	}
 	return nil, "", describeParseError(text, err)
+}
+
+// resolveFn removes the wrapper and, when the whole expression is
+// "fn:name", replaces it by that function's operation (which may itself be
+// wrapped or be another fn: reference).
+func resolveFn(src string, fns map[string]string) (string, error) {
+	text := Trim(src)
+	for depth := 0; strings.HasPrefix(text, "fn:"); depth++ {
+		name := strings.TrimSpace(text[3:])
+		if depth == maxFnDepth {
+			return "", fmt.Errorf("fn:%s: expression functions refer to each other in a cycle", name)
+		}
+		op, ok := fns[name]
+		if !ok {
+			return "", fmt.Errorf("fn:%s: no expression function with that name", name)
+		}
+		text = Trim(op)
+	}
+	if text == "" {
+		return "", errors.New("empty expression")
+	}
+	return text, nil
 }
 
 func isInterpolation(q *gojq.Query) bool {
