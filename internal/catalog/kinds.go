@@ -88,6 +88,9 @@ type kindKey struct{ apiVersion, kind string }
 type registeredKind struct {
 	def    KindDefinition
 	schema *jsonschema.Schema
+	// specOnly marks our built-in schemas, which look at spec alone, so
+	// validation can skip building the rest of the document.
+	specOnly bool
 }
 
 // BuiltinKinds returns the definitions of Backstage's built-in kinds
@@ -158,7 +161,8 @@ func NewRegistry(defs ...KindDefinition) (*Registry, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7)
 	c.UseLoader(baseSchemaLoader{})
-	all := append(BuiltinKinds(), defs...)
+	builtins := BuiltinKinds()
+	all := append(builtins, defs...)
 	// Several kinds may share one schema file; it can be added only once.
 	compiled := map[string]*jsonschema.Schema{}
 	for i, def := range all {
@@ -191,7 +195,7 @@ func NewRegistry(defs ...KindDefinition) (*Registry, error) {
 			if _, ok := r.kinds[key]; !ok {
 				r.byKind[def.Kind] = append(r.byKind[def.Kind], v)
 			}
-			r.kinds[key] = &registeredKind{def: def, schema: sch}
+			r.kinds[key] = &registeredKind{def: def, schema: sch, specOnly: i < len(builtins)}
 		}
 	}
 	return r, nil
@@ -337,7 +341,15 @@ func (r *Registry) ValidateKind(e *Entity) (known bool, err error) {
 	if k.schema == nil {
 		return true, nil
 	}
-	doc := e.Value()
+	var doc map[string]any
+	if k.specOnly {
+		doc = map[string]any{}
+		if e.Spec != nil {
+			doc["spec"] = e.Spec
+		}
+	} else {
+		doc = e.Value()
+	}
 	verr := k.schema.Validate(doc)
 	if verr == nil {
 		return true, nil
