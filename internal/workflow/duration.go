@@ -1,7 +1,9 @@
 package workflow
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sosodev/duration"
@@ -11,6 +13,10 @@ import (
 // The model keeps durations as written; callers convert them when needed.
 func ParseDuration(s string) (time.Duration, error) {
 	d, err := duration.Parse(s)
+	if err == nil && (strings.HasSuffix(s, "P") || strings.HasSuffix(s, "T")) {
+		// The library reads a bare "P" as zero; ISO 8601 needs a component.
+		err = errors.New("no value after P or T")
+	}
 	if err != nil {
 		return 0, fmt.Errorf("invalid ISO 8601 duration %q (expected a form like PT30S, PT5M or P1DT2H): %w", s, err)
 	}

@@ -352,32 +352,59 @@ func (o *object) objectValue(key string) map[string]any {
 }
 
 func (d *decoder) value(n *yaml.Node, path string) any {
-	n = deref(n)
-	d.budget--
-	if d.budget == 0 {
-		d.errorf(n, path, "the value is too large (aliases expand to more than %d nodes)", maxValueNodes)
-	}
-	if d.budget <= 0 {
+	v, err := d.valueAt(n, 0, map[*yaml.Node]bool{})
+	if err != nil {
+		d.errorf(n, path, "%v", err)
 		return nil
+	}
+	return v
+}
+
+// maxDepth bounds the nesting of free-form values.
+const maxDepth = 500
+
+func (d *decoder) valueAt(n *yaml.Node, depth int, expanding map[*yaml.Node]bool) (any, error) {
+	if n.Kind == yaml.AliasNode {
+		// An alias inside its own anchor would expand forever.
+		if expanding[n.Alias] {
+			return nil, fmt.Errorf("alias *%s refers to a value that contains it", n.Value)
+		}
+		expanding[n.Alias] = true
+		defer delete(expanding, n.Alias)
+		n = n.Alias
+	}
+	d.budget--
+	if d.budget < 0 {
+		return nil, fmt.Errorf("the value is too large (aliases expand to more than %d nodes)", maxValueNodes)
+	}
+	if depth > maxDepth {
+		return nil, fmt.Errorf("the value is nested more than %d levels deep", maxDepth)
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			m[k] = d.value(n.Content[i+1], joinPath(path, k))
+			v, err := d.valueAt(n.Content[i+1], depth+1, expanding)
+			if err != nil {
+				return nil, err
+			}
+			m[n.Content[i].Value] = v
 		}
-		return m
+		return m, nil
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			l[i] = d.value(c, indexPath(path, i))
+			v, err := d.valueAt(c, depth+1, expanding)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = v
 		}
-		return l
+		return l, nil
 	case yaml.ScalarNode:
-		return scalarValue(n)
+		return scalarValue(n), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // scalarValue maps a YAML scalar to its JSON value. Timestamps and other
