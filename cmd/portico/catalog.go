@@ -121,7 +121,8 @@ func catalogNoun(n int, one, many string) string {
 }
 
 // catalogFiles expands the arguments into the files to check, in a stable
-// order: files as given, directories searched for YAML files.
+// order: files as given, directories searched for YAML files. A file named
+// twice (directly and through its directory) is checked once.
 func catalogFiles(args []string) ([]string, error) {
 	var files []string
 	for _, arg := range args {
@@ -155,6 +156,16 @@ func catalogFiles(args []string) ([]string, error) {
 		slices.Sort(found)
 		files = append(files, found...)
 	}
+	seen := map[string]bool{}
+	files = slices.DeleteFunc(files, func(f string) bool {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			abs = f
+		}
+		dup := seen[abs]
+		seen[abs] = true
+		return dup
+	})
 	return files, nil
 }
 

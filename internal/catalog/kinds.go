@@ -153,7 +153,8 @@ func BuiltinKinds() []KindDefinition {
 // earlier one; that is how a deployment relaxes a built-in kind's schema.
 func NewRegistry(defs ...KindDefinition) (*Registry, error) {
 	r := &Registry{kinds: map[kindKey]*registeredKind{}, byKind: map[string][]string{}, builtinRules: map[string][]RelationRule{}}
-	for _, def := range BuiltinKinds() {
+	builtins := BuiltinKinds()
+	for _, def := range builtins {
 		if slices.Contains(def.APIVersions, APIVersionV1alpha1) {
 			r.builtinRules[def.Kind] = def.Relations
 		}
@@ -161,7 +162,6 @@ func NewRegistry(defs ...KindDefinition) (*Registry, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7)
 	c.UseLoader(baseSchemaLoader{})
-	builtins := BuiltinKinds()
 	all := append(builtins, defs...)
 	// Several kinds may share one schema file; it can be added only once.
 	compiled := map[string]*jsonschema.Schema{}
@@ -237,7 +237,8 @@ func (def *KindDefinition) check() error {
 
 // LoadKindConfigs reads the schema files of cfgs and turns them into kind
 // definitions for NewRegistry. Relative schema paths are resolved against
-// baseDir (the directory of the configuration file).
+// baseDir; the server and the CLI pass the working directory, as Backstage
+// resolves paths in app-config.
 func LoadKindConfigs(cfgs []KindConfig, baseDir string) ([]KindDefinition, error) {
 	defs := make([]KindDefinition, 0, len(cfgs))
 	for i, kc := range cfgs {
