@@ -101,6 +101,7 @@ func TestEval(t *testing.T) {
 		{"fn: to fn:", `fn:alias`, `true`},
 		{"fn: inside jq", `[fn:increase, (fn:max | .max.x)]`, `[4, 7]`},
 		{"fn: inside interpolation", `"n=\(fn:increase)"`, `"n=4"`},
+		{"fn: inside interpolation fallback", `n=\(fn:increase)`, `"n=4"`},
 		{"object key fn is not a reference", `{fn: .name}`, `{"fn": "Ann"}`},
 		// Results.
 		{"several outputs become an array", `.numbers[].x`, `[1, 7]`},
@@ -127,7 +128,7 @@ func TestEval(t *testing.T) {
 }
 
 func TestCompileErrors(t *testing.T) {
-	fns := map[string]string{"loop1": "fn:loop2", "loop2": "fn:loop1"}
+	fns := map[string]string{"loop1": "fn:loop2", "loop2": "fn:loop1", "a": "1 + fn:b", "b": "fn:a + 1"}
 	tests := []string{
 		``,
 		`${ }`,
@@ -139,6 +140,8 @@ func TestCompileErrors(t *testing.T) {
 		`"unterminated`,
 		`fn:nope`,
 		`fn:loop1`,
+		`fn:a`,
+		`.x | fn:b`,
 		`.a | input`, // input/inputs are disabled
 	}
 	for _, src := range tests {
@@ -234,11 +237,11 @@ func TestDeepNestingIsFast(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("compiling took %v", d)
 	}
-	text, err := inlineFunctions(`"a\("b\(fn:one)c")d" # fn:one`+"\n"+`| fn:one`, map[string]string{"one": "1"})
+	defs, body, err := inlineFunctions(`"a\("b\(fn:one)c")d" # fn:one`+"\n"+`| fn:one`, map[string]string{"one": "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `def __fn_one: 1; "a\("b\(__fn_one)c")d" # fn:one` + "\n" + `| __fn_one`; text != want {
+	if text, want := defs+body, `def __fn_one: 1; "a\("b\(__fn_one)c")d" # fn:one`+"\n"+`| __fn_one`; text != want {
 		t.Errorf("inlineFunctions = %q, want %q", text, want)
 	}
 }

@@ -65,25 +65,30 @@ func prepare(src string, fns map[string]string) (*gojq.Query, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	text, err = inlineFunctions(text, fns)
+	defs, body, err := inlineFunctions(text, fns)
 	if err != nil {
 		return nil, "", err
 	}
-	q, err := gojq.Parse(text)
+	q, err := gojq.Parse(defs + body)
 	if err == nil {
-		return q, text, nil
+		return q, defs + body, nil
 	}
 	// SonataFlow retries text that is not valid jq as the body of a jq
 	// string, and keeps it if that string interpolates something:
 	// `Hello \(.name)!` means "Hello \(.name)!". Text that already starts
 	// with a quote is not retried.
-	if !strings.HasPrefix(text, `"`) {
-		quoted := `"` + text + `"`
+	if !strings.HasPrefix(body, `"`) {
+		quoted := `"` + body + `"`
 		if iq, ierr := gojq.Parse(quoted); ierr == nil && isInterpolation(iq) {
-			return iq, quoted, nil
+			if defs != "" {
+				iq, ierr = gojq.Parse(defs + quoted)
+			}
+			if ierr == nil {
+				return iq, defs + quoted, nil
+			}
 		}
 	}
-	return nil, "", describeParseError(text, err)
+	return nil, "", describeParseError(err)
 }
 
 // resolveFn removes the wrapper and, when the whole expression is
@@ -113,7 +118,7 @@ func isInterpolation(q *gojq.Query) bool {
 		q.Term.Str != nil && len(q.Term.Str.Queries) > 0 && len(q.Term.SuffixList) == 0
 }
 
-func describeParseError(text string, err error) error {
+func describeParseError(err error) error {
 	var pe *gojq.ParseError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("syntax error at offset %d: %w", pe.Offset, err)
@@ -123,47 +128,52 @@ func describeParseError(text string, err error) error {
 
 // inlineFunctions replaces each fn:name inside a larger jq program by a call
 // of a jq function defined from that expression function's operation, so
-// `.items | map(fn:price) | add` works. Only names of known expression
-// functions are replaced, so an object key such as {fn: .x} is left alone.
-func inlineFunctions(text string, fns map[string]string) (string, error) {
+// `.items | map(fn:price) | add` works. It returns the definitions to put
+// before the program and the rewritten program. Only names of known
+// expression functions are replaced, so an object key such as {fn: .x} is
+// left alone.
+func inlineFunctions(text string, fns map[string]string) (defs, body string, err error) {
 	if len(fns) == 0 || !strings.Contains(text, "fn:") {
-		return text, nil
+		return "", text, nil
 	}
-	var defs []string
-	defined := map[string]bool{}
-	var define func(name string, depth int) error
-	rewrite := func(s string, depth int) (string, error) {
+	var defList []string
+	// state: absent = not seen, false = being defined, true = defined.
+	state := map[string]bool{}
+	var define func(name, from string, depth int) error
+	rewrite := func(s, from string, depth int) (string, error) {
 		var b strings.Builder
-		var err error
+		var rerr error
 		scanCode(s, func(code string) {
 			b.WriteString(replaceFnRefs(code, fns, func(name string) {
-				if err == nil {
-					err = define(name, depth+1)
+				if rerr == nil {
+					rerr = define(name, from, depth+1)
 				}
 			}))
 		}, func(lit string) { b.WriteString(lit) })
-		return b.String(), err
+		return b.String(), rerr
 	}
-	define = func(name string, depth int) error {
-		if defined[name] {
+	define = func(name, from string, depth int) error {
+		done, seen := state[name]
+		switch {
+		case done || seen && name == from: // jq allows a function to call itself
 			return nil
-		}
-		if depth > maxFnDepth {
+		case seen || depth > maxFnDepth:
 			return fmt.Errorf("fn:%s: expression functions refer to each other in a cycle", name)
 		}
-		defined[name] = true
-		body, err := rewrite(Trim(fns[name]), depth)
+		state[name] = false
+		op, err := rewrite(Trim(fns[name]), name, depth)
 		if err != nil {
 			return err
 		}
-		defs = append(defs, "def "+fnIdent(name)+": "+body+";")
+		state[name] = true
+		defList = append(defList, "def "+fnIdent(name)+": "+op+"; ")
 		return nil
 	}
-	out, err := rewrite(text, 0)
-	if err != nil || len(defs) == 0 {
-		return out, err
+	body, err = rewrite(text, "", 0)
+	if err != nil {
+		return "", "", err
 	}
-	return strings.Join(defs, " ") + " " + out, nil
+	return strings.Join(defList, ""), body, nil
 }
 
 func fnIdent(name string) string { return "__fn_" + name }
