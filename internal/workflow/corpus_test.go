@@ -131,3 +131,24 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
+
+func TestSpecExamples(t *testing.T) {
+	files, err := filepath.Glob("testdata/spec-examples/*.sw.json")
+	if err != nil || len(files) < 28 {
+		t.Fatalf("found %d spec examples (%v)", len(files), err)
+	}
+	var all strings.Builder
+	ctx := context.Background()
+	for _, f := range files {
+		w, err := ParseFile(ctx, DirLoader{Dir: "testdata/spec-examples"}, filepath.Base(f))
+		if err != nil {
+			t.Errorf("%s does not parse: %v", f, err)
+			continue
+		}
+		for _, x := range Validate(ctx, w) {
+			all.WriteString(x.String())
+			all.WriteByte('\n')
+		}
+	}
+	checkGolden(t, "testdata/golden/spec-examples.txt", all.String())
+}
