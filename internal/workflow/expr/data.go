@@ -217,11 +217,7 @@ func (ev *Evaluator) StartEventData(ctx context.Context, f EventFilter, payload 
 	if f.ToStateData == "" {
 		return data, nil
 	}
-	path, err := ToStatePath(f.ToStateData)
-	if err != nil {
-		return nil, compileError(f.ToStateData, err)
-	}
-	return assign(map[string]any{}, path, data)
+	return ev.Assign(f.ToStateData, map[string]any{}, data)
 }
 
 func (ev *Evaluator) filterAndMerge(ctx context.Context, results, toStateData string, data, value any, vars Vars) (any, error) {
@@ -240,17 +236,29 @@ func (ev *Evaluator) filterAndMerge(ctx context.Context, results, toStateData st
 	if toStateData == "" {
 		return Merge(value, data, ev.ConcatArrays), nil
 	}
-	path, err := ToStatePath(toStateData)
+	return ev.Assign(toStateData, data, value)
+}
+
+// Assign merges value into the element of data that a path expression such
+// as toStateData or a foreach outputCollection names (".a.b" or
+// "${ .a.b }"), creating the objects on the way, and returns the new data.
+// data must be an object. SonataFlow reads the current element by
+// evaluating the expression; following the path gives the same value
+// without failing where an object is missing on the way.
+func (ev *Evaluator) Assign(path string, data, value any) (any, error) {
+	steps, err := ToStatePath(path)
 	if err != nil {
-		return nil, compileError(toStateData, err)
+		return nil, compileError(path, err)
 	}
-	// SonataFlow reads the current element by evaluating the expression;
-	// following the path gives the same value without failing where an
-	// object is missing on the way (it is created below).
-	current := lookup(data, path)
-	out, err := assign(data, path, Merge(value, current, ev.ConcatArrays))
+	if data, err = Normalize(data); err != nil {
+		return nil, inputError(path, fmt.Errorf("state data: %w", err))
+	}
+	if value, err = Normalize(value); err != nil {
+		return nil, inputError(path, fmt.Errorf("value: %w", err))
+	}
+	out, err := assign(data, steps, Merge(value, lookup(data, steps), ev.ConcatArrays))
 	if err != nil {
-		return nil, runtimeError(toStateData, err)
+		return nil, runtimeError(path, err)
 	}
 	return out, nil
 }

@@ -260,3 +260,25 @@ func TestToStatePath(t *testing.T) {
 		t.Errorf("toStateData into a string: error = %v, want a runtime *Error", err)
 	}
 }
+
+func TestAssign(t *testing.T) {
+	var ev Evaluator
+	tests := []struct{ path, data, value, want string }{
+		// A foreach outputCollection gathering iteration results.
+		{`.output`, `{"input": [1, 2]}`, `[4, 6]`, `{"input": [1, 2], "output": [4, 6]}`},
+		{`${ .a.b }`, `{"a": {"b": {"x": 1}}}`, `{"y": 2}`, `{"a": {"b": {"x": 1, "y": 2}}}`},
+		{`.a.b`, `{"a": [1]}`, `1`, `{"a": {"b": 1}}`},
+	}
+	for _, tt := range tests {
+		got, err := ev.Assign(tt.path, js(t, tt.data), js(t, tt.value))
+		if err != nil {
+			t.Fatalf("Assign(%s): %v", tt.path, err)
+		}
+		if !sameJSON(t, got, js(t, tt.want)) {
+			t.Errorf("Assign(%s) = %v, want %s", tt.path, got, tt.want)
+		}
+	}
+	if _, err := ev.Assign(`.a[0]`, map[string]any{}, 1); !IsCompileError(err) {
+		t.Errorf("Assign to .a[0]: %v, want a compile error", err)
+	}
+}
