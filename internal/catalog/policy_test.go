@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/errs"
@@ -108,5 +109,69 @@ func TestGroupDefaultParentPolicy(t *testing.T) {
 	}
 	if _, err := GroupDefaultParentPolicy("user:x"); err == nil {
 		t.Error("a non-Group parent should be rejected")
+	}
+}
+
+// The cases of Backstage's FieldFormatEntityPolicy.test.ts, through decoding
+// and the default policies, each error naming the field and the value.
+func TestFieldFormatBackstageCases(t *testing.T) {
+	base := func() map[string]any {
+		docs, err := ParseYAML([]byte(`
+apiVersion: backstage.io/v1beta1
+kind: Component
+metadata:
+  uid: e01199ab-08cc-44c2-8e19-5c29ded82521
+  etag: lsndfkjsndfkjnsdfkjnsd==
+  generation: 13
+  name: my-component-yay
+  namespace: the-namespace
+  labels:
+    backstage.io/custom: ValueStuff
+  annotations:
+    example.com/bindings: are-secret
+spec:
+  custom: stuff
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return docs[0].Value.(map[string]any)
+	}
+	md := func(d map[string]any) map[string]any { return d["metadata"].(map[string]any) }
+	long := strings.Repeat("a", 1000)
+	tests := []struct {
+		name   string
+		change func(d map[string]any)
+		want   string // "" = valid
+	}{
+		{"happy path", func(map[string]any) {}, ""},
+		{"no spec", func(d map[string]any) { delete(d, "spec") }, ""},
+		{"apiVersion 7", func(d map[string]any) { d["apiVersion"] = json.Number("7") }, `apiVersion: must be a string, got a number 7`},
+		{"apiVersion a#b", func(d map[string]any) { d["apiVersion"] = "a#b" }, `apiVersion: "a#b" is not a valid apiVersion`},
+		{"kind 7", func(d map[string]any) { d["kind"] = json.Number("7") }, `kind: must be a string, got a number 7`},
+		{"kind a#b", func(d map[string]any) { d["kind"] = "a#b" }, `kind: "a#b" is not a valid kind`},
+		{"name 7", func(d map[string]any) { md(d)["name"] = json.Number("7") }, `metadata.name: must be a string, got a number 7`},
+		{"long name", func(d map[string]any) { md(d)["name"] = long }, `metadata.name: "aaaa`},
+		{"namespace 7", func(d map[string]any) { md(d)["namespace"] = json.Number("7") }, `metadata.namespace: must be a string, got a number 7`},
+		{"long namespace", func(d map[string]any) { md(d)["namespace"] = long }, `metadata.namespace: "aaaa`},
+		{"label key", func(d map[string]any) { md(d)["labels"].(map[string]any)["a#b"] = "value" }, `metadata.labels: "a#b" is not a valid label key`},
+		{"label value", func(d map[string]any) { md(d)["labels"].(map[string]any)["a"] = "a#b" }, `metadata.labels.a: "a#b" is not a valid label value`},
+		{"annotation key", func(d map[string]any) { md(d)["annotations"].(map[string]any)["a#b"] = "value" }, `metadata.annotations: "a#b" is not a valid annotation key`},
+		{"annotation value", func(d map[string]any) { md(d)["annotations"].(map[string]any)["a"] = json.Number("7") }, `metadata.annotations.a: must be a string, got a number 7`},
+	}
+	policies := DefaultPolicies(DefaultValidators())
+	for _, tt := range tests {
+		d := base()
+		tt.change(d)
+		e, err := DecodeEntity(d)
+		if err == nil {
+			err = policies.Enforce(e)
+		}
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: got %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }
