@@ -109,6 +109,8 @@ func TestEval(t *testing.T) {
 		{"halt stops cleanly", `1, halt, 2`, `1`},
 		{"literal", `true`, `true`},
 		{"env is empty", `$ENV | length`, `0`},
+		{"env builtin is empty", `env | length`, `0`},
+		{"try catch", `try error("x") catch .`, `"x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

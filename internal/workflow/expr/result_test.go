@@ -152,6 +152,8 @@ func TestNormalize(t *testing.T) {
 		{"nested typed map", map[string]any{"m": map[string]int{"a": 1}, "s": []string{"x"}}, `{"m": {"a": 1}, "s": ["x"]}`},
 		{"int64 and uint8", []any{int64(5), uint8(6), float32(1.5)}, `[5, 6, 1.5]`},
 		{"json.Number", []any{json.Number("12"), json.Number("1.25")}, `[12, 1.25]`},
+		{"map[any]any from YAML", map[any]any{"a": map[any]any{1: true}}, `{"a": {"1": true}}`},
+		{"[]map[string]any", []map[string]any{{"a": 1}}, `[{"a": 1}]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,6 +115,27 @@ func convert(v any, depth int) (any, error) {
 			out[k] = c
 		}
 		return out, nil
+	case map[any]any:
+		// YAML decoders produce these; JSON keys are strings.
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			c, err := convert(x, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[fmt.Sprint(k)] = c
+		}
+		return out, nil
+	case []map[string]any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			c, err := convert(x, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
 	case []string:
 		out := make([]any, len(v))
 		for i, s := range v {
