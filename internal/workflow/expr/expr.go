@@ -187,6 +187,21 @@ func compileJSONPath(src string, c *config) (*program, error) {
 // String returns the expression text as written.
 func (e *Expression) String() string { return e.src }
 
+// Variables returns the names (without "$") of the variables the expression
+// mentions, sorted: built-in ones, process variables, and also names bound
+// inside it with "as $x". A validator can use it to flag names no run will
+// supply.
+func (e *Expression) Variables() []string {
+	var names []string
+	for i, n := range e.prog.vars {
+		if e.prog.used[i] {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Vars are the variable values of one evaluation. Any of them may be left
 // zero; the expression then sees null.
 type Vars struct {

@@ -247,3 +247,14 @@ func TestDeepNestingIsFast(t *testing.T) {
 		t.Errorf("inlineFunctions = %q, want %q", text, want)
 	}
 }
+
+func TestVariables(t *testing.T) {
+	e, err := Compile(`$WORKFLOW.instanceId + $item + "\($initiatorEntity)" | . as $x | $x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(e.Variables(), ",")
+	if want := "WORKFLOW,initiatorEntity,item,x"; got != want {
+		t.Errorf("Variables() = %s, want %s", got, want)
+	}
+}
