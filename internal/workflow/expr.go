@@ -7,11 +7,15 @@ import (
 	"github.com/itchyny/gojq"
 )
 
-// stripExpr removes the optional ${ } around an expression.
+// stripExpr removes the optional ${ } around an expression, or the legacy
+// {{ }} that SonataFlow still accepts.
 func stripExpr(s string) string {
 	t := strings.TrimSpace(s)
-	if strings.HasPrefix(t, "${") && strings.HasSuffix(t, "}") {
+	switch {
+	case strings.HasPrefix(t, "${") && strings.HasSuffix(t, "}"):
 		return strings.TrimSpace(t[2 : len(t)-1])
+	case strings.HasPrefix(t, "{{") && strings.HasSuffix(t, "}}"):
+		return strings.TrimSpace(t[2 : len(t)-2])
 	}
 	return t
 }

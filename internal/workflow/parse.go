@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -579,12 +578,7 @@ func (d *decoder) external(ref *yaml.Node, path, name, wrapper string) (*yaml.No
 		d.errorf(ref, path, "refers to file %q but no loader was given to read it", name)
 		return nil, ""
 	}
-	p, err := resolveRef(d.file, name)
-	if err != nil {
-		d.errorf(ref, path, "cannot load %q: %v", name, err)
-		return nil, ""
-	}
-	src, err := d.loader.Load(d.ctx, p)
+	p, src, err := loadNear(d.ctx, d.loader, d.file, name)
 	if err != nil {
 		d.errorf(ref, path, "cannot load %q: %v; check the path, which is relative to the workflow file", name, err)
 		return nil, ""
@@ -657,14 +651,7 @@ func (d *decoder) dataSchema(v *yaml.Node, path string) *DataSchema {
 // loadSchema reads a schema file. A missing or broken schema is not a parse
 // error: the workflow is still readable, and Validate reports the problem.
 func (d *decoder) loadSchema(name string) (json.RawMessage, error) {
-	if d.loader == nil {
-		return nil, errors.New("no loader was given to read it")
-	}
-	p, err := resolveRef(d.file, name)
-	if err != nil {
-		return nil, err
-	}
-	src, err := d.loader.Load(d.ctx, p)
+	p, src, err := loadNear(d.ctx, d.loader, d.file, name)
 	if err != nil {
 		return nil, err
 	}
@@ -838,7 +825,10 @@ func (d *decoder) state(n *yaml.Node, path string) *State {
 		co.done()
 	})
 	if v := o.get("defaultCondition"); v != nil {
-		if co := d.obj(v, o.sub("defaultCondition")); co != nil {
+		if v.Kind == yaml.ScalarNode {
+			// sdk-go accepts a bare state name, and files written for it exist.
+			s.DefaultCondition = &DefaultCondition{Transition: &Transition{NextState: v.Value}}
+		} else if co := d.obj(v, o.sub("defaultCondition")); co != nil {
 			s.DefaultCondition = &DefaultCondition{Transition: d.transition(co), End: d.end(co)}
 			co.done()
 		}

@@ -282,3 +282,61 @@ func TestParseAliasesCannotExplode(t *testing.T) {
 		t.Errorf("alias data = %v", w.State("B").Data)
 	}
 }
+
+func TestFilesAreFoundLikeOnTheClasspath(t *testing.T) {
+	// The RHDH layout: a sub-flow one directory down names specs/ and
+	// schemas/ of the resources root, and output schemas refer to a shared
+	// schema that sits above the workflow's own folder.
+	files := MapLoader{
+		"res/subflows/child.sw.yaml": []byte(`id: child
+start: A
+dataInputSchema: schemas/in.json
+extensions:
+  - extensionid: workflow-output-schema
+    outputSchema: schemas/out.json
+functions:
+  - {name: get, operation: 'specs/api.yaml#get'}
+  - {name: post, operation: 'classpath:/specs/api.yaml#post'}
+states:
+  - {name: A, type: operation, actions: [{functionRef: get}, {functionRef: post}], end: true}
+`),
+		"res/specs/api.yaml":         []byte("openapi: 3.0.0\n"),
+		"res/schemas/in.json":        []byte(`{"type": "object"}`),
+		"res/schemas/out.json":       []byte(`{"type": "object", "properties": {"result": {"$ref": "../shared/result.json"}}}`),
+		"shared/result.json":         []byte(`{"type": "object"}`),
+		"res/subflows/elsewhere.txt": nil,
+	}
+	ctx := context.Background()
+	w, err := ParseFile(ctx, files, "res/subflows/child.sw.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := Validate(ctx, w); len(f) > 0 {
+		t.Errorf("want no findings, got:\n%s", joinFindings(f))
+	}
+	p, doc, err := w.OpenAPIDocument(ctx, w.Function("post"))
+	if err != nil || p != "res/specs/api.yaml" || string(doc) != "openapi: 3.0.0\n" {
+		t.Errorf("OpenAPIDocument = %q, %q, %v", p, doc, err)
+	}
+	if _, _, err := w.OpenAPIDocument(ctx, &Function{Name: "x", Operation: "https://example.com/api.yaml#op"}); !errors.Is(err, ErrRemoteReference) {
+		t.Errorf("remote document: err = %v, want ErrRemoteReference", err)
+	}
+}
+
+func TestSDKGoLeniencies(t *testing.T) {
+	w := mustParse(t, `id: x
+start: A
+states:
+  - name: A
+    type: switch
+    dataConditions: [{condition: '{{ .ok }}', end: true}]
+    defaultCondition: B
+  - {name: B, type: inject, data: {}, end: true}
+`)
+	if got := w.State("A").DefaultCondition.Transition; got == nil || got.NextState != "B" {
+		t.Errorf("defaultCondition shorthand = %+v", got)
+	}
+	if f := Validate(context.Background(), w); len(f) > 0 {
+		t.Errorf("want no findings, got:\n%s", joinFindings(f))
+	}
+}

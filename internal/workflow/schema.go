@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -15,31 +16,31 @@ import (
 // and come back to our Loader, never to the network or the disk directly.
 const schemaBase = "file:///"
 
-// schemaLoader feeds the JSON Schema compiler through a workflow Loader.
+// schemaLoader feeds the JSON Schema compiler through the workflow's
+// Loader, with the same lookup rules as every other referenced file.
 type schemaLoader struct {
-	ctx    context.Context
-	loader Loader
-	from   string // the workflow file, against which classpath: resolves
+	ctx context.Context
+	w   *Workflow
 }
 
 func (l schemaLoader) Load(url string) (any, error) {
-	var p string
-	var err error
+	var ref string
 	switch {
 	case strings.HasPrefix(url, schemaBase):
-		p, err = cleanRooted(strings.TrimPrefix(url, schemaBase))
+		// Back to a path relative to the workflow file, so that loadNear
+		// can also look in parent directories.
+		ref = "/" + strings.TrimPrefix(url, schemaBase)
+		if dir := path.Dir(l.w.File); dir == "." {
+			ref = ref[1:]
+		} else if rel, ok := strings.CutPrefix(ref, "/"+dir+"/"); ok {
+			ref = rel
+		}
 	case strings.HasPrefix(url, "classpath:"):
-		p, err = resolveRef(l.from, url)
+		ref = url
 	default:
-		return nil, errRemote
+		return nil, ErrRemoteReference
 	}
-	if err != nil {
-		return nil, err
-	}
-	if l.loader == nil {
-		return nil, errors.New("no loader was given to read it")
-	}
-	src, err := l.loader.Load(l.ctx, p)
+	_, src, err := loadNear(l.ctx, l.w.loader, l.w.File, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func checkSchema(ctx context.Context, w *Workflow, s *DataSchema) (warning strin
 	}
 	url := schemaBase + name
 	c := jsonschema.NewCompiler()
-	c.UseLoader(schemaLoader{ctx: ctx, loader: w.loader, from: w.File})
+	c.UseLoader(schemaLoader{ctx: ctx, w: w})
 	if err := c.AddResource(url, doc); err != nil {
 		return "", fmt.Errorf("schema %q: %w", s.Ref, err)
 	}

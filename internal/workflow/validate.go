@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -196,22 +197,20 @@ func (v *validator) function(path string, f *Function) {
 	}
 }
 
-// openAPI checks a rest function's "<file>#<operationId>".
+// openAPI checks that a rest function's OpenAPI document can be found.
+// Whether the operation exists in it is left to the runtime, which parses
+// the document anyway.
 func (v *validator) openAPI(path string, f *Function) {
-	file, opID, ok := strings.Cut(f.Operation, "#")
-	if !ok || file == "" || opID == "" {
+	doc, _, ok := f.OpenAPIOperation()
+	if !ok {
 		v.errorf(path, "function %q: a rest operation must look like specs/api.yaml#operationId", f.Name)
 		return
 	}
-	if uri, ok := v.w.URIDefinitions[file]; ok {
-		file = uri
+	if v.w.loader == nil {
+		return
 	}
-	p, err := resolveRef(v.w.File, file)
-	if err != nil || v.w.loader == nil {
-		return // remote documents are fetched by the runtime, not here
-	}
-	if _, err := v.w.loader.Load(v.ctx, p); err != nil {
-		v.errorf(path, "function %q: cannot load OpenAPI document %q (%v); check the path, which is relative to the workflow file", f.Name, file, err)
+	if _, _, err := v.w.OpenAPIDocument(v.ctx, f); err != nil && !errors.Is(err, ErrRemoteReference) {
+		v.errorf(path, "function %q: cannot load OpenAPI document %q: %v; check the path, which is relative to the workflow file", f.Name, doc, err)
 	}
 }
 
