@@ -43,6 +43,12 @@ func TestJSONPath(t *testing.T) {
 		{`$.store.book[?(@.title =~ /b/i)].price`, `[12]`},
 		{`$.store.book[?(@.price > $.age)].title`, `["C"]`},
 		{`$.store.book[*].missing`, `[]`},
+		{`$.store.book[?(@.isbn == null)].title`, `[]`},
+		{`$.store.book[?(@.price == 12.0)].title`, `["B"]`},
+		{`$.store.book[?(@.title != "A")].title`, `["B", "C"]`},
+		{`$.store.book[?(@.tags && @.price < 1e2)].title`, `["A"]`},
+		{`$[?(@.query.q == 'x' && true == true)].name`, `["John"]`},
+		{`$.store.*`, `[[{"title": "A", "price": 8, "tags": ["x"]}, {"title": "B", "price": 12}, {"title": "C", "price": 30, "isbn": "1"}]]`},
 		{`$['name','age']`, `[{"name": "John", "age": 20}]`},
 		// Jayway puts "$." before a path without a root.
 		{`name`, `"John"`},

@@ -265,3 +265,26 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestEvaluatorHelpers(t *testing.T) {
+	ev := &Evaluator{Cache: NewCache(8), Options: []Option{WithVariables("$extra"), WithTimeout(time.Second)}}
+	ctx := context.Background()
+	in := map[string]any{"a": 1}
+	if s, err := ev.Text(ctx, `Value: \(.a)`, in, Vars{}); err != nil || s != "Value: 1" {
+		t.Errorf("Text = %q, %v", s, err)
+	}
+	if ok, err := ev.Condition(ctx, `$extra == null`, in, Vars{}); err != nil || !ok {
+		t.Errorf("Condition = %v, %v", ok, err)
+	}
+	if _, err := ev.Text(ctx, `Hello world`, in, Vars{}); !IsCompileError(err) {
+		t.Errorf("Text of plain text: %v", err)
+	}
+	if _, err := ev.Condition(ctx, `.a.b`, in, Vars{}); err == nil {
+		t.Error("Condition of a failing expression gave no error")
+	}
+	_, err := Compile(`.a |`)
+	want := `jq expression ".a |": compile error: syntax error at offset 4: unexpected EOF`
+	if err == nil || err.Error() != want {
+		t.Errorf("error text = %v, want %s", err, want)
+	}
+}
