@@ -17,8 +17,9 @@
 // functions differ.
 //
 // A workflow whose expressionLang is "jsonpath" is compiled with
-// WithLanguage(LangJSONPath): the subset of Jayway's JSONPath described in
-// jsonpath.go, which covers the corpus workflows written that way.
+// WithLanguage(LangJSONPath): the part of Jayway's JSONPath that SonataFlow
+// workflows use (paths, wildcards, indexes and slices, deep scan, filters
+// with comparisons), read with Jayway's rules.
 //
 // The expression functions of a workflow (functions of type "expression")
 // are given with WithFunctions. "fn:name" as the whole expression stands for
@@ -44,14 +45,28 @@
 // object or array that is an expression, keeping the other strings (and the
 // strings whose evaluation fails, as SonataFlow does for function arguments).
 //
+// # Workflow data
+//
+// An Evaluator bundles a Cache with a workflow's options and implements the
+// data filters on top: StateFilter (stateDataFilter input and output; a
+// filter that selects nothing leaves the data as it is, as the spec says),
+// ActionInput and MergeActionResult (actionDataFilter), MergeEventData and
+// StartEventData (eventDataFilter), and Assign for toStateData-like paths.
+// Results are merged with Merge, which follows SonataFlow's rules: objects
+// merge deeply with the new value winning, a non-object merged into an
+// object lands under "response", an array replaces an array (or, with
+// Evaluator.ConcatArrays, gains the new elements as in the spec's example).
+// All of these are pure functions: they never modify their arguments.
+//
 // # Safety
 //
 // Evaluation takes a context and is bounded by a timeout (DefaultTimeout
 // unless set with WithTimeout). The limit is checked between the steps of
-// the jq program, so one long built-in call (sorting a huge array,
-// repeating a string a hundred million times) finishes before it applies. Inputs and variable values are converted to
-// JSON-shaped values first (see Normalize). Every failure is an *Error whose
-// Kind tells compile errors from runtime and input errors; nothing panics.
-// Compiled expressions are immutable and safe for concurrent use; a Cache
-// shares them between runs.
+// the jq program, so one long built-in call (sorting a huge array, repeating
+// a string a hundred million times) finishes before it applies, and memory
+// use is not bounded beyond gojq's own size limits. Inputs and variable
+// values are converted to JSON-shaped values first (see Normalize). Every
+// failure is an *Error whose Kind tells compile errors from runtime and input
+// errors; nothing panics. Compiled expressions are immutable and safe for
+// concurrent use; a Cache shares them between runs.
 package expr
