@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -101,7 +100,7 @@ func joinPath(p, key string) string {
 }
 
 func indexPath(p string, i int) string {
-	return fmt.Sprintf("%s[%d]", p, i)
+	return p + "[" + strconv.Itoa(i) + "]"
 }
 
 func plainKey(k string) bool {

@@ -182,13 +182,13 @@ func kindName(n *yaml.Node) string {
 }
 
 // object is a mapping node being decoded. It remembers which keys were
-// read so that the rest can be reported as unknown.
+// read so that the rest can be reported as unknown. Objects are small, so
+// a linear scan beats building a map for each.
 type object struct {
 	d    *decoder
 	n    *yaml.Node
 	path string
-	keys map[string]*yaml.Node
-	used map[string]bool
+	used []bool
 }
 
 // obj returns the mapping at n, or nil (after recording an error) when n is
@@ -202,17 +202,49 @@ func (d *decoder) obj(n *yaml.Node, path string) *object {
 		d.errorf(n, path, "expected an object, found %s", kindName(n))
 		return nil
 	}
-	o := &object{d: d, n: n, path: path, keys: make(map[string]*yaml.Node, len(n.Content)/2), used: map[string]bool{}}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		o.keys[n.Content[i].Value] = n.Content[i+1]
+	o := &object{d: d, n: n, path: path, used: make([]bool, len(n.Content)/2)}
+	for i := 0; i < len(o.used); i++ {
+		for j := 0; j < i; j++ {
+			if k := n.Content[2*i]; k.Value == n.Content[2*j].Value {
+				d.errorf(k, o.sub(k.Value), "duplicate field %q (also on line %d); keep one", k.Value, n.Content[2*j].Line)
+				break
+			}
+		}
 	}
 	return o
 }
 
+// find returns the index of key's pair, or -1.
+func (o *object) find(key string) int {
+	for i := range o.used {
+		if o.n.Content[2*i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// has reports whether key is present, even with a null value.
+func (o *object) has(key string) bool { return o.find(key) >= 0 }
+
+// keys returns the object's keys in file order and marks them read.
+func (o *object) keys() []string {
+	out := make([]string, len(o.used))
+	for i := range o.used {
+		out[i] = o.n.Content[2*i].Value
+		o.used[i] = true
+	}
+	return out
+}
+
 // get returns the value of key, or nil when absent or null.
 func (o *object) get(key string) *yaml.Node {
-	o.used[key] = true
-	v := deref(o.keys[key])
+	i := o.find(key)
+	if i < 0 {
+		return nil
+	}
+	o.used[i] = true
+	v := deref(o.n.Content[2*i+1])
 	if v == nil || v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
 		return nil
 	}
@@ -224,9 +256,9 @@ func (o *object) sub(key string) string { return joinPath(o.path, key) }
 // done warns about keys nobody read: usually a misspelt field that would
 // otherwise be silently ignored.
 func (o *object) done() {
-	for i := 0; i+1 < len(o.n.Content); i += 2 {
-		k := o.n.Content[i]
-		if !o.used[k.Value] {
+	for i, used := range o.used {
+		if !used {
+			k := o.n.Content[2*i]
 			o.d.warnf(k, o.sub(k.Value), "unknown field %q is ignored; check its spelling", k.Value)
 		}
 	}
@@ -719,7 +751,7 @@ func (d *decoder) extension(n *yaml.Node, path string, w *Workflow) {
 			do := d.obj(v, o.sub("definitions"))
 			if do != nil {
 				w.URIDefinitions = map[string]string{}
-				for k := range do.keys {
+				for _, k := range do.keys() {
 					w.URIDefinitions[k] = do.str(k)
 				}
 			}
@@ -866,7 +898,7 @@ func (d *decoder) state(n *yaml.Node, path string) *State {
 		} else {
 			s.Data, _ = d.value(v, o.sub("data")).(map[string]any)
 		}
-	} else if _, ok := o.keys["data"]; ok && s.Type == StateInject {
+	} else if o.has("data") && s.Type == StateInject {
 		// "data:" with nothing after it: inject nothing.
 		s.Data = map[string]any{}
 	}
@@ -1205,9 +1237,7 @@ func (d *decoder) auth(n *yaml.Node, path string) *Auth {
 		}
 	default:
 		d.errorf(o.get("scheme"), o.sub("scheme"), "unknown auth scheme %q; use basic, bearer or oauth2", string(a.Scheme))
-		for k := range po.keys {
-			po.used[k] = true
-		}
+		po.keys() // not ours to judge: the scheme is already reported
 	}
 	return a
 }

@@ -171,6 +171,7 @@ func TestParseErrorsNameFileLineAndPath(t *testing.T) {
 		{"bad number", "id: x\nretries:\n  - name: r\n    maxAttempts: lots\n", `w.sw.yaml:4: retries[0].maxAttempts: expected a whole number, found "lots"`},
 		{"bad invoke", "id: x\nstates:\n  - name: A\n    type: operation\n    actions:\n      - functionRef: {refName: f, invoke: later}\n", `w.sw.yaml:6: states[0].actions[0].functionRef.invoke: invoke must be sync or async, found "later"`},
 		{"inject data list", "id: x\nstates:\n  - name: A\n    type: inject\n    data: [1]\n", "w.sw.yaml:5: states[0].data: expected an object to inject"},
+		{"duplicate key", "id: x\nstates: []\nid: y\n", `w.sw.yaml:3: id: duplicate field "id" (also on line 1); keep one`},
 		{"external without loader", "id: x\nfunctions: specs/f.json\n", `w.sw.yaml:2: functions: refers to file "specs/f.json" but no loader was given`},
 	}
 	for _, tt := range tests {
