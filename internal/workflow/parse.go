@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,7 +35,8 @@ func Parse(ctx context.Context, file string, src []byte, loader Loader) (*Workfl
 	d.index(root, "")
 	d.workflow(root, w)
 	if len(d.errs) > 0 {
-		return nil, &ParseError{Findings: d.errs}
+		// Warnings too: a misspelt field is often why a value is missing.
+		return nil, &ParseError{Findings: append(d.errs, d.warns...)}
 	}
 	w.warnings = d.warns
 	w.buildIndexes()
@@ -916,7 +918,54 @@ func (d *decoder) state(n *yaml.Node, path string) *State {
 	s.EventRef = o.str("eventRef")
 	s.EventDataFilter = d.eventDataFilter(o)
 	o.done()
+	d.stateFields(o, s.Type)
 	return s
+}
+
+// stateFields warns about fields of other state types: the schema forbids
+// them, and they are a sign the author meant something else (actions on an
+// inject state never run).
+func (d *decoder) stateFields(o *object, t StateType) {
+	var own []string
+	switch t {
+	case StateEvent:
+		own = []string{"exclusive", "onEvents"}
+	case StateOperation:
+		own = []string{"actionMode", "actions"}
+	case StateSwitch:
+		own = []string{"dataConditions", "eventConditions", "defaultCondition"}
+	case StateSleep:
+		own = []string{"duration"}
+	case StateParallel:
+		own = []string{"branches", "completionType", "numCompleted"}
+	case StateInject:
+		own = []string{"data"}
+	case StateForEach:
+		own = []string{"inputCollection", "outputCollection", "iterationParam", "batchSize", "mode", "actions"}
+	case StateCallback:
+		own = []string{"action", "eventRef", "eventDataFilter"}
+	default:
+		return // Validate reports the type
+	}
+	for i := 0; i+1 < len(o.n.Content); i += 2 {
+		k := o.n.Content[i]
+		if typeSpecific(k.Value) && !slices.Contains(own, k.Value) {
+			d.warnf(k, o.sub(k.Value), "%s does not apply to a %s state and is ignored", k.Value, t)
+		}
+	}
+}
+
+// typeSpecific reports whether a state field belongs to one type or a few.
+func typeSpecific(field string) bool {
+	switch field {
+	case "exclusive", "onEvents", "actionMode", "actions",
+		"dataConditions", "eventConditions", "defaultCondition",
+		"duration", "branches", "completionType", "numCompleted",
+		"data", "inputCollection", "outputCollection", "iterationParam",
+		"batchSize", "mode", "action", "eventRef", "eventDataFilter":
+		return true
+	}
+	return false
 }
 
 func (d *decoder) eventDataFilter(o *object) *EventDataFilter {

@@ -697,6 +697,12 @@ func (v *validator) action(path string, a *Action) {
 	if a.RetryRef != "" && w.Retry(a.RetryRef) == nil {
 		v.errorf(path+".retryRef", "unknown retry definition %q; define it under retries or fix retryRef", a.RetryRef)
 	}
+	if len(a.RetryableErrors) > 0 && w.AutoRetries {
+		v.warnf(path+".retryableErrors", "retryableErrors is ignored when autoRetries is true (every error but nonRetryableErrors is retried); use nonRetryableErrors or set autoRetries: false")
+	}
+	if len(a.NonRetryableErrors) > 0 && !w.AutoRetries {
+		v.warnf(path+".nonRetryableErrors", "nonRetryableErrors is ignored unless autoRetries is true (only retryableErrors are retried); use retryableErrors or set autoRetries: true")
+	}
 	for i, e := range a.RetryableErrors {
 		if w.Error(e) == nil {
 			v.errorf(indexPath(path+".retryableErrors", i), "unknown error %q; define it under errors or fix the name", e)

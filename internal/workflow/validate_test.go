@@ -139,6 +139,12 @@ func TestValidateRules(t *testing.T) {
 			SeverityError, "states[0]", "has no onEvents"},
 		{"unknown field", one("  - {name: A, type: inject, data: {}, end: true, tranistion: B}\n"),
 			SeverityWarning, "states[0].tranistion", `unknown field "tranistion" is ignored`},
+		{"field of another state type", one("  - {name: A, type: inject, data: {}, actions: [{functionRef: log}], end: true}\n"),
+			SeverityWarning, "states[0].actions", "actions does not apply to a inject state and is ignored"},
+		{"nonRetryableErrors without autoRetries", one("  - {name: A, type: operation, actions: [{functionRef: log, nonRetryableErrors: [boom]}], end: true}\n"),
+			SeverityWarning, "states[0].actions[0].nonRetryableErrors", "ignored unless autoRetries is true"},
+		{"retryableErrors with autoRetries", strings.Replace(one("  - {name: A, type: operation, actions: [{functionRef: log, retryableErrors: [boom]}], end: true}\n"), "id: t\n", "id: t\nautoRetries: true\n", 1),
+			SeverityWarning, "states[0].actions[0].retryableErrors", "ignored when autoRetries is true"},
 		{"unreachable", one("  - {name: A, type: inject, data: {}, end: true}\n  - {name: B, type: inject, data: {}, end: true}\n"),
 			SeverityWarning, "states[1]", `state "B" is never reached from the start state "A"`},
 
