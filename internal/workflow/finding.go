@@ -68,6 +68,7 @@ type ParseError struct {
 	Findings []Finding
 }
 
+// Error lists the findings, one per line.
 func (e *ParseError) Error() string {
 	lines := make([]string, len(e.Findings))
 	for i, f := range e.Findings {

@@ -23,6 +23,7 @@ type schemaLoader struct {
 	w   *Workflow
 }
 
+// Load implements jsonschema.URLLoader.
 func (l schemaLoader) Load(url string) (any, error) {
 	var ref string
 	switch {
