@@ -57,8 +57,8 @@ func parseAndValidate(root, name string) []Finding {
 var rejectReasons = map[string]string{
 	"reject-compensated-by-unknown":       `compensatedBy: unknown state "Ghost"`,
 	"reject-duplicate-function-names":     `duplicate function name "f"`,
-	"reject-invalid-jq-condition":         `condition: invalid jq expression`,
-	"reject-invalid-jq-filter":            `stateDataFilter.output: invalid jq expression`,
+	"reject-invalid-jq-condition":         `condition: jq expression "${ .age >= }": compile error`,
+	"reject-invalid-jq-filter":            `stateDataFilter.output: jq expression "${ {a: .a | } }": compile error`,
 	"reject-invalid-yaml":                 `not valid YAML or JSON`,
 	"reject-missing-start":                `the workflow has no start`,
 	"reject-no-states":                    `the workflow has no states`,

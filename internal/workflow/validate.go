@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/workflow/expr"
 )
 
 // Validate checks a parsed workflow and returns what is wrong with it,
@@ -47,6 +49,7 @@ type validator struct {
 	ctx context.Context
 	w   *Workflow
 	out []Finding
+	fns map[string]string
 }
 
 func (v *validator) add(sev Severity, path, format string, args ...any) {
@@ -71,9 +74,7 @@ func (v *validator) top() {
 	if w.ID == "" && w.Key == "" {
 		v.errorf("", "the workflow has no id; add an id such as id: %s", suggestID(w.File))
 	}
-	switch w.ExpressionLang {
-	case "jq", "jsonpath":
-	default:
+	if !knownLang(w.ExpressionLang) {
 		v.errorf("expressionLang", "unknown expression language %q; use jq (the default) or jsonpath", w.ExpressionLang)
 	}
 	if len(w.States) == 0 {
@@ -303,25 +304,44 @@ func (v *validator) timeouts(path string, t *Timeouts) {
 	v.duration(path+".eventTimeout", t.EventTimeout)
 }
 
-// expr checks a workflow expression. Only jq is checked; "fn:name" must
+// expr checks a workflow expression. A whole-expression "fn:name" must
 // name an expression function.
 func (v *validator) expr(path, e string) {
-	if strings.TrimSpace(e) == "" || v.w.ExpressionLang != "jq" {
+	if strings.TrimSpace(e) == "" || !knownLang(v.w.ExpressionLang) {
 		return
 	}
-	if name, ok := strings.CutPrefix(stripExpr(e), "fn:"); ok {
+	if name, ok := strings.CutPrefix(expr.Trim(e), "fn:"); ok {
 		name = strings.TrimSpace(name)
 		switch f := v.w.Function(name); {
 		case f == nil:
 			v.errorf(path, "unknown function %q in %q; define an expression function named %q", name, e, name)
+			return
 		case f.Type != FunctionExpression:
 			v.errorf(path, "fn:%s refers to a %s function; fn: works only with expression functions", name, f.Type)
+			return
 		}
-		return
 	}
-	if err := checkJQ(e); err != nil {
-		v.errorf(path, "invalid jq expression %q: %v; fix the expression (the ${ } around it is optional)", e, err)
+	if err := checkExpr(e, v.w.ExpressionLang, v.exprFunctions()); err != nil {
+		v.errorf(path, "%v; fix the expression (the ${ } around it is optional)", err)
 	}
+}
+
+func knownLang(lang string) bool { return lang == expr.LangJQ || lang == expr.LangJSONPath }
+
+// exprFunctions maps the names of expression functions to their
+// operations, built once per validation.
+func (v *validator) exprFunctions() map[string]string {
+	if v.fns == nil {
+		v.fns = map[string]string{}
+		for _, f := range v.w.Functions {
+			if f.Type == FunctionExpression {
+				if _, dup := v.fns[f.Name]; !dup {
+					v.fns[f.Name] = f.Operation
+				}
+			}
+		}
+	}
+	return v.fns
 }
 
 // exprValue checks a field holding an expression string or an object.
