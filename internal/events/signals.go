@@ -149,10 +149,14 @@ func (s *Signals) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}()
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
+	shutdown := httpapi.ShuttingDown(r.Context())
 	for {
 		select {
 		case <-ctx.Done():
 			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		case <-shutdown:
+			conn.Close(websocket.StatusGoingAway, "server is shutting down; reconnect")
 			return
 		case <-ping.C:
 			pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -202,9 +206,12 @@ func (s *Signals) serveSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	keepAlive := time.NewTicker(20 * time.Second)
 	defer keepAlive.Stop()
+	shutdown := httpapi.ShuttingDown(r.Context())
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-shutdown:
 			return
 		case <-keepAlive.C:
 			if stream.KeepAlive() != nil {

@@ -27,6 +27,11 @@ func StartSSE(w http.ResponseWriter) (*SSE, error) {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no") // stop reverse proxies from buffering
 	w.WriteHeader(http.StatusOK)
+	// A first comment makes every layer (compression included) commit the
+	// headers now rather than when the first event comes.
+	if _, err := w.Write([]byte(": stream open\n\n")); err != nil {
+		return nil, err
+	}
 	if err := rc.Flush(); err != nil {
 		return nil, fmt.Errorf("start event stream: %w", err)
 	}

@@ -156,3 +156,19 @@ func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+type shutdownKey struct{}
+
+// WithShutdown returns a context carrying the server's shutdown signal.
+func WithShutdown(ctx context.Context, ch <-chan struct{}) context.Context {
+	return context.WithValue(ctx, shutdownKey{}, ch)
+}
+
+// ShuttingDown returns a channel closed when the server begins a graceful
+// shutdown. Handlers that stream (SSE, WebSocket, long polls) must return
+// when it closes; ordinary requests just finish. It is never closed for a
+// context without the signal.
+func ShuttingDown(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(shutdownKey{}).(<-chan struct{})
+	return ch
+}

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -41,8 +43,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
+// Unwrap lets http.ResponseController reach Hijack and deadlines.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack is implemented directly for the same reason as Flush (WebSocket
+// upgrades).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Flush is implemented directly because wrappers above (compression) look
+// for http.Flusher rather than going through http.ResponseController.
+func (w *statusWriter) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
 
 // recoverPanics turns a panic in a handler into a 500 with Backstage's error
 // body; the process keeps serving.
@@ -76,6 +90,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		info := &httpapi.Info{}
 		ctx := httpapi.WithInfo(httpapi.WithRequestID(r.Context(), id), info)
+		ctx = httpapi.WithShutdown(ctx, s.shutdown)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 
@@ -136,7 +151,16 @@ func newGzip() (func(http.Handler) http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(h http.Handler) http.Handler { return wrap(h) }, nil
+	return func(h http.Handler) http.Handler {
+		compressed := wrap(h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Upgrade") != "" { // WebSocket: the connection is handed over
+				h.ServeHTTP(w, r)
+				return
+			}
+			compressed.ServeHTTP(w, r)
+		})
+	}, nil
 }
 
 // newCORS implements backend.cors as Backstage's cors middleware does:

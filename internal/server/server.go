@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,12 +34,17 @@ type Server struct {
 
 	ready    atomic.Bool
 	readyErr func(ctx context.Context) error
+	// shutdown is closed when a graceful shutdown begins, so that streams
+	// (SSE, WebSocket, long polls), which never finish by themselves, end
+	// and let the in-flight requests drain.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
 }
 
 // New returns a server for cfg. Plugins mount their routes with Router
 // before Serve is called.
 func New(cfg BackendConfig, authn *auth.Authenticator, registry *prometheus.Registry, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg.withDefaults(), log: log, mux: http.NewServeMux(), authn: authn}
+	s := &Server{cfg: cfg.withDefaults(), log: log, mux: http.NewServeMux(), authn: authn, shutdown: make(chan struct{})}
 	s.metrics = newMetrics(registry)
 	cors, err := newCORS(s.cfg.CORS)
 	if err != nil {
@@ -144,6 +150,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
+	s.shutdownOnce.Do(func() { close(s.shutdown) })
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := hs.Shutdown(shutdownCtx)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,13 @@ type Instance struct {
 	App *app.App
 	// Dir is the instance's temporary directory (data directory, config).
 	Dir string
+
+	stop func() error
 }
+
+// Stop shuts the server down gracefully and returns what Run returned. The
+// test's cleanup does this too; call it to test shutdown itself.
+func (i *Instance) Stop() error { return i.stop() }
 
 // Options tune Start.
 type Options struct {
@@ -90,16 +97,23 @@ func Start(t testing.TB, opts Options) *Instance {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	inst := &Instance{URL: "http://" + addr.String(), App: a, Dir: dir}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("portico stopped with: %v", err)
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = errors.New("portico did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("portico did not stop within 30s")
+		})
+		return stopErr
+	}
+	inst := &Instance{URL: "http://" + addr.String(), App: a, Dir: dir, stop: stop}
+	t.Cleanup(func() {
+		if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("portico stopped with: %v", err)
 		}
 	})
 	inst.waitReady(t)
