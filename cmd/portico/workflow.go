@@ -20,6 +20,7 @@ func newWorkflowCommand() *cobra.Command {
 		Short: "Work with Serverless Workflow 0.8 files (.sw.yaml, .sw.json)",
 	}
 	cmd.AddCommand(newWorkflowValidateCommand())
+	cmd.AddCommand(newWorkflowRunCommand())
 	return cmd
 }
 
