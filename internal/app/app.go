@@ -65,7 +65,7 @@ type Plugin struct {
 
 // plugins lists what portico serve runs, in initialisation order.
 func plugins() []Plugin {
-	return []Plugin{}
+	return []Plugin{catalogPlugin()}
 }
 
 // Migrations returns every schema migration set, for portico migrate.

@@ -19,8 +19,32 @@
 //     Schema of ours, and kinds registered from configuration (KindConfig)
 //     with declarative RelationRules.
 //
-// The package is pure: it reads no files on its own (except schema files a
-// caller asks it to load) and knows nothing of storage or HTTP. Validation
-// problems are errs.Input errors wrapping a *ValidationError, so the HTTP
-// layer answers 400 and tools can list each Problem with its field.
+// The model, the Pipeline and the kinds read no files and know nothing of
+// storage, so the CLI, POST /validate-entity and ingestion give the same
+// verdicts. Validation problems are errs.Input errors wrapping a
+// *ValidationError, so the HTTP layer answers 400 and tools can list each
+// Problem with its field.
+//
+// Service is the catalog that runs in the server, shaped like Backstage's
+// catalog backend but built to show changes within a second:
+//
+//   - Providers (catalog.locations, registered locations, others through
+//     EntityProvider) store unprocessed entities in catalog_refresh_state,
+//     each owned by a location key; the first owner keeps an entity and a
+//     conflicting one is reported on the loser.
+//   - The processing loop claims due entities in batches (FOR UPDATE SKIP
+//     LOCKED on PostgreSQL), runs Ingestion.Process over them in parallel
+//     (placeholders, policies, kinds, relations, reading the targets of
+//     Location entities, catalog rules) and stores the results in one
+//     transaction; a result identical to the last one writes nothing.
+//     Errors keep the last good entity and show as status items.
+//   - Stitching turns processed entities into final entities (relations in
+//     both directions, orphan mark, status, uid, etag) stored as JSON text
+//     that the API serves as is, plus catalog_search rows with Backstage's
+//     search semantics for filters, ordering, facets and full-text search.
+//   - Work queued by this replica wakes the loops at once; files of file
+//     locations are polled for changes a few times a second; other
+//     replicas' work is picked up within half a second.
+//
+// http.go serves Backstage's catalog REST API on top of Service.
 package catalog

@@ -1,0 +1,487 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/store"
+)
+
+// OrderField orders entity lists by the value of a search key.
+type OrderField struct {
+	Field string `json:"field"`
+	Order string `json:"order"` // "asc" or "desc"
+}
+
+func (o OrderField) desc() bool { return strings.EqualFold(o.Order, "desc") }
+
+// ListRequest selects entities for GET /entities: a filter, an order and
+// an offset window (Limit 0: no limit).
+type ListRequest struct {
+	Filter *Filter
+	Order  []OrderField
+	Offset int
+	Limit  int
+}
+
+// ListEntities calls fn with the stored JSON of each entity that matches,
+// in order, reading row by row so that large lists stream.
+func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(entity []byte) error) error {
+	a := &sqlArgs{}
+	var sel, order strings.Builder
+	for i, o := range req.Order {
+		col := fmt.Sprintf("o%d", i)
+		fmt.Fprintf(&sel, ", (SELECT MIN(value) FROM catalog_search WHERE entity_id = f.entity_id AND key = %s) AS %s", a.add(strings.ToLower(o.Field)), col)
+		dir := "ASC"
+		if o.desc() {
+			dir = "DESC"
+		}
+		// Entities without the field go last either way.
+		fmt.Fprintf(&order, "(%s IS NULL), %s %s, ", col, col, dir)
+	}
+	q := "SELECT f.final_entity" + sel.String() + " FROM catalog_final_entities f"
+	if req.Filter != nil {
+		q += " WHERE " + req.Filter.sql(a)
+	}
+	q += " ORDER BY " + order.String() + "f.entity_ref"
+	if req.Limit > 0 {
+		q += " LIMIT " + a.add(req.Limit)
+	} else if req.Offset > 0 && s.db.Dialect() == store.SQLite {
+		q += " LIMIT -1" // SQLite takes OFFSET only after a LIMIT
+	}
+	if req.Offset > 0 {
+		q += " OFFSET " + a.add(req.Offset)
+	}
+	rows, err := s.db.QueryContext(ctx, q, a.args...)
+	if err != nil {
+		return fmt.Errorf("list entities: %w", err)
+	}
+	defer rows.Close()
+	dest := make([]any, 1+len(req.Order))
+	var body []byte
+	dest[0] = &body
+	for i := range req.Order {
+		dest[i+1] = new(sql.NullString)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if err := fn(body); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// QueryRequest is a request of /entities/by-query: a filter, one order
+// field, full-text search, and a page size. Cursor, when set, continues an
+// earlier query and replaces the other fields.
+type QueryRequest struct {
+	Filter         *Filter
+	OrderFields    []OrderField
+	FullTextTerm   string
+	FullTextFields []string
+	Limit          int
+	Offset         int
+	// ExcludeTotal skips counting (totalItems is then 0).
+	ExcludeTotal bool
+	Cursor       string
+}
+
+// QueryResult is a page of entities.
+type QueryResult struct {
+	Items      []json.RawMessage
+	TotalItems int
+	NextCursor string
+	PrevCursor string
+}
+
+// queryCursor is the state a cursor carries: the query itself and where
+// the page it continues from ended.
+type queryCursor struct {
+	OrderFields    []OrderField `json:"orderFields"`
+	FullTextTerm   string       `json:"fullTextTerm,omitempty"`
+	FullTextFields []string     `json:"fullTextFields,omitempty"`
+	Filter         *Filter      `json:"filter,omitempty"`
+	// Value and ID are the sort value and entity id of the item the page
+	// starts after (or, going back, before).
+	Value        *string `json:"value,omitempty"`
+	ID           string  `json:"id"`
+	IsPrevious   bool    `json:"isPrevious"`
+	TotalItems   int     `json:"totalItems"`
+	ExcludeTotal bool    `json:"excludeTotal,omitempty"`
+}
+
+// DefaultQueryLimit is the page size of /entities/by-query without limit.
+const DefaultQueryLimit = 200
+
+func encodeCursor(c queryCursor) string {
+	data, _ := json.Marshal(c)
+	return base64.StdEncoding.EncodeToString(data)
+}
+
+func decodeCursor(s string) (queryCursor, error) {
+	var c queryCursor
+	data, err := base64.StdEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(data, &c)
+	}
+	if err != nil {
+		return c, errs.InputErrorf("malformed cursor: %v", err)
+	}
+	return c, nil
+}
+
+// QueryEntities returns a page of entities, with cursors for the pages
+// around it. The order is by the first order field (entities without it
+// are left out, as in Backstage) and then by uid.
+func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryResult, error) {
+	limit := req.Limit
+	if limit < 0 {
+		return nil, errs.InputErrorf("limit must not be negative")
+	}
+	if limit == 0 && req.Limit == 0 && req.Cursor == "" {
+		limit = DefaultQueryLimit
+	}
+	c := queryCursor{OrderFields: req.OrderFields, FullTextTerm: strings.TrimSpace(req.FullTextTerm), FullTextFields: req.FullTextFields, Filter: req.Filter, ExcludeTotal: req.ExcludeTotal}
+	first := true
+	if req.Cursor != "" {
+		var err error
+		if c, err = decodeCursor(req.Cursor); err != nil {
+			return nil, err
+		}
+		first = false
+		if req.Limit == 0 {
+			limit = DefaultQueryLimit
+		}
+	}
+	var order *OrderField
+	if len(c.OrderFields) > 0 {
+		order = &c.OrderFields[0]
+	}
+
+	a := &sqlArgs{}
+	from := " FROM catalog_final_entities f"
+	sortCol := "f.entity_id"
+	if order != nil {
+		from += " JOIN catalog_search o ON o.entity_id = f.entity_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
+		sortCol = "o.value"
+	}
+	var where []string
+	if c.Filter != nil {
+		where = append(where, c.Filter.sql(a))
+	}
+	if c.FullTextTerm != "" {
+		fields := c.FullTextFields
+		if len(fields) == 0 {
+			fields = []string{"metadata.uid"}
+			if order != nil {
+				fields = []string{order.Field}
+			}
+		}
+		ps := make([]string, len(fields))
+		for i, f := range fields {
+			ps[i] = a.add(strings.ToLower(strings.TrimSpace(f)))
+		}
+		where = append(where, "f.entity_id IN (SELECT entity_id FROM catalog_search WHERE key IN ("+strings.Join(ps, ", ")+") AND value LIKE "+
+			a.add("%"+escapeLike(strings.ToLower(c.FullTextTerm))+"%")+` ESCAPE '\')`)
+	}
+	whereSQL := ""
+	if len(where) > 0 {
+		whereSQL = " WHERE " + strings.Join(where, " AND ")
+	}
+
+	res := &QueryResult{Items: []json.RawMessage{}}
+	if first {
+		if !c.ExcludeTotal {
+			if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+whereSQL, a.args...).Scan(&c.TotalItems); err != nil {
+				return nil, fmt.Errorf("count entities: %w", err)
+			}
+		}
+	}
+	res.TotalItems = c.TotalItems
+	if limit == 0 {
+		return res, nil
+	}
+
+	desc := order != nil && order.desc()
+	backwards := c.IsPrevious != desc // walk the index in descending order
+	cmp, dir := ">", "ASC"
+	if backwards {
+		cmp, dir = "<", "DESC"
+	}
+	pageWhere := where
+	if !first {
+		if order != nil && c.Value != nil {
+			v := a.add(*c.Value)
+			pageWhere = append(slices.Clone(where), fmt.Sprintf("(o.value %s %s OR (o.value = %s AND f.entity_id %s %s))", cmp, v, v, cmp, a.add(c.ID)))
+		} else {
+			pageWhere = append(slices.Clone(where), fmt.Sprintf("f.entity_id %s %s", cmp, a.add(c.ID)))
+		}
+	}
+	q := "SELECT f.final_entity, f.entity_id, " + sortCol + from
+	if len(pageWhere) > 0 {
+		q += " WHERE " + strings.Join(pageWhere, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY %s %s, f.entity_id %s LIMIT %s", sortCol, dir, dir, a.add(limit+1))
+	if first && req.Offset > 0 {
+		q += " OFFSET " + a.add(req.Offset)
+	}
+	rows, err := s.db.QueryContext(ctx, q, a.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query entities: %w", err)
+	}
+	defer rows.Close()
+	type item struct {
+		body  []byte
+		id    string
+		value string
+	}
+	var items []item
+	for rows.Next() {
+		var it item
+		if err := rows.Scan(&it.body, &it.id, &it.value); err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if c.IsPrevious {
+		slices.Reverse(items)
+	}
+	for _, it := range items {
+		res.Items = append(res.Items, it.body)
+	}
+	if len(items) == 0 {
+		return res, nil
+	}
+	at := func(it item, previous bool) string {
+		n := c
+		n.IsPrevious = previous
+		n.ID = it.id
+		n.Value = nil
+		if order != nil {
+			v := it.value
+			n.Value = &v
+		}
+		return encodeCursor(n)
+	}
+	hasNext := more
+	hasPrev := !first || req.Offset > 0
+	if c.IsPrevious {
+		hasNext, hasPrev = true, more
+	}
+	if hasNext {
+		res.NextCursor = at(items[len(items)-1], false)
+	}
+	if hasPrev {
+		res.PrevCursor = at(items[0], true)
+	}
+	return res, nil
+}
+
+// EntitiesByRefs returns the stored JSON of each ref (nil where there is
+// none or the filter excludes it), in the order of refs.
+func (s *Service) EntitiesByRefs(ctx context.Context, refs []string, filter *Filter) ([]json.RawMessage, error) {
+	keys := make([]string, len(refs))
+	for i, r := range refs {
+		if ref, err := ParseRef(r, RefDefaults{}); err == nil {
+			keys[i] = ref.String()
+		}
+	}
+	found := map[string]json.RawMessage{}
+	err := chunks(unique(slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "" })), func(part []string) error {
+		a := &sqlArgs{}
+		ps := make([]string, len(part))
+		for i, p := range part {
+			ps[i] = a.add(p)
+		}
+		q := "SELECT f.entity_ref, f.final_entity FROM catalog_final_entities f WHERE f.entity_ref IN (" + strings.Join(ps, ", ") + ")"
+		if filter != nil {
+			q += " AND " + filter.sql(a)
+		}
+		rows, err := s.db.QueryContext(ctx, q, a.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ref string
+			var body []byte
+			if err := rows.Scan(&ref, &body); err != nil {
+				return err
+			}
+			found[ref] = body
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("entities by refs: %w", err)
+	}
+	out := make([]json.RawMessage, len(refs))
+	for i, k := range keys {
+		out[i] = found[k]
+	}
+	return out, nil
+}
+
+// EntityJSON returns the stored JSON of an entity, or a NotFound error.
+func (s *Service) EntityJSON(ctx context.Context, ref Ref) ([]byte, error) {
+	var body []byte
+	err := s.db.QueryRowContext(ctx, `SELECT final_entity FROM catalog_final_entities WHERE entity_ref = $1`, ref.String()).Scan(&body)
+	if err == sql.ErrNoRows {
+		return nil, errs.NotFoundf("no entity named '%s' found, with kind '%s' in namespace '%s'", ref.Name, ref.Kind, ref.Namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read entity %s: %w", ref, err)
+	}
+	return body, nil
+}
+
+// EntityByRef returns an entity by reference ("component:default/x"; kind
+// and namespace default to none and "default"), or a NotFound error.
+func (s *Service) EntityByRef(ctx context.Context, entityRef string) (*Entity, error) {
+	ref, err := ParseRef(entityRef, RefDefaults{})
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.EntityJSON(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var e Entity
+	if err := json.Unmarshal(body, &e); err != nil {
+		return nil, fmt.Errorf("stored entity %s: %w", ref, err)
+	}
+	return &e, nil
+}
+
+// EntityByUID returns the stored JSON of an entity by uid.
+func (s *Service) EntityByUID(ctx context.Context, uid string) ([]byte, error) {
+	var body []byte
+	err := s.db.QueryRowContext(ctx, `SELECT final_entity FROM catalog_final_entities WHERE entity_id = $1`, uid).Scan(&body)
+	if err == sql.ErrNoRows {
+		return nil, errs.NotFoundf("no entity with uid %s", uid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read entity %s: %w", uid, err)
+	}
+	return body, nil
+}
+
+// Facet is one value of a facet and how many entities have it.
+type Facet struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Facets counts, for each facet key, the entities (matching filter) per
+// value, most common first.
+func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (map[string][]Facet, error) {
+	out := make(map[string][]Facet, len(facets))
+	a := &sqlArgs{}
+	byKey := map[string][]string{}
+	ps := make([]string, 0, len(facets))
+	for _, f := range facets {
+		out[f] = []Facet{}
+		k := strings.ToLower(f)
+		if _, seen := byKey[k]; !seen {
+			ps = append(ps, a.add(k))
+		}
+		byKey[k] = append(byKey[k], f)
+	}
+	if len(ps) == 0 {
+		return out, nil
+	}
+	q := "SELECT s.key, s.original_value, COUNT(*) FROM catalog_search s WHERE s.key IN (" + strings.Join(ps, ", ") + ") AND s.original_value IS NOT NULL"
+	if filter != nil {
+		q += " AND s.entity_id IN (SELECT f.entity_id FROM catalog_final_entities f WHERE " + filter.sql(a) + ")"
+	}
+	q += " GROUP BY s.key, s.original_value ORDER BY COUNT(*) DESC, s.original_value"
+	rows, err := s.db.QueryContext(ctx, q, a.args...)
+	if err != nil {
+		return nil, fmt.Errorf("facets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var f Facet
+		if err := rows.Scan(&key, &f.Value, &f.Count); err != nil {
+			return nil, err
+		}
+		for _, name := range byKey[key] {
+			out[name] = append(out[name], f)
+		}
+	}
+	return out, rows.Err()
+}
+
+// AncestryItem is an entity with the refs of the entities that emitted it.
+type AncestryItem struct {
+	Entity           json.RawMessage `json:"entity"`
+	ParentEntityRefs []string        `json:"parentEntityRefs"`
+}
+
+// Ancestry returns an entity and the chain of entities that led to it,
+// the entity first.
+func (s *Service) Ancestry(ctx context.Context, ref Ref) ([]AncestryItem, error) {
+	if _, err := s.EntityJSON(ctx, ref); err != nil {
+		return nil, err
+	}
+	var items []AncestryItem
+	seen := map[string]bool{}
+	todo := []string{ref.String()}
+	for len(todo) > 0 && len(items) < 1000 {
+		current := todo
+		todo = nil
+		bodies, err := s.EntitiesByRefs(ctx, current, nil)
+		if err != nil {
+			return nil, err
+		}
+		parents := map[string][]string{}
+		err = chunks(current, func(part []string) error {
+			rows, err := s.db.QueryContext(ctx, `SELECT target_entity_ref, source_entity_ref FROM catalog_refresh_references WHERE source_entity_ref IS NOT NULL AND target_entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var t, p string
+				if err := rows.Scan(&t, &p); err != nil {
+					return err
+				}
+				parents[t] = append(parents[t], p)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range current {
+			if seen[r] || bodies[i] == nil {
+				continue
+			}
+			seen[r] = true
+			ps := parents[r]
+			if ps == nil {
+				ps = []string{}
+			}
+			items = append(items, AncestryItem{Entity: bodies[i], ParentEntityRefs: ps})
+			todo = append(todo, ps...)
+		}
+	}
+	return items, nil
+}

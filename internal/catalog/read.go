@@ -1,0 +1,285 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/portico-dev/portico/internal/errs"
+)
+
+// MaxSourceSize bounds a catalog file or placeholder target, so one huge
+// file cannot exhaust memory; Backstage has no limit, but no real catalog
+// file comes near it.
+const MaxSourceSize = 8 << 20
+
+// ReadAllow is an entry of backend.reading.allow: a host ("example.com",
+// "*.example.com", "localhost:8080") and optional path prefixes that url
+// locations and placeholders may read from.
+type ReadAllow struct {
+	Host  string   `yaml:"host"`
+	Paths []string `yaml:"paths"`
+}
+
+// Sources reads what locations point at: local files (type file, with
+// globs), named file systems (such as the embedded examples) and URLs (type
+// url, over HTTP(S), allow-listed, with ETag caching).
+type Sources struct {
+	fsys   map[string]fs.FS
+	client *http.Client
+	allow  []ReadAllow
+
+	mu    sync.Mutex
+	etags map[string]cachedBody
+}
+
+type cachedBody struct {
+	etag string
+	data []byte
+}
+
+// NewSources returns a reader. fsys maps location types to file systems
+// whose targets are slash-separated paths inside them.
+func NewSources(fsys map[string]fs.FS, client *http.Client, allow []ReadAllow) *Sources {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &Sources{fsys: fsys, client: client, allow: allow, etags: map[string]cachedBody{}}
+}
+
+// SourceFile is one file read from a location.
+type SourceFile struct {
+	Location LocationSpec
+	Data     []byte
+}
+
+// Handles reports whether the reader knows the location type.
+func (s *Sources) Handles(typ string) bool {
+	if typ == "file" || typ == "url" {
+		return true
+	}
+	_, ok := s.fsys[typ]
+	return ok
+}
+
+// ReadAll reads every file a location names, expanding globs for file
+// system types. A location that matches nothing is a NotFound error.
+func (s *Sources) ReadAll(ctx context.Context, loc LocationSpec) ([]SourceFile, error) {
+	switch {
+	case loc.Type == "file":
+		if !strings.ContainsAny(loc.Target, "*?[") {
+			data, err := readOSFile(loc.Target)
+			if err != nil {
+				return nil, err
+			}
+			return []SourceFile{{loc, data}}, nil
+		}
+		matches, err := filepath.Glob(loc.Target)
+		if err != nil {
+			return nil, errs.InputErrorf("invalid glob pattern %q: %v", loc.Target, err)
+		}
+		return s.readMatches(loc, matches, readOSFile)
+	case loc.Type == "url":
+		data, err := s.readURL(ctx, loc.Target)
+		if err != nil {
+			return nil, err
+		}
+		return []SourceFile{{loc, data}}, nil
+	}
+	fsys, ok := s.fsys[loc.Type]
+	if !ok {
+		return nil, errs.InputErrorf("no reader handles locations of type %s", loc.Type)
+	}
+	read := func(name string) ([]byte, error) { return readFS(fsys, name) }
+	target := strings.TrimPrefix(loc.Target, "/")
+	if !strings.ContainsAny(target, "*?[") {
+		data, err := read(target)
+		if err != nil {
+			return nil, err
+		}
+		return []SourceFile{{loc, data}}, nil
+	}
+	matches, err := fs.Glob(fsys, target)
+	if err != nil {
+		return nil, errs.InputErrorf("invalid glob pattern %q: %v", loc.Target, err)
+	}
+	return s.readMatches(loc, matches, read)
+}
+
+func (s *Sources) readMatches(loc LocationSpec, matches []string, read func(string) ([]byte, error)) ([]SourceFile, error) {
+	if len(matches) == 0 {
+		return nil, errs.NotFoundf("no file matches %s", loc)
+	}
+	slices.Sort(matches)
+	out := make([]SourceFile, 0, len(matches))
+	for _, m := range matches {
+		data, err := read(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SourceFile{LocationSpec{Type: loc.Type, Target: m}, data})
+	}
+	return out, nil
+}
+
+// Read reads one file or URL.
+func (s *Sources) Read(ctx context.Context, loc LocationSpec) ([]byte, error) {
+	switch loc.Type {
+	case "file":
+		return readOSFile(loc.Target)
+	case "url":
+		return s.readURL(ctx, loc.Target)
+	}
+	fsys, ok := s.fsys[loc.Type]
+	if !ok {
+		return nil, errs.InputErrorf("no reader handles locations of type %s", loc.Type)
+	}
+	return readFS(fsys, strings.TrimPrefix(loc.Target, "/"))
+}
+
+// Resolve resolves target relative to the location base: a URL against a
+// URL, a path against the directory of a file. Absolute URLs are url
+// locations whatever the base.
+func (s *Sources) Resolve(base LocationSpec, target string) (LocationSpec, error) {
+	if u, err := url.Parse(target); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		return LocationSpec{Type: "url", Target: target}, nil
+	}
+	switch base.Type {
+	case "url":
+		b, err := url.Parse(base.Target)
+		if err != nil {
+			return LocationSpec{}, errs.InputErrorf("invalid base URL %q: %v", base.Target, err)
+		}
+		r, err := b.Parse(target)
+		if err != nil {
+			return LocationSpec{}, errs.InputErrorf("invalid relative URL %q: %v", target, err)
+		}
+		return LocationSpec{Type: "url", Target: r.String()}, nil
+	case "file":
+		if filepath.IsAbs(target) {
+			return LocationSpec{Type: "file", Target: filepath.Clean(target)}, nil
+		}
+		return LocationSpec{Type: "file", Target: filepath.Join(filepath.Dir(base.Target), target)}, nil
+	default:
+		if strings.HasPrefix(target, "/") {
+			return LocationSpec{Type: base.Type, Target: path.Clean(target)}, nil
+		}
+		return LocationSpec{Type: base.Type, Target: path.Join(path.Dir(base.Target), target)}, nil
+	}
+}
+
+func readOSFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errs.NotFoundf("file %s does not exist", name)
+		}
+		return nil, errs.InputErrorf("cannot read %s: %v", name, err)
+	}
+	defer f.Close()
+	return readLimited(f, name)
+}
+
+func readFS(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errs.NotFoundf("file %s does not exist", name)
+		}
+		return nil, errs.InputErrorf("cannot read %s: %v", name, err)
+	}
+	defer f.Close()
+	return readLimited(f, name)
+}
+
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSourceSize+1))
+	if err != nil {
+		return nil, errs.InputErrorf("cannot read %s: %v", name, err)
+	}
+	if len(data) > MaxSourceSize {
+		return nil, errs.InputErrorf("%s is larger than the limit of %d MiB for catalog files", name, MaxSourceSize>>20)
+	}
+	return data, nil
+}
+
+// checkAllowed applies backend.reading.allow to a URL.
+func (s *Sources) checkAllowed(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errs.InputErrorf("cannot read %s: only http and https URLs can be read", u)
+	}
+	host := strings.ToLower(u.Host)
+	for _, a := range s.allow {
+		h := strings.ToLower(a.Host)
+		ok := h == host || h == u.Hostname() ||
+			(strings.HasPrefix(h, "*.") && strings.HasSuffix(u.Hostname(), h[1:]))
+		if !ok {
+			continue
+		}
+		if len(a.Paths) == 0 {
+			return nil
+		}
+		for _, p := range a.Paths {
+			if strings.HasPrefix(path.Clean(u.Path), strings.TrimRight(p, "/")) {
+				return nil
+			}
+		}
+	}
+	return errs.NotAllowedf("reading from %s is not allowed: add its host to backend.reading.allow", u.Redacted())
+}
+
+func (s *Sources) readURL(ctx context.Context, target string) ([]byte, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, errs.InputErrorf("invalid URL %q: %v", target, err)
+	}
+	if err := s.checkAllowed(u); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, errs.InputErrorf("invalid URL %q: %v", target, err)
+	}
+	s.mu.Lock()
+	cached, haveCached := s.etags[target]
+	s.mu.Unlock()
+	if haveCached {
+		req.Header.Set("If-None-Match", cached.etag)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && haveCached:
+		return cached.data, nil
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, errs.NotFoundf("%s was not found (HTTP 404)", u.Redacted())
+	case resp.StatusCode != http.StatusOK:
+		return nil, errs.InputErrorf("reading %s failed with HTTP %d", u.Redacted(), resp.StatusCode)
+	}
+	data, err := readLimited(resp.Body, u.Redacted())
+	if err != nil {
+		return nil, err
+	}
+	if etag := resp.Header.Get("ETag"); etag != "" {
+		s.mu.Lock()
+		if len(s.etags) > 10000 {
+			clear(s.etags) // a crude bound; the cache only saves transfers
+		}
+		s.etags[target] = cachedBody{etag: etag, data: data}
+		s.mu.Unlock()
+	}
+	return data, nil
+}

@@ -1,0 +1,227 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/store"
+)
+
+// rejectedURL replaces view and edit URLs that would run script in a
+// browser, as Backstage's stitcher does.
+const rejectedURL = "https://backstage.io/annotation-rejected-for-security-reasons"
+
+type stitchState struct {
+	id, ref   string
+	processed sql.NullString
+	errors    string
+}
+
+// stitchOnce takes a batch of queued entities and writes their final form
+// and search rows. It returns how many it took.
+func (s *Service) stitchOnce(ctx context.Context) (int, error) {
+	var n int
+	var changed []string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		changed = changed[:0]
+		refs, err := queryStrings(ctx, tx, `DELETE FROM catalog_stitch_queue WHERE entity_ref IN (
+			SELECT entity_ref FROM catalog_stitch_queue ORDER BY queued_at LIMIT $1 `+s.db.SkipLocked()+`) RETURNING entity_ref`, stitchBatch)
+		if err != nil {
+			return fmt.Errorf("take stitch queue: %w", err)
+		}
+		n = len(refs)
+		if n == 0 {
+			return nil
+		}
+		changed, err = stitch(ctx, tx, refs)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("stitch: %w", err)
+	}
+	if len(changed) > 0 {
+		s.publish(ctx, "catalog.entities.changed", map[string]any{"entityRefs": changed})
+	}
+	return n, nil
+}
+
+// stitch writes the final entities of refs: the processed entity with the
+// relations that point out of it (emitted by itself or by others), the
+// orphan mark, processing errors as status items, uid and etag.
+func stitch(ctx context.Context, tx *sql.Tx, refs []string) (changed []string, err error) {
+	states := map[string]*stitchState{}
+	err = chunks(refs, func(part []string) error {
+		rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref, processed_entity, errors FROM catalog_refresh_state WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			st := &stitchState{}
+			if err := rows.Scan(&st.id, &st.ref, &st.processed, &st.errors); err != nil {
+				return err
+			}
+			states[st.ref] = st
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	var gone, live []string
+	for _, r := range refs {
+		if st := states[r]; st == nil || !st.processed.Valid {
+			gone = append(gone, r)
+		} else {
+			live = append(live, r)
+		}
+	}
+	if err := execIn(ctx, tx, `DELETE FROM catalog_final_entities WHERE entity_ref IN (`, gone); err != nil {
+		return nil, err
+	}
+	if len(live) == 0 {
+		return nil, nil
+	}
+	referenced := map[string]bool{}
+	targets, err := queryStringsIn(ctx, tx, `SELECT DISTINCT target_entity_ref FROM catalog_refresh_references WHERE target_entity_ref IN (`, live)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		referenced[t] = true
+	}
+	relations := map[string][]Relation{}
+	err = chunks(live, func(part []string) error {
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE source_entity_ref IN (`+params(1, len(part))+`) ORDER BY source_entity_ref, type, target_entity_ref`, anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var src string
+			var r Relation
+			if err := rows.Scan(&src, &r.Type, &r.TargetRef); err != nil {
+				return err
+			}
+			relations[src] = append(relations[src], r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	hashes := map[string]string{}
+	err = chunks(live, func(part []string) error {
+		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, hash FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ref, h string
+			if err := rows.Scan(&ref, &h); err != nil {
+				return err
+			}
+			hashes[ref] = h
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	now := store.Now()
+	var finalArgs, searchArgs []any
+	var changedIDs []string
+	for _, ref := range live {
+		st := states[ref]
+		var e Entity
+		if err := json.Unmarshal([]byte(st.processed.String), &e); err != nil {
+			return nil, fmt.Errorf("stored entity %s cannot be read: %w", ref, err)
+		}
+		finishEntity(&e, relations[ref], !referenced[ref], st.errors)
+		body, err := e.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		hash := hashOf(body)
+		if hashes[ref] == hash {
+			continue
+		}
+		e.Metadata.UID = st.id
+		e.Metadata.Etag = hash
+		body, err = e.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		rows, err := BuildSearch(e.Value(), e.Relations)
+		if err != nil {
+			// The entity cannot be indexed; keep its previous form.
+			continue
+		}
+		changed = append(changed, ref)
+		changedIDs = append(changedIDs, st.id)
+		finalArgs = append(finalArgs, st.id, ref, hash, string(body), now)
+		for _, r := range rows {
+			searchArgs = append(searchArgs, st.id, r.Key, r.Value, r.OriginalValue)
+		}
+	}
+	if len(changedIDs) == 0 {
+		return nil, nil
+	}
+	if err := execIn(ctx, tx, `DELETE FROM catalog_search WHERE entity_id IN (`, changedIDs); err != nil {
+		return nil, err
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO catalog_final_entities (entity_id, entity_ref, hash, final_entity, updated_at) VALUES `, 5, finalArgs, upsertFinal); err != nil {
+		return nil, fmt.Errorf("store final entities: %w", err)
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES `, 4, searchArgs); err != nil {
+		return nil, fmt.Errorf("store search rows: %w", err)
+	}
+	return changed, nil
+}
+
+const upsertFinal = ` ON CONFLICT (entity_id) DO UPDATE SET entity_ref = excluded.entity_ref, hash = excluded.hash, final_entity = excluded.final_entity, updated_at = excluded.updated_at`
+
+// finishEntity turns a processed entity into its final form (without uid
+// and etag).
+func finishEntity(e *Entity, relations []Relation, orphan bool, storedErrors string) {
+	e.Relations = relations
+	if e.Relations == nil {
+		e.Relations = []Relation{}
+	}
+	if orphan {
+		if e.Metadata.Annotations == nil {
+			e.Metadata.Annotations = map[string]string{}
+		}
+		e.Metadata.Annotations[AnnotationOrphan] = "true"
+	}
+	for _, a := range []string{AnnotationViewURL, AnnotationEditURL} {
+		if v, ok := e.Metadata.Annotations[a]; ok && javascriptURL.MatchString(v) {
+			e.Metadata.Annotations[a] = rejectedURL
+		}
+	}
+	if storedErrors != "" {
+		var list []storedError
+		if json.Unmarshal([]byte(storedErrors), &list) == nil && len(list) > 0 {
+			if e.Status == nil {
+				e.Status = &Status{}
+			}
+			for _, se := range list {
+				level := se.Level
+				if level == "" {
+					level = LevelError
+				}
+				e.Status.Items = append(e.Status.Items, StatusItem{
+					Type:    StatusItemProcessingType,
+					Level:   level,
+					Message: se.Name + ": " + strings.TrimSpace(se.Message),
+					Error:   map[string]any{"name": se.Name, "message": se.Message},
+				})
+			}
+		}
+	}
+}
