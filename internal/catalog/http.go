@@ -492,9 +492,7 @@ func (h *HTTP) queryGet(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if q.Has("limit") && req.Limit == 0 {
-		req.Limit = -1 // an explicit 0: count only
-	}
+	req.CountOnly = q.Has("limit") && req.Limit == 0
 	switch t := q.Get("totalItems"); t {
 	case "", "include":
 	case "exclude":
@@ -537,9 +535,7 @@ func (h *HTTP) queryPost(w http.ResponseWriter, r *http.Request) {
 	req := QueryRequest{Filter: filter, Cursor: body.Cursor, OrderFields: body.OrderBy, Offset: body.Offset}
 	if body.Limit != nil {
 		req.Limit = *body.Limit
-		if req.Limit == 0 {
-			req.Limit = -1
-		}
+		req.CountOnly = req.Limit == 0
 	}
 	if body.FullTextFilter != nil {
 		req.FullTextTerm, req.FullTextFields = body.FullTextFilter.Term, body.FullTextFilter.Fields
@@ -558,13 +554,6 @@ func (h *HTTP) queryPost(w http.ResponseWriter, r *http.Request) {
 func (h *HTTP) query(w http.ResponseWriter, r *http.Request, req QueryRequest, fields []string) {
 	if !h.authorize(w, r, permEntityRead, "") {
 		return
-	}
-	countOnly := req.Limit == -1
-	if countOnly {
-		req.Limit = 0
-	}
-	if !countOnly && req.Limit == 0 {
-		req.Limit = DefaultQueryLimit
 	}
 	res, err := h.Service.QueryEntities(r.Context(), req)
 	if err != nil {

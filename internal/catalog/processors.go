@@ -30,6 +30,7 @@ func (r *SourceReader) ReadLocation(ctx context.Context, loc LocationSpec, optio
 	// The refresh key lets the file watcher and refresh requests find the
 	// entity that reads this location, glob or not.
 	emit.EmitRefresh(loc.String())
+	r.Sources.noteRead(loc)
 	files, err := r.Sources.ReadAll(ctx, loc)
 	if err != nil {
 		if optional && errs.KindOf(err) == errs.NotFound {
@@ -159,11 +160,13 @@ func (p *PlaceholderProcessor) resolveOne(ctx context.Context, key string, arg a
 	if err != nil {
 		return nil, err
 	}
+	// The refresh key comes first so a missing file is watched too.
+	emit.EmitRefresh(src.String())
+	p.Sources.noteRead(src)
 	data, err := p.Sources.Read(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("placeholder %s %q: %w", key, target, err)
 	}
-	emit.EmitRefresh(src.String())
 	switch key {
 	case "$json":
 		d := json.NewDecoder(bytes.NewReader(data))

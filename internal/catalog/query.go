@@ -45,11 +45,13 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		// Entities without the field go last either way.
 		fmt.Fprintf(&order, "(%s IS NULL), %s %s, ", col, col, dir)
 	}
-	q := "SELECT f.final_entity" + sel.String() + " FROM catalog_final_entities f"
+	// The order values are computed in a subquery because PostgreSQL does
+	// not allow expressions over output columns in ORDER BY.
+	q := "SELECT final_entity FROM (SELECT f.final_entity, f.entity_ref" + sel.String() + " FROM catalog_final_entities f"
 	if req.Filter != nil {
 		q += " WHERE " + req.Filter.sql(a)
 	}
-	q += " ORDER BY " + order.String() + "f.entity_ref"
+	q += ") q ORDER BY " + order.String() + "entity_ref"
 	if req.Limit > 0 {
 		q += " LIMIT " + a.add(req.Limit)
 	} else if req.Offset > 0 && s.db.Dialect() == store.SQLite {
@@ -63,14 +65,9 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		return fmt.Errorf("list entities: %w", err)
 	}
 	defer rows.Close()
-	dest := make([]any, 1+len(req.Order))
 	var body []byte
-	dest[0] = &body
-	for i := range req.Order {
-		dest[i+1] = new(sql.NullString)
-	}
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&body); err != nil {
 			return err
 		}
 		if err := fn(body); err != nil {
@@ -92,7 +89,9 @@ type QueryRequest struct {
 	Offset         int
 	// ExcludeTotal skips counting (totalItems is then 0).
 	ExcludeTotal bool
-	Cursor       string
+	// CountOnly returns no items, only totalItems.
+	CountOnly bool
+	Cursor    string
 }
 
 // QueryResult is a page of entities.
@@ -147,8 +146,11 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 	if limit < 0 {
 		return nil, errs.InputErrorf("limit must not be negative")
 	}
-	if limit == 0 && req.Limit == 0 && req.Cursor == "" {
+	if limit == 0 {
 		limit = DefaultQueryLimit
+	}
+	if req.CountOnly {
+		limit = 0
 	}
 	c := queryCursor{OrderFields: req.OrderFields, FullTextTerm: strings.TrimSpace(req.FullTextTerm), FullTextFields: req.FullTextFields, Filter: req.Filter, ExcludeTotal: req.ExcludeTotal}
 	first := true
@@ -158,9 +160,6 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 			return nil, err
 		}
 		first = false
-		if req.Limit == 0 {
-			limit = DefaultQueryLimit
-		}
 	}
 	var order *OrderField
 	if len(c.OrderFields) > 0 {

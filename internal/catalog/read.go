@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"net/http"
@@ -41,6 +42,10 @@ type Sources struct {
 
 	mu    sync.Mutex
 	etags map[string]cachedBody
+	// prints are the fingerprints (size, modification time) of local files
+	// as they were when last read, by refresh key; the file watcher
+	// compares against them.
+	prints map[string]uint64
 }
 
 type cachedBody struct {
@@ -54,7 +59,7 @@ func NewSources(fsys map[string]fs.FS, client *http.Client, allow []ReadAllow) *
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &Sources{fsys: fsys, client: client, allow: allow, etags: map[string]cachedBody{}}
+	return &Sources{fsys: fsys, client: client, allow: allow, etags: map[string]cachedBody{}, prints: map[string]uint64{}}
 }
 
 // SourceFile is one file read from a location.
@@ -282,4 +287,47 @@ func (s *Sources) readURL(ctx context.Context, target string) ([]byte, error) {
 		s.mu.Unlock()
 	}
 	return data, nil
+}
+
+// noteRead records the fingerprint of a local file location before it is
+// read, so that a change made after that moment is noticed even if the
+// watcher had not seen the file yet.
+func (s *Sources) noteRead(loc LocationSpec) {
+	if loc.Type != "file" {
+		return
+	}
+	fp := fingerprint(loc.Target)
+	s.mu.Lock()
+	s.prints[loc.String()] = fp
+	s.mu.Unlock()
+}
+
+// changed updates the fingerprint of a file refresh key and reports
+// whether it differs from the last one known.
+func (s *Sources) changed(key string) bool {
+	fp := fingerprint(strings.TrimPrefix(key, "file:"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.prints[key]
+	s.prints[key] = fp
+	return ok && old != fp
+}
+
+// fingerprint sums the names, sizes and modification times of the files a
+// path or glob names.
+func fingerprint(pattern string) uint64 {
+	h := fnv.New64a()
+	names := []string{pattern}
+	if strings.ContainsAny(pattern, "*?[") {
+		names, _ = filepath.Glob(pattern)
+	}
+	for _, n := range names {
+		fi, err := os.Stat(n)
+		if err != nil {
+			fmt.Fprintf(h, "%s missing\n", n)
+			continue
+		}
+		fmt.Fprintf(h, "%s %d %d\n", n, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return h.Sum64()
 }

@@ -3,13 +3,10 @@ package catalog
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -488,7 +485,6 @@ func (s *Service) DeleteEntity(ctx context.Context, uid string) error {
 // which is cheap and works on every file system, and refreshes the
 // entities that read them.
 func (s *Service) watchFiles(ctx context.Context) {
-	prints := map[string]uint64{}
 	var keys []string
 	var loaded time.Time
 	tick := time.NewTicker(s.watchEvery)
@@ -511,11 +507,9 @@ func (s *Service) watchFiles(ctx context.Context) {
 		}
 		var changed []string
 		for _, k := range keys {
-			fp := fingerprint(strings.TrimPrefix(k, "file:"))
-			if old, ok := prints[k]; ok && old != fp {
+			if s.sources.changed(k) {
 				changed = append(changed, k)
 			}
-			prints[k] = fp
 		}
 		if len(changed) > 0 {
 			s.log.DebugContext(ctx, "files changed", "keys", changed)
@@ -524,23 +518,4 @@ func (s *Service) watchFiles(ctx context.Context) {
 			}
 		}
 	}
-}
-
-func fingerprint(pattern string) uint64 {
-	h := fnv.New64a()
-	names := []string{pattern}
-	if strings.ContainsAny(pattern, "*?[") {
-		names, _ = filepath.Glob(pattern)
-	}
-	for _, n := range names {
-		fi, err := os.Stat(n)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(h, "%s missing\n", n)
-			}
-			continue
-		}
-		fmt.Fprintf(h, "%s %d %d\n", n, fi.Size(), fi.ModTime().UnixNano())
-	}
-	return h.Sum64()
 }
