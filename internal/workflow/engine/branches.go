@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/internal/workflow"
@@ -115,7 +116,11 @@ func (s *step) forEach(ctx context.Context, data any, vars expr.Vars) (any, erro
 	default:
 		return nil, &Error{Kind: KindExpression, State: st.Name, Message: fmt.Sprintf("inputCollection %q is not an array", st.InputCollection)}
 	}
-	param := st.IterationParam
+	// The spec's examples write "${ .tx }" or read the element as
+	// .singleexpression; SonataFlow reads it as $item. Both work: the
+	// parameter is a variable and, for object data, also a field of the
+	// data the iteration's actions see.
+	param := strings.TrimPrefix(strings.TrimSpace(expr.Trim(st.IterationParam)), ".")
 	if param == "" {
 		param = "item"
 	}
@@ -131,9 +136,15 @@ func (s *step) forEach(ctx context.Context, data any, vars expr.Vars) (any, erro
 			ivars.Process = map[string]any{}
 		}
 		ivars.Process[param] = items[i]
+		input := data
+		if m, ok := data.(map[string]any); ok {
+			c := maps.Clone(m)
+			c[param] = items[i]
+			input = c
+		}
 		var out any
 		for j, a := range st.Actions {
-			r := s.action(ctx, fmt.Sprintf("%s/i%d/a%d", s.key, i, j), a, data, ivars)
+			r := s.action(ctx, fmt.Sprintf("%s/i%d/a%d", s.key, i, j), a, input, ivars)
 			if r.err != nil {
 				results[i] = r
 				return
@@ -145,10 +156,12 @@ func (s *step) forEach(ctx context.Context, data any, vars expr.Vars) (any, erro
 			if out == nil && f.ToStateData != "" {
 				out = map[string]any{}
 			}
-			if out, err = ev.MergeActionResult(ctx, f, out, r.result, ivars); err != nil {
+			merged, err := ev.MergeActionResult(ctx, f, out, r.result, ivars)
+			if err != nil {
 				results[i] = actionResult{err: s.actionErr(a, err)}
 				return
 			}
+			out = merged
 			ivars.Workflow.PrevActionResult = r.result
 		}
 		results[i] = actionResult{result: out, merge: true}

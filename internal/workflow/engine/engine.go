@@ -158,6 +158,11 @@ func (d *Definition) eventMatch(ref string, bound map[string]string) EventMatch 
 	m := EventMatch{Name: ref}
 	if ev := d.W.Event(ref); ev != nil {
 		m.Type, m.Source = ev.Type, ev.Source
+		for _, other := range d.W.Events {
+			if other != ev && other.Type == ev.Type && other.Source != ev.Source && other.Kind != workflow.EventProduced {
+				m.MatchSource = true
+			}
+		}
 		for _, c := range ev.Correlation {
 			if m.Correlation == nil {
 				m.Correlation = map[string]string{}
@@ -238,7 +243,9 @@ func (d *Definition) New(ctx context.Context, j Journal, opts StartOptions) (*In
 	if err != nil {
 		return nil, &Error{Kind: KindValidation, Message: "input: " + err.Error(), Err: errors.Join(ErrInvalidInput, err)}
 	}
-	if _, ok := input.(map[string]any); !ok {
+	if _, ok := input.(map[string]any); !ok && opts.ParentID == "" {
+		// A sub-flow takes whatever its parent's data is, as SonataFlow
+		// passes it on; a top-level start must be an object.
 		return nil, &Error{Kind: KindValidation, Message: "workflow data input must be a JSON object", Err: ErrInvalidInput}
 	}
 	if err := d.ValidateInput(input); err != nil {

@@ -82,11 +82,15 @@ type EventMatch struct {
 	Type        string            `json:"type"`
 	Source      string            `json:"source,omitempty"`
 	Correlation map[string]string `json:"correlation,omitempty"`
+	// MatchSource is set when another event definition of the workflow has
+	// the same type: the source then tells them apart. Otherwise, as in
+	// SonataFlow, the type alone selects the event.
+	MatchSource bool `json:"matchSource,omitempty"`
 }
 
 // Matches reports whether ev is accepted.
 func (m EventMatch) Matches(ev *Event) bool {
-	if ev == nil || ev.Type != m.Type {
+	if ev == nil || ev.Type != m.Type || m.MatchSource && ev.Source != m.Source {
 		return false
 	}
 	for k, want := range m.Correlation {

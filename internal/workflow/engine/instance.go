@@ -60,6 +60,7 @@ type Instance struct {
 	err         *Error
 	correlation map[string]string
 	expired     bool // workflowExecTimeout fired
+	lastStep    int  // step of the last state entered
 	// responseHeaders are those of the last function call that had any.
 	responseHeaders map[string]string
 
@@ -131,8 +132,12 @@ func (in *Instance) applyLocked(e *Entry) {
 	case EntryStarted:
 		in.start = e.Start
 		in.startedAt = e.Time
+		if ev := e.Start.Event; ev != nil {
+			in.bindCorrelation(ev)
+		}
 	case EntryStateEntered:
 		in.cur = e.Cursor
+		in.lastStep = e.Cursor.Step
 		clear(in.memo)
 		clear(in.started)
 		clear(in.signals)
@@ -155,11 +160,7 @@ func (in *Instance) applyLocked(e *Entry) {
 	case EntrySignal:
 		in.signals[e.Signal.WaitID] = e
 		if ev := e.Signal.Event; ev != nil {
-			for k, v := range ev.Extensions {
-				if _, bound := in.correlation[k]; !bound && in.isCorrelationKey(k) {
-					in.correlation[k] = expr.Text(v)
-				}
-			}
+			in.bindCorrelation(ev)
 		}
 	case EntryExpired:
 		in.expired = true
@@ -183,6 +184,16 @@ func (in *Instance) applyLocked(e *Entry) {
 	case EntryKeptActive:
 		in.output = e.Data
 		in.cur = nil
+	}
+}
+
+// bindCorrelation binds the instance to the correlation attributes of the
+// first event that carries them; later events must carry the same values.
+func (in *Instance) bindCorrelation(ev *Event) {
+	for k, v := range ev.Extensions {
+		if _, bound := in.correlation[k]; !bound && in.isCorrelationKey(k) {
+			in.correlation[k] = expr.Text(v)
+		}
 	}
 }
 
@@ -427,7 +438,7 @@ func (in *Instance) Abort(ctx context.Context) (*Outcome, error) {
 
 func (in *Instance) fail(ctx context.Context, e *Error) error {
 	in.def.eng.logger().Debug("workflow failed", "instance", in.ID(), "error", e)
-	return in.append(ctx, Entry{Kind: EntryFailed, Step: in.cur.Step, State: e.State, Error: e.Info()})
+	return in.append(ctx, Entry{Kind: EntryFailed, Step: in.lastStep, State: e.State, Error: e.Info()})
 }
 
 // onError returns the index of the state's onErrors handler for e, or -1.
@@ -622,14 +633,16 @@ func (in *Instance) end(ctx context.Context, pre []Entry, data any, end *workflo
 // the entry of the next state in one batch.
 func (in *Instance) enter(ctx context.Context, pre []Entry, next *Cursor) error {
 	now := in.def.eng.now()
-	next.Step = in.cur.Step + 1
+	next.Step = in.lastStep + 1
 	next.Entered = now
-	next.Finishing = next.Finishing || in.cur.Finishing && next.Compensating
+	if in.cur != nil {
+		next.Finishing = next.Finishing || in.cur.Finishing && next.Compensating
+	}
 	if in.def.W.State(next.State) == nil {
 		if err := in.append(ctx, pre...); err != nil {
 			return err
 		}
-		return in.fail(ctx, &Error{Kind: KindDefinition, State: in.cur.State, Message: fmt.Sprintf("transition to unknown state %q", next.State)})
+		return in.fail(ctx, &Error{Kind: KindDefinition, Message: fmt.Sprintf("transition to unknown state %q", next.State)})
 	}
 	in.def.eng.logger().Debug("state entered", "instance", in.ID(), "state", next.State)
 	return in.append(ctx, append(pre, Entry{Kind: EntryStateEntered, Time: now, Step: next.Step, State: next.State, NodeType: in.def.nodeType(next.State), Cursor: next})...)

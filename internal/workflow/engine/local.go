@@ -31,6 +31,13 @@ type LocalHost struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Journals holds each instance's journal after Run.
 	Journals map[string]*MemoryJournal
+	// MaxSignals bounds the signals delivered to one instance (0: no
+	// bound), for workflows that poll forever.
+	MaxSignals int
+	// Async collects the outcomes of the async sub-flows started, which
+	// run to their end (or first unresolvable wait) before the parent goes
+	// on.
+	Async []*Outcome
 
 	clock time.Time // with FastTimers, the time reached so far
 }
@@ -65,8 +72,11 @@ func (h *LocalHost) Run(ctx context.Context, def *Definition, opts StartOptions)
 
 // Drive resolves in's waits until it is no longer active.
 func (h *LocalHost) Drive(ctx context.Context, in *Instance, out *Outcome) (*Outcome, error) {
-	for {
-		h.report(out)
+	for n := 0; ; n++ {
+		h.report(ctx, out)
+		if h.MaxSignals > 0 && n >= h.MaxSignals && out.Status == StatusActive {
+			return out, fmt.Errorf("%w: gave up after %d signals", ErrStuck, n)
+		}
 		if out.Status != StatusActive || len(out.Waits) == 0 {
 			return out, nil
 		}
@@ -92,14 +102,33 @@ func (h *LocalHost) Drive(ctx context.Context, in *Instance, out *Outcome) (*Out
 	}
 }
 
-func (h *LocalHost) report(out *Outcome) {
-	if out == nil || h.OnProduced == nil {
+func (h *LocalHost) report(ctx context.Context, out *Outcome) {
+	if out == nil {
 		return
 	}
-	for _, ev := range out.Produced {
-		h.OnProduced(ev)
+	if h.OnProduced != nil {
+		for _, ev := range out.Produced {
+			h.OnProduced(ev)
+		}
 	}
 	out.Produced = nil
+	subs := out.SubFlows
+	out.SubFlows = nil
+	for _, req := range subs {
+		if h.SubFlow == nil {
+			continue
+		}
+		def, err := h.SubFlow(ctx, req.WorkflowID, req.Version)
+		if err != nil {
+			h.Async = append(h.Async, &Outcome{Status: StatusError, Error: &Error{Kind: KindSubFlow, Message: err.Error()}})
+			continue
+		}
+		_, child, err := h.Run(ctx, def, StartOptions{InstanceID: req.InstanceID, Input: req.Input, Variables: req.Variables, ParentID: req.ParentID})
+		if err != nil && child == nil {
+			child = &Outcome{Status: StatusError, Error: &Error{Kind: KindSubFlow, Message: err.Error()}}
+		}
+		h.Async = append(h.Async, child)
+	}
 }
 
 // next picks the signal to deliver: a given event a wait accepts, else a

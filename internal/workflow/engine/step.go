@@ -283,6 +283,13 @@ func (s *step) mergeEvent(ctx context.Context, ref string, f *workflow.EventData
 
 func (s *step) eventState(ctx context.Context, data any, vars expr.Vars) (any, error) {
 	st := s.st
+	for _, oe := range st.OnEvents {
+		for _, ref := range oe.EventRefs {
+			if s.in.def.W.Event(ref) == nil {
+				return nil, &Error{Kind: KindDefinition, State: st.Name, Message: fmt.Sprintf("unknown event %q", ref)}
+			}
+		}
+	}
 	var timeout []Wait
 	if d := s.in.timeoutOf(st, eventTimeout); d > 0 {
 		timeout = []Wait{{ID: s.key + "/eventTimeout", Kind: WaitTimer, At: s.in.cur.Entered.Add(d), Reason: "eventTimeout"}}

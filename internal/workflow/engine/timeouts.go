@@ -56,13 +56,18 @@ func (in *Instance) expire(ctx context.Context) error {
 	in.def.eng.logger().Debug("workflowExecTimeout expired", "instance", in.ID())
 	exp := Entry{Kind: EntryExpired, Key: workflowTimeoutID}
 	rb := in.def.W.Timeouts.WorkflowExecTimeout.RunBefore
-	if in.cur == nil || rb == "" || in.def.W.State(rb) == nil {
+	if rb == "" || in.def.W.State(rb) == nil {
 		return in.append(ctx, exp, Entry{Kind: EntryAborted, NodeType: "EndNode", Data: in.Data()})
+	}
+	data := in.Data()
+	var compensable []string
+	if in.cur != nil {
+		compensable = in.cur.Compensable
 	}
 	if err := in.append(ctx, exp); err != nil {
 		return err
 	}
-	return in.enter(ctx, nil, &Cursor{State: rb, Data: in.cur.Data, Finishing: true, Compensable: in.cur.Compensable})
+	return in.enter(ctx, nil, &Cursor{State: rb, Data: data, Finishing: true, Compensable: compensable})
 }
 
 // finishExpired ends an instance whose workflowExecTimeout expired, once
