@@ -101,6 +101,12 @@ func (c *tokenCache) get(ctx context.Context, inv *Invoker, o *workflow.OAuth2Au
 		return "", err
 	}
 	m, _ := resp.Body.(map[string]any)
+	if text, ok := resp.Body.(string); ok {
+		// Some token endpoints do not say their JSON is JSON.
+		if v, ok := decodeBody("application/json", []byte(text)).(map[string]any); ok {
+			m = v
+		}
+	}
 	tok, _ := m["access_token"].(string)
 	if tok == "" {
 		return "", fmt.Errorf("token endpoint %s returned no access_token", tokenURL)
