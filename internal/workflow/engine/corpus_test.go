@@ -38,6 +38,7 @@ type corpusCase struct {
 	wantErr   string        // text the error message must contain
 	startErr  bool          // Start itself must fail (invalid input)
 	produced  []string      // types of the events that must be produced
+	stuck     bool          // the instance is left waiting for an event never given
 }
 
 func ev(typ string, data any, ext ...string) *engine.Event {
@@ -59,6 +60,57 @@ var corpusCases = []corpusCase{
 	{dir: "spec-example-helloworld", want: `{"result":"Hello World!"}`},
 	{dir: "inject-helloworld-empty-body", want: `{"result":"Hello World!"}`},
 	{dir: "inject-helloworld-no-body", want: `{"result":"Hello World!"}`},
+	{dir: "event-state-by-business-key", events: []*engine.Event{ev("move", map[string]any{"moved": true})}, want: `{"moved":true}`},
+	{dir: "event-state-by-instance-id", events: []*engine.Event{ev("move", map[string]any{"moved": true})}, want: `{"moved":true}`},
+	{dir: "event-state-wrong-instance-ignored", events: []*engine.Event{ev("other", map[string]any{"moved": false})}, status: engine.StatusActive, stuck: true},
+	{dir: "event-state-timeout-continues", want: `{}`},
+	{dir: "expression-output-schema-rejects", input: `{"numbers":[{"x":1,"y":2}]}`, status: engine.StatusError, wantErr: "output schema"},
+	{dir: "inject-helloworld-workflowdata-empty-string", want: `{"result":"Hello World!"}`},
+	{dir: "rhdh-fail-switch-ok", input: `{"switch":"OK"}`, want: `{"result":{"message":"Success"}}`},
+	{dir: "rhdh-fail-switch-ko-errors", input: `{"switch":"KO"}`, status: engine.StatusError, wantErr: "sendFailingGet"},
+	{dir: "spec-filter-action-results", want: `{"breads":["baguette","brioche","rye"]}`},
+	{dir: "spec-filter-action-tostatedata", want: `{"itemsToBuyAtStore":["baguette","spaghetti"]}`},
+	{dir: "spec-filter-action-useresults-false", input: `{"a":1}`, want: `{"a":1}`},
+	{dir: "spec-merge-number-overwrite", input: `{"age":25}`, want: `{"age":30}`},
+	{dir: "spec-merge-objects", input: `{"customer":{"name":"Jane","address":"1 Main St"}}`, want: `{"customer":{"name":"John","address":"1 Main St","zip":"54321"}}`},
+	{dir: "spec-example-fill-glass-loop", input: `{"counts":{"current":0,"max":10}}`, want: `{"counts":{"current":10,"max":10}}`},
+	{dir: "switch-event-timeout-default-to-denied", produced: []string{"process_result_event_transition2"}},
+	{dir: "switch-event-timeout-default-end-produces", produced: []string{"process_result_event_condition_end"}},
+	{dir: "subflow-nested-waiting-children", file: "main-flow.sw.yml", events: []*engine.Event{ev("event1", map[string]any{}), ev("event2", map[string]any{}), ev("event1", map[string]any{}), ev("event2", map[string]any{})}},
+	{dir: "openapi-array-body", input: `{"inputArray":[1,2,3]}`,
+		props: map[string]string{"quarkus.rest-client.array_yaml.url": "URL"},
+		stub: func(w http.ResponseWriter, r *http.Request) {
+			var in []float64
+			json.NewDecoder(r.Body).Decode(&in)
+			jsonHandler([]float64{in[2], in[1], in[0]})(w, r)
+		},
+		want: `{"response":[3,2,1]}`},
+	{dir: "openapi-enum-request-body", props: map[string]string{"quarkus.rest-client.enum_parameter_yaml.url": "URL"},
+		stub: func(w http.ResponseWriter, r *http.Request) {
+			var in map[string]any
+			json.NewDecoder(r.Body).Decode(&in)
+			jsonHandler(map[string]any{"echoedMsgType": in["msgType"]})(w, r)
+		},
+		want: `{"msgType":"text","echoedMsgType":"text"}`},
+	{dir: "openapi-text-plain", input: `{"name":"Hello"}`, props: map[string]string{"quarkus.rest-client.stringResource_json.url": "URL"},
+		stub: func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			rs := []rune(string(b))
+			for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+				rs[i], rs[j] = rs[j], rs[i]
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, string(rs))
+		},
+		want: `{"name":"Hello","response":"olleH"}`},
+	{dir: "openapi-path-param", props: map[string]string{"quarkus.rest-client.petstore_openapi_yaml.url": "URL"},
+		stub: func(w http.ResponseWriter, r *http.Request) {
+			jsonHandler(map[string]any{"path": r.URL.Path, "name": "doggie"})(w, r)
+		},
+		want: `{"path":"/pet/4","name":"doggie"}`},
+	{dir: "event-headers-token-propagation", start: ev("lock-event", map[string]any{"name": "door"}),
+		props: map[string]string{"quarkus.rest-client.simple_server_yaml.url": "URL"},
+		stub:  jsonHandler(map[string]any{"ok": true}), produced: []string{"id-event"}, want: `{"name":"door","ok":true}`},
 	{dir: "compensation-triggered", input: `{"shouldCompensate":true}`, want: `{"compensated":true,"compensating_more":"Real Betis Balompie"}`},
 	{dir: "compensation-not-triggered", input: `{"shouldCompensate":false}`, want: `{"compensated":false}`},
 	{dir: "foreach-prev-action-result", input: `{"input":[1,2,3]}`, want: `{"output":[4,6,8]}`},
@@ -274,6 +326,9 @@ func runCorpusCase(t *testing.T, c corpusCase) {
 			t.Fatalf("Start error = %v, want ErrInvalidInput", err)
 		}
 		return
+	}
+	if c.stuck && errors.Is(err, engine.ErrStuck) {
+		err = nil
 	}
 	if err != nil {
 		t.Fatalf("run: %v", err)
