@@ -261,7 +261,9 @@ states:
     type: inject
     data: {handled: true}
     end: true
-`, stub: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "Quota exceeded", http.StatusTooManyRequests) }, want: `{"handled":true}`},
+`, stub: func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Quota exceeded", http.StatusTooManyRequests)
+	}, want: `{"handled":true}`},
 	{name: "a jq runtime error is caught", src: header + `
 start: Divide
 states:
