@@ -293,3 +293,66 @@ func TestNotSupported(t *testing.T) {
 		}
 	}
 }
+
+const secured = `openapi: 3.0.3
+info: {title: Notifications, version: "1"}
+paths:
+  /notifications:
+    post:
+      operationId: createNotification
+      security: [{BearerToken: []}]
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses: {"200": {description: ok}}
+  /keyed:
+    get:
+      operationId: keyed
+      security: [{ApiKey: []}]
+      responses: {"200": {description: ok}}
+components:
+  securitySchemes:
+    BearerToken: {type: http, scheme: bearer}
+    ApiKey: {type: apiKey, in: header, name: X-API-Key}
+`
+
+func TestOpenAPISecuritySchemes(t *testing.T) {
+	var last seen
+	var apiKey string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		last.auth, apiKey = r.Header.Get("Authorization"), r.Header.Get("X-API-Key")
+		w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	src := "id: wf\nstart: S\nfunctions:\n  - {name: notify, operation: specs/notifications.yaml#createNotification}\n  - {name: keyed, operation: specs/notifications.yaml#keyed}\nstates:\n  - {name: S, type: inject, data: {}, end: true}\n"
+	w, err := workflow.Parse(context.Background(), "wf.sw.yaml", []byte(src), workflow.MapLoader{"specs/notifications.yaml": []byte(secured)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &function.Invoker{}
+	props := map[string]string{
+		"quarkus.rest-client.notifications_yaml.url":                            srv.URL,
+		"quarkus.openapi-generator.notifications.auth.BearerToken.bearer-token": "static-token",
+		"quarkus.openapi-generator.notifications_yaml.auth.ApiKey.api-key":      "k-1",
+	}
+	if _, err := inv.Invoke(context.Background(), call(w, "notify", map[string]any{"title": "hi"}, props)); err != nil {
+		t.Fatal(err)
+	}
+	if last.auth != "Bearer static-token" {
+		t.Errorf("Authorization %q", last.auth)
+	}
+	if _, err := inv.Invoke(context.Background(), call(w, "keyed", nil, props)); err != nil {
+		t.Fatal(err)
+	}
+	if apiKey != "k-1" {
+		t.Errorf("X-API-Key %q", apiKey)
+	}
+	// Token propagation from the headers the instance was started with.
+	props["quarkus.openapi-generator.notifications.auth.BearerToken.token-propagation"] = "true"
+	c := call(w, "notify", map[string]any{"title": "hi"}, props)
+	c.Vars.Workflow.Headers = map[string]string{"x-authorization-bearertoken": "user-token"}
+	if _, err := inv.Invoke(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if last.auth != "Bearer user-token" {
+		t.Errorf("propagated Authorization %q", last.auth)
+	}
+}

@@ -132,6 +132,7 @@ func (inv *Invoker) openAPI(ctx context.Context, call *engine.Call) (any, error)
 	if err := inv.authorize(ctx, call, r); err != nil {
 		return nil, err
 	}
+	applySecurity(call, s, op, r, q)
 	u := strings.TrimRight(base, "/") + "/" + strings.TrimLeft(p, "/")
 	if len(q) > 0 {
 		u += "?" + q.Encode()
