@@ -126,7 +126,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	dsn := cfg.Connection.postgresDSN()
 	pc, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%s: invalid PostgreSQL connection string: %v", cfg.Connection.Where(), err)
+		return nil, fmt.Errorf("%s: invalid PostgreSQL connection string: %s", cfg.Connection.Where(), oneLine(err.Error()))
 	}
 	desc := fmt.Sprintf("postgres %s:%d/%s", pc.Host, pc.Port, pc.Database)
 	db, err := sql.Open("pgx", dsn)
@@ -144,7 +144,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to %s (%s): %v; check that PostgreSQL is running and the connection settings are right", desc, cfg.Connection.Where(), err)
+		return nil, fmt.Errorf("%s: cannot connect to %s: %s; check that PostgreSQL is running and the connection settings are right", cfg.Connection.Where(), desc, oneLine(err.Error()))
 	}
 	return &DB{dialect: Postgres, write: db, read: db, dsn: dsn, desc: desc}, nil
 }
@@ -276,3 +276,13 @@ func (db *DB) SkipLocked() string {
 // Now returns the current time as the database stores it: UTC, microsecond
 // precision (PostgreSQL's).
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// oneLine folds a multi-line driver message (pgx lists every address it
+// tried) into one line, so that a startup error stays one line.
+func oneLine(s string) string {
+	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, " ")
+}
