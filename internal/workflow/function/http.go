@@ -89,7 +89,11 @@ func decodeBody(ct string, data []byte) any {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
-	if ct == "" || isJSON(ct) {
+	trimmed := bytes.TrimSpace(data)
+	// Services often send JSON as text/plain (Go's default when no type is
+	// set); a body that is an object or array is read as JSON then.
+	looksJSON := trimmed[0] == '{' || trimmed[0] == '['
+	if ct == "" || isJSON(ct) || looksJSON && strings.HasPrefix(ct, "text/plain") {
 		d := json.NewDecoder(bytes.NewReader(data))
 		d.UseNumber()
 		var v any
