@@ -91,16 +91,6 @@ func verifyES256(pub *ecdsa.PublicKey, p *jwtParts) bool {
 	return ecdsa.Verify(pub, digest[:], r, s)
 }
 
-func signHS256(secret []byte, header jwtHeader, claims any) (string, error) {
-	input, err := signingInput(header, claims)
-	if err != nil {
-		return "", err
-	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(input))
-	return input + "." + b64.EncodeToString(mac.Sum(nil)), nil
-}
-
 func verifyHS256(secret []byte, p *jwtParts) bool {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(p.signingInput))
@@ -131,11 +121,9 @@ type jwk struct {
 }
 
 func publicJWK(kid string, pub *ecdsa.PublicKey) jwk {
-	x := make([]byte, 32)
-	y := make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
-	return jwk{Kty: "EC", Crv: "P-256", X: b64.EncodeToString(x), Y: b64.EncodeToString(y), Kid: kid, Alg: "ES256", Use: "sig"}
+	// Bytes is the uncompressed point: 0x04 || X || Y, 32 bytes each on P-256.
+	point, _ := pub.Bytes()
+	return jwk{Kty: "EC", Crv: "P-256", X: b64.EncodeToString(point[1:33]), Y: b64.EncodeToString(point[33:65]), Kid: kid, Alg: "ES256", Use: "sig"}
 }
 
 func (k jwk) publicKey() (*ecdsa.PublicKey, error) {
@@ -143,16 +131,13 @@ func (k jwk) publicKey() (*ecdsa.PublicKey, error) {
 		return nil, fmt.Errorf("unsupported key type %s/%s", k.Kty, k.Crv)
 	}
 	x, err := b64.DecodeString(k.X)
-	if err != nil {
-		return nil, err
+	if err != nil || len(x) != 32 {
+		return nil, errors.New("invalid x coordinate")
 	}
 	y, err := b64.DecodeString(k.Y)
-	if err != nil {
-		return nil, err
+	if err != nil || len(y) != 32 {
+		return nil, errors.New("invalid y coordinate")
 	}
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-	if !pub.Curve.IsOnCurve(pub.X, pub.Y) { //nolint:staticcheck // needed for keys read from storage
-		return nil, errors.New("key is not on the curve")
-	}
-	return pub, nil
+	// ParseUncompressedPublicKey also checks that the point is on the curve.
+	return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
 }
