@@ -20,6 +20,33 @@
 // concurrent work finished in. Results of concurrent work are merged into
 // state data in definition order, never in completion order.
 //
+// # Host protocol
+//
+// A durable host (the orchestrator runtime) drives an instance like this:
+//
+//   - Definition.Start (or New then Run) creates it; Journal.Append stores
+//     each batch of entries in one transaction, together with outbox rows
+//     for EventProduced and SubFlowStarted entries.
+//   - After every call, Outcome.Waits lists every open wait. The host
+//     schedules the timers (Wait.At), subscribes the event waits
+//     (Wait.Events, with correlation values), starts the sub-flows of
+//     WaitSubFlow waits (SubFlowRequest.InstanceID is stable, so a second
+//     start after a crash is detectable), and drops what is no longer
+//     listed.
+//   - When a timer fires or an event or a sub-flow's end arrives, the host
+//     loads the instance (Restore, then Run to re-establish its waits) and
+//     calls Deliver (or DeliverEvent). A signal for a wait that is no longer
+//     open gives ErrNoSuchWait and changes nothing, so late timers and
+//     duplicate events are harmless.
+//   - Only one process may drive an instance at a time (a lease); the
+//     instance itself is not safe for concurrent use.
+//   - Abort ends an instance, compensating first where states ask for it.
+//
+// An action interrupted by a crash after it started and before its result
+// was written runs again on recovery (at least once); an action whose
+// result is in the journal never does. LocalHost is the in-memory host of
+// the local runner and the tests.
+//
 // The package does not import net/http or database/sql: functions are
 // executed by a FunctionInvoker (package function), and persistence, timers
 // and event delivery belong to the host.

@@ -278,8 +278,10 @@ func (d *Definition) New(ctx context.Context, j Journal, opts StartOptions) (*In
 }
 
 // Restore rebuilds an instance from its journal entries (as Append
-// received them) so that Run or Deliver can continue it. Appending goes to
-// j from then on.
+// received them, or decoded from their JSON). Call Run next: it runs the
+// current state again from the journal (re-running only work that has no
+// recorded result) and reports the waits that are open, after which
+// Deliver can continue it. Appending goes to j from then on.
 func (d *Definition) Restore(entries []Entry, j Journal) (*Instance, error) {
 	if len(entries) == 0 || entries[0].Kind != EntryStarted || entries[0].Start == nil {
 		return nil, errors.New("restore: the journal does not begin with a started entry")
