@@ -217,6 +217,8 @@ type StartOptions struct {
 	Headers     map[string]string
 	BusinessKey string
 	ParentID    string
+	// Identity is who started the instance, seen as $WORKFLOW.identity.
+	Identity any
 	// Event starts an instance of a workflow whose start state is an
 	// event state.
 	Event *Event
@@ -262,7 +264,7 @@ func (d *Definition) New(ctx context.Context, j Journal, opts StartOptions) (*In
 	vm, _ := vars.(map[string]any)
 	start := &StartInfo{
 		InstanceID: id, WorkflowID: d.W.ID, Version: d.W.Version, Input: input,
-		Variables: vm, Headers: opts.Headers, BusinessKey: opts.BusinessKey, ParentID: opts.ParentID, Event: opts.Event,
+		Variables: vm, Headers: opts.Headers, BusinessKey: opts.BusinessKey, ParentID: opts.ParentID, Event: opts.Event, Identity: opts.Identity,
 	}
 	in := newInstance(d, j)
 	now := d.eng.now()

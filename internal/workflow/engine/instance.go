@@ -223,7 +223,7 @@ func (in *Instance) vars() expr.Vars {
 		Secrets: in.def.secrets,
 		Workflow: expr.Workflow{
 			ID: in.def.W.ID, Name: in.def.W.Name, InstanceID: in.start.InstanceID,
-			Headers: in.start.Headers, Input: in.start.Input, Extra: extra,
+			Headers: in.start.Headers, Input: in.start.Input, Extra: extra, Identity: in.start.Identity,
 		},
 		Process: in.start.Variables,
 	}

@@ -77,6 +77,8 @@ type StartInfo struct {
 	Headers     map[string]string `json:"headers,omitempty"`
 	BusinessKey string            `json:"businessKey,omitempty"`
 	ParentID    string            `json:"parentId,omitempty"`
+	// Identity is who started the instance ($WORKFLOW.identity).
+	Identity any `json:"identity,omitempty"`
 	// Event is the event that started the instance, for workflows whose
 	// start state is an event state.
 	Event *Event `json:"event,omitempty"`
