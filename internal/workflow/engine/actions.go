@@ -334,9 +334,16 @@ func (s *step) subFlow(ctx context.Context, key string, a *workflow.Action, inpu
 		})
 		return nil, false, err
 	}
-	_, sig, err := s.waitAny(Wait{ID: key + "/subflow", Kind: WaitSubFlow, SubFlow: &req})
+	ws := []Wait{{ID: key + "/subflow", Kind: WaitSubFlow, SubFlow: &req}}
+	if d := in.timeoutOf(s.st, actionExecTimeout); d > 0 {
+		ws = append(ws, s.timer(key+"/subflowTimeout", "actionExecTimeout", d))
+	}
+	i, sig, err := s.waitAny(ws...)
 	if err != nil {
 		return nil, false, err
+	}
+	if i == 1 {
+		return nil, false, &Error{Kind: KindTimeout, State: s.st.Name, Action: actionName(a), Message: fmt.Sprintf("sub-flow %q did not end within the actionExecTimeout", sf.WorkflowID)}
 	}
 	if sig.Error != nil {
 		e := sig.Error.Err()

@@ -195,3 +195,58 @@ states:
 		t.Errorf("took %v: the calls ran one after another", d)
 	}
 }
+
+// TestSubFlowWaits checks the sub-flow request a parent hands to its host,
+// its actionExecTimeout, and both ways the wait can end.
+func TestSubFlowWaits(t *testing.T) {
+	eng := engine.NewEngine(&function.Invoker{})
+	def := prepareYAML(t, eng, `
+id: parent
+start: Call
+errors: [{name: late, code: TimeoutError}, {name: failed, code: SubFlowError}]
+states:
+  - name: Call
+    type: operation
+    timeouts: {actionExecTimeout: PT1M}
+    actions: [{subFlowRef: {workflowId: child, version: "2"}, actionDataFilter: {toStateData: .child}}]
+    onErrors: [{errorRef: late, transition: Late}, {errorRef: failed, transition: Failed}]
+    end: true
+  - {name: Late, type: inject, data: {late: true}, end: true}
+  - {name: Failed, type: inject, data: {failed: true}, end: true}
+`, nil)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		sig  func(sub, timer engine.Wait) engine.Signal
+		want map[string]any
+	}{
+		{"result", func(sub, _ engine.Wait) engine.Signal {
+			return engine.Signal{WaitID: sub.ID, Result: map[string]any{"ok": true}}
+		}, map[string]any{"child": map[string]any{"ok": true}}},
+		{"failure", func(sub, _ engine.Wait) engine.Signal {
+			return engine.Signal{WaitID: sub.ID, Error: &engine.ErrorInfo{Kind: engine.KindHTTP, Message: "boom", Status: 500}}
+		}, map[string]any{"failed": true}},
+		{"timeout", func(_, timer engine.Wait) engine.Signal { return engine.Signal{WaitID: timer.ID} }, map[string]any{"late": true}},
+	} {
+		in, out, err := def.Start(ctx, &engine.MemoryJournal{}, engine.StartOptions{InstanceID: "p1", Input: map[string]any{"x": 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sub, timer engine.Wait
+		for _, w := range out.Waits {
+			switch w.Kind {
+			case engine.WaitSubFlow:
+				sub = w
+			case engine.WaitTimer:
+				timer = w
+			}
+		}
+		if sub.SubFlow == nil || sub.SubFlow.WorkflowID != "child" || sub.SubFlow.Version != "2" || sub.SubFlow.ParentID != "p1" || timer.Reason != "actionExecTimeout" {
+			t.Fatalf("%s: waits %+v", c.name, out.Waits)
+		}
+		out, err = in.Deliver(ctx, c.sig(sub, timer))
+		if err != nil || out.Status != engine.StatusCompleted || !contains(out.Data, c.want) {
+			t.Errorf("%s: %v %s %v", c.name, err, out.Status, out.Data)
+		}
+	}
+}
