@@ -306,9 +306,6 @@ func (d *Definition) nodeType(state string) string {
 	case workflow.StateInject:
 		return "ActionNode"
 	case workflow.StateSwitch:
-		if len(st.EventConditions) > 0 {
-			return "EventBasedSplit"
-		}
 		return "Split"
 	case workflow.StateSleep:
 		return "TimerNode"
