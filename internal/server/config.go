@@ -46,8 +46,8 @@ type ServerConfig struct {
 // Listen is backend.listen: {host, port} or Backstage's ":7007" string.
 type Listen struct {
 	Host string `yaml:"host"`
-	Port int    `yaml:"port"`
-	set  bool
+	// Port 0 picks a free port; the built-in defaults set 7007.
+	Port int `yaml:"port"`
 }
 
 // UnmarshalConfig accepts the object and the "host:port" string forms.
@@ -65,7 +65,7 @@ func (l *Listen) UnmarshalConfig(v config.Value) error {
 		if err != nil {
 			return v.Errorf("expected a number for the port, got %q", port)
 		}
-		l.Host, l.Port, l.set = host, p, true
+		l.Host, l.Port = host, p
 	} else {
 		type plain Listen
 		p := plain(*l)
@@ -73,7 +73,6 @@ func (l *Listen) UnmarshalConfig(v config.Value) error {
 			return err
 		}
 		*l = Listen(p)
-		l.set = true
 	}
 	if l.Port < 0 || l.Port > 65535 {
 		return v.Errorf("port must be a number from 1 to 65535 (0 picks a free port), got %d", l.Port)
@@ -97,9 +96,6 @@ type CORSConfig struct {
 
 // withDefaults fills in what the configuration left out.
 func (c BackendConfig) withDefaults() BackendConfig {
-	if c.Listen.Port == 0 && !c.Listen.set {
-		c.Listen.Port = 7007
-	}
 	if c.DataDirectory == "" {
 		c.DataDirectory = "portico-data"
 	}
