@@ -437,7 +437,13 @@ func schemaProblems(ps *problems, ve *jsonschema.ValidationError, doc any) {
 		}
 	}
 	if len(ve.Causes) > 0 {
-		for _, c := range ve.Causes {
+		// The validator reports sibling properties in map order; sort them
+		// so that the same entity always gives the same messages.
+		causes := slices.Clone(ve.Causes)
+		slices.SortStableFunc(causes, func(a, b *jsonschema.ValidationError) int {
+			return strings.Compare(strings.Join(a.InstanceLocation, "\x00"), strings.Join(b.InstanceLocation, "\x00"))
+		})
+		for _, c := range causes {
 			schemaProblems(ps, c, doc)
 		}
 		return
