@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/auth/authapi"
+	"github.com/portico-dev/portico/internal/catalog"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/events"
 	"github.com/portico-dev/portico/internal/httpapi"
@@ -39,6 +40,10 @@ type Env struct {
 	Tokens      *auth.Tokens
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
+
+	// Catalog is the catalog service once the catalog plugin has started;
+	// plugins initialised after it read entities through it.
+	Catalog *catalog.Service
 
 	server  *server.Server
 	workers *workers

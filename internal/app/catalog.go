@@ -46,6 +46,7 @@ func initCatalog(ctx context.Context, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
+	env.Catalog = svc
 	(&catalog.HTTP{Service: svc, Permissions: env.Permissions}).Routes(env.Router("catalog"))
 	env.Go("catalog", svc.Run)
 	return nil
