@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/examples"
+	"github.com/portico-dev/portico/internal/orchestrator"
+	"github.com/portico-dev/portico/internal/store"
+	"github.com/portico-dev/portico/internal/workflow/engine"
+	"github.com/portico-dev/portico/internal/workflow/function"
+)
+
+func orchestratorPlugin() Plugin {
+	return Plugin{
+		ID:         "orchestrator",
+		Migrations: []store.Migrations{orchestrator.Migrations},
+		Init:       initOrchestrator,
+	}
+}
+
+func initOrchestrator(ctx context.Context, env *Env) error {
+	var cfg orchestrator.Config
+	if err := env.Config.Decode("orchestrator", &cfg); err != nil {
+		return err
+	}
+	log := env.Logger.With("plugin", "orchestrator")
+	var sources []orchestrator.Source
+	for _, dir := range cfg.Workflows {
+		if sub, ok := strings.CutPrefix(dir, EmbeddedLocationType+":"); ok {
+			fsys, err := fs.Sub(examples.FS, sub)
+			if err != nil {
+				return fmt.Errorf("orchestrator.workflows: %s: %w", dir, err)
+			}
+			sources = append(sources, orchestrator.Source{Name: dir, FS: fsys})
+			continue
+		}
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return fmt.Errorf("orchestrator.workflows: %s is not a directory", dir)
+		}
+		sources = append(sources, orchestrator.Source{Name: dir, FS: os.DirFS(dir)})
+	}
+	eng := engine.NewEngine(&function.Invoker{Logger: log})
+	eng.Logger = log
+	reg := orchestrator.NewRegistry(eng, sources, cfg.Properties, log)
+	if _, err := reg.Load(ctx); err != nil {
+		return fmt.Errorf("load workflows: %w", err)
+	}
+	sinkURL := cfg.Eventing.Sink
+	if sinkURL == "" {
+		sinkURL = os.Getenv("K_SINK")
+	}
+	if sinkURL == "" {
+		sinkURL = cfg.Properties["mp.messaging.outgoing.kogito_outgoing_stream.url"]
+	}
+	var sink orchestrator.Sink
+	if sinkURL != "" {
+		sink = &orchestrator.HTTPSink{URL: sinkURL}
+	}
+	rt := orchestrator.New(orchestrator.Options{
+		DB: env.DB, Registry: reg, Lease: cfg.LeaseDuration, Poll: cfg.PollInterval,
+		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, Logger: log,
+	})
+	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated}
+	h.Routes(env.RootRouter("orchestrator"))
+	h.PluginRoutes(env.Router("orchestrator"))
+	env.Go("orchestrator", rt.Run)
+	if cfg.ReloadInterval >= 0 && len(sources) > 0 {
+		interval := cfg.ReloadInterval
+		if interval == 0 {
+			interval = time.Second
+		}
+		env.Go("orchestrator-reload", func(ctx context.Context) error { return reg.Watch(ctx, interval) })
+	}
+	return nil
+}

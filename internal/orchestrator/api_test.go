@@ -1,0 +1,569 @@
+package orchestrator_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/store"
+)
+
+// server is a running Portico with the orchestrator and a directory of
+// test workflows.
+type server struct {
+	*apptest.Instance
+	dir string
+	db  *store.DB
+}
+
+// stub counts the calls made to it, per path and instance id.
+type stub struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls map[string]int
+	total atomic.Int64
+}
+
+func newStub(t *testing.T) *stub {
+	s := &stub{calls: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.calls[r.URL.Path+"?"+r.URL.Query().Get("id")]++
+		s.mu.Unlock()
+		s.total.Add(1)
+		if strings.HasPrefix(r.URL.Path, "/missing") {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"stock": 7}`))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *stub) count(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[key]
+}
+
+// Test workflows; STUB is replaced by the stub server's URL.
+var testWorkflows = map[string]string{
+	"nap/nap.sw.yaml": `
+id: nap
+version: "1.0"
+specVersion: "0.8"
+name: Nap
+start: Sleep
+states:
+  - name: Sleep
+    type: sleep
+    duration: PT0.3S
+    transition: Done
+  - name: Done
+    type: inject
+    data: {woke: true}
+    end: true
+`,
+	"stock/stock.sw.yaml": `
+id: stock
+version: "1.0"
+specVersion: "0.8"
+name: Stock
+start: Sleep
+functions:
+  - name: stock
+    type: custom
+    operation: rest:get:STUB/stock?id={id}
+states:
+  - name: Sleep
+    type: sleep
+    duration: PT0.2S
+    transition: Call
+  - name: Call
+    type: operation
+    actions:
+      - functionRef:
+          refName: stock
+          arguments:
+            id: ${ .id }
+    end: true
+`,
+	"waiter/waiter.sw.yaml": `
+id: waiter
+version: "1.0"
+specVersion: "0.8"
+name: Waiter
+start: Pause
+events:
+  - name: go
+    source: tester
+    type: test.go
+states:
+  - name: Pause
+    type: sleep
+    duration: PT0.2S
+    transition: Wait
+  - name: Wait
+    type: event
+    onEvents:
+      - eventRefs: [go]
+        eventDataFilter:
+          toStateData: ${ .got }
+    transition: Done
+  - name: Done
+    type: inject
+    data: {done: true}
+    end: true
+`,
+	"starter/starter.sw.yaml": `
+id: starter
+version: "1.0"
+specVersion: "0.8"
+name: Started by an event
+start: Begin
+events:
+  - name: begin
+    source: tester
+    type: test.begin
+states:
+  - name: Begin
+    type: event
+    onEvents:
+      - eventRefs: [begin]
+    transition: Done
+  - name: Done
+    type: inject
+    data: {started: true}
+    end: true
+`,
+	"failing/failing.sw.yaml": `
+id: failing
+version: "1.0"
+specVersion: "0.8"
+name: Failing
+start: Call
+functions:
+  - name: missing
+    type: custom
+    operation: rest:get:STUB/missing
+states:
+  - name: Call
+    type: operation
+    actions:
+      - functionRef: missing
+    end: true
+`,
+	"broken/broken.sw.yaml": `
+id: broken
+specVersion: "0.8"
+start: Nowhere
+states: []
+`,
+}
+
+func startServer(t *testing.T, pg bool, dsn string, st *stub) *server {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range testWorkflows {
+		writeFile(t, filepath.Join(dir, name), strings.ReplaceAll(src, "STUB", st.URL))
+	}
+	return startOn(t, dir, pg, dsn)
+}
+
+func startOn(t *testing.T, dir string, pg bool, dsn string) *server {
+	t.Helper()
+	cfg := fmt.Sprintf(`
+backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: test-token-0123456789, subject: tests}
+orchestrator:
+  workflows: [%q, "embedded:workflows"]
+  runtimeApi: {allowUnauthenticated: true}
+  pollInterval: 20ms
+  leaseDuration: 2s
+  reloadInterval: 200ms
+`, dir)
+	inst := apptest.Start(t, apptest.Options{Config: cfg, Postgres: pg, PostgresDSN: dsn})
+	return &server{Instance: inst, dir: dir, db: inst.App.Env().DB}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (s *server) do(t *testing.T, method, path string, body any, header ...string) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, _ := json.Marshal(b)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+// state reads an instance's state straight from the database.
+func (s *server) state(t *testing.T, id string) string {
+	t.Helper()
+	var st string
+	if err := s.db.QueryRowContext(context.Background(), `SELECT state FROM orchestrator_instances WHERE id = $1`, id).Scan(&st); err != nil {
+		t.Fatalf("state of %s: %v", id, err)
+	}
+	return st
+}
+
+func (s *server) waitState(t *testing.T, id, want string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if s.state(t, id) == want {
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("instance %s is %s, not %s, after %v", id, s.state(t, id), want, within)
+	return 0
+}
+
+func each(t *testing.T, fn func(t *testing.T, pg bool)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, false) })
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv("PORTICO_TEST_POSTGRES_URL") == "" {
+			t.Skip("PORTICO_TEST_POSTGRES_URL is not set")
+		}
+		fn(t, true)
+	})
+}
+
+func TestStartGreeting(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		s := startServer(t, pg, "", newStub(t))
+		r := s.do(t, "POST", "/greeting?businessKey=bk1", map[string]any{
+			"workflowdata": map[string]any{"language": "Spanish", "name": "Ana"}, "initiatorEntity": "user:default/ana",
+		})
+		if r.status != http.StatusCreated {
+			t.Fatalf("POST /greeting: %d %s", r.status, r.raw)
+		}
+		id, _ := r.body["id"].(string)
+		wd, _ := r.body["workflowdata"].(map[string]any)
+		res, _ := wd["result"].(map[string]any)
+		if id == "" || res["message"] != "Saludos desde JSON Workflow, Ana" {
+			t.Fatalf("body: %s", r.raw)
+		}
+		if loc := r.header.Get("Location"); !strings.HasSuffix(loc, "/greeting/"+id) {
+			t.Errorf("Location: %q", loc)
+		}
+		if st := s.state(t, id); st != "COMPLETED" {
+			t.Errorf("state %s", st)
+		}
+		var vars, bk string
+		_ = s.db.QueryRowContext(context.Background(), `SELECT variables, business_key FROM orchestrator_instances WHERE id = $1`, id).Scan(&vars, &bk)
+		if !strings.Contains(vars, `"initiatorEntity":"user:default/ana"`) || bk != "bk1" {
+			t.Errorf("variables %s, business key %q", vars, bk)
+		}
+		// Ended instances are gone from the runtime's view, as in SonataFlow.
+		if r := s.do(t, "GET", "/greeting/"+id, nil); r.status != http.StatusNotFound {
+			t.Errorf("GET ended instance: %d", r.status)
+		}
+		// Raw data (no workflowdata key) is the workflow data.
+		if r := s.do(t, "POST", "/greeting", map[string]any{"language": "English"}); r.status != http.StatusCreated {
+			t.Errorf("raw data: %d %s", r.status, r.raw)
+		}
+		// Input schema violations are listed.
+		r = s.do(t, "POST", "/greeting", map[string]any{"workflowdata": map[string]any{"language": "French"}})
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.raw), "language") {
+			t.Errorf("invalid input: %d %s", r.status, r.raw)
+		}
+		if r := s.do(t, "POST", "/greeting", "{not json"); r.status != http.StatusBadRequest {
+			t.Errorf("bad JSON: %d", r.status)
+		}
+		if r := s.do(t, "POST", "/no-such-workflow", map[string]any{}); r.status != http.StatusNotFound {
+			t.Errorf("unknown workflow: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+func TestManagement(t *testing.T) {
+	s := startServer(t, false, "", newStub(t))
+	r := s.do(t, "GET", "/management/processes/greeting", nil)
+	schema, _ := r.body["inputSchema"].(map[string]any)
+	if r.status != 200 || r.body["type"] != "SW" || schema["properties"] == nil || r.body["outputSchema"] == nil {
+		t.Fatalf("info: %d %s", r.status, r.raw)
+	}
+	r = s.do(t, "GET", "/management/processes", nil)
+	for _, id := range []string{"greeting", "nap", "stock", "approval"} {
+		if !strings.Contains(string(r.raw), `"`+id+`"`) {
+			t.Errorf("list lacks %s: %s", id, r.raw)
+		}
+	}
+	if strings.Contains(string(r.raw), "broken") {
+		t.Errorf("a broken workflow is listed: %s", r.raw)
+	}
+	if r := s.do(t, "GET", "/management/processes/nope", nil); r.status != 404 {
+		t.Errorf("unknown process: %d", r.status)
+	}
+	if r := s.do(t, "GET", "/management/processes/greeting/source", nil); !strings.Contains(string(r.raw), "id: greeting") {
+		t.Errorf("source: %s", r.raw)
+	}
+	if r := s.do(t, "GET", "/management/processes/greeting/nodes", nil); !strings.Contains(string(r.raw), "ChooseOnLanguage") {
+		t.Errorf("nodes: %s", r.raw)
+	}
+	if r := s.do(t, "GET", "/q/openapi.json", nil); !strings.Contains(string(r.raw), `"/greeting"`) || !strings.Contains(string(r.raw), "greeting_input") {
+		t.Errorf("openapi: %s", r.raw)
+	}
+	for _, p := range []string{"/q/health/live", "/q/health/ready"} {
+		if r := s.do(t, "GET", p, nil); r.status != 200 || r.body["status"] != "UP" {
+			t.Errorf("%s: %d %s", p, r.status, r.raw)
+		}
+	}
+	// The broken file is reported, and did not stop the others.
+	if r := s.do(t, "GET", "/api/orchestrator/runtime/workflows", nil); r.status != 401 {
+		t.Errorf("Portico's own routes need credentials: %d", r.status)
+	}
+	r = s.do(t, "GET", "/api/orchestrator/runtime/workflows", nil, "Authorization", "Bearer test-token-0123456789")
+	if r.status != 200 || !strings.Contains(string(r.raw), "broken.sw.yaml") {
+		t.Errorf("registry: %d %s", r.status, r.raw)
+	}
+}
+
+func TestTimersAndAbort(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		s := startServer(t, pg, "", newStub(t))
+		r := s.do(t, "POST", "/nap", map[string]any{})
+		if r.status != 201 {
+			t.Fatalf("start: %d %s", r.status, r.raw)
+		}
+		id := r.body["id"].(string)
+		if r := s.do(t, "GET", "/nap/"+id, nil); r.status != 200 || r.body["id"] != id {
+			t.Errorf("GET active: %d %s", r.status, r.raw)
+		}
+		if r := s.do(t, "GET", "/nap", nil); !strings.Contains(string(r.raw), id) {
+			t.Errorf("GET /nap: %s", r.raw)
+		}
+		var timers []map[string]any
+		tr := s.do(t, "GET", "/management/processes/nap/instances/"+id+"/timers", nil)
+		_ = json.Unmarshal(tr.raw, &timers)
+		if len(timers) != 1 {
+			t.Fatalf("timers: %s", tr.raw)
+		}
+		due, _ := time.Parse(time.RFC3339Nano, timers[0]["expirationTime"].(string))
+		if r := s.do(t, "GET", "/management/processes/nap/instances/"+id+"/nodeInstances", nil); !strings.Contains(string(r.raw), `"Sleep"`) {
+			t.Errorf("node instances: %s", r.raw)
+		}
+		s.waitState(t, id, "COMPLETED", 5*time.Second)
+		var ended time.Time
+		_ = s.db.QueryRowContext(context.Background(), `SELECT ended_at FROM orchestrator_instances WHERE id = $1`, id).Scan(&ended)
+		if late := ended.Sub(due); late > 100*time.Millisecond || late < 0 {
+			t.Errorf("the timer fired %v after its due time", late)
+		}
+
+		// Abort a sleeping instance.
+		r = s.do(t, "POST", "/nap", map[string]any{})
+		id = r.body["id"].(string)
+		if r := s.do(t, "DELETE", "/management/processes/nap/instances/"+id, nil); r.status != 200 || r.body["id"] != id {
+			t.Fatalf("abort: %d %s", r.status, r.raw)
+		}
+		if st := s.state(t, id); st != "ABORTED" {
+			t.Fatalf("state after abort: %s", st)
+		}
+		time.Sleep(400 * time.Millisecond) // the timer must not revive it
+		if st := s.state(t, id); st != "ABORTED" {
+			t.Fatalf("state after the timer's due time: %s", st)
+		}
+		if r := s.do(t, "DELETE", "/nap/"+id, nil); r.status != 400 {
+			t.Errorf("abort twice: %d %s", r.status, r.raw)
+		}
+		var n int
+		_ = s.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM orchestrator_audit WHERE instance_id = $1 AND action = 'abort'`, id).Scan(&n)
+		if n != 1 {
+			t.Errorf("audit rows for the abort: %d", n)
+		}
+	})
+}
+
+func TestErrorsAndRetrigger(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		st := newStub(t)
+		s := startServer(t, pg, "", st)
+		r := s.do(t, "POST", "/failing", map[string]any{})
+		if r.status != 500 || r.body["id"] == nil || r.body["message"] == nil || r.body["failedNodeId"] == nil {
+			t.Fatalf("failing start: %d %s", r.status, r.raw)
+		}
+		id := r.body["id"].(string)
+		if s.state(t, id) != "ERROR" {
+			t.Fatalf("state %s", s.state(t, id))
+		}
+		r = s.do(t, "GET", "/management/processes/failing/instances/"+id+"/error", nil)
+		if r.status != 200 || !strings.Contains(fmt.Sprint(r.body["message"]), "404") {
+			t.Errorf("error: %d %s", r.status, r.raw)
+		}
+		var edef string
+		_ = s.db.QueryRowContext(context.Background(), `SELECT error_node_definition_id FROM orchestrator_instances WHERE id = $1`, id).Scan(&edef)
+		if edef != "Call" {
+			t.Errorf("error node definition %q", edef)
+		}
+		calls := st.count("/missing?")
+		r = s.do(t, "POST", "/management/processes/failing/instances/"+id+"/retrigger", nil)
+		if r.status != 500 || st.count("/missing?") != calls+1 {
+			t.Errorf("retrigger: %d %s, calls %d -> %d", r.status, r.raw, calls, st.count("/missing?"))
+		}
+		if r := s.do(t, "POST", "/management/processes/nap/instances/"+id+"/retrigger", nil); r.status != 404 {
+			t.Errorf("retrigger under the wrong process: %d", r.status)
+		}
+		if r := s.do(t, "DELETE", "/management/processes/failing/instances/"+id, nil); r.status != 200 {
+			t.Errorf("abort in error: %d %s", r.status, r.raw)
+		}
+		if s.state(t, id) != "ABORTED" {
+			t.Errorf("state %s", s.state(t, id))
+		}
+	})
+}
+
+func binaryEvent(s *server, t *testing.T, id, typ string, data any, ext ...string) response {
+	h := []string{"ce-specversion", "1.0", "ce-id", id, "ce-source", "tester", "ce-type", typ}
+	return s.do(t, "POST", "/", data, append(h, ext...)...)
+}
+
+func TestEvents(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		s := startServer(t, pg, "", newStub(t))
+		// Delivered by instance id.
+		r := s.do(t, "POST", "/waiter", map[string]any{})
+		id := r.body["id"].(string)
+		time.Sleep(400 * time.Millisecond) // past the pause: it now waits
+		r = binaryEvent(s, t, "e1", "test.go", map[string]any{"got": "it"}, "ce-kogitoprocrefid", id)
+		if r.status != http.StatusAccepted || r.body["delivered"] != id {
+			t.Fatalf("event: %d %s", r.status, r.raw)
+		}
+		s.waitState(t, id, "COMPLETED", 3*time.Second)
+		// A duplicate is ignored.
+		if r := binaryEvent(s, t, "e1", "test.go", map[string]any{}, "ce-kogitoprocrefid", id); r.body["duplicate"] != true {
+			t.Errorf("duplicate: %s", r.raw)
+		}
+
+		// An event that arrives before its instance waits is kept, then
+		// consumed when the wait opens.
+		r = s.do(t, "POST", "/waiter", map[string]any{})
+		early := r.body["id"].(string)
+		r = binaryEvent(s, t, "e2", "test.go", map[string]any{"got": "early"}, "ce-kogitoprocrefid", early)
+		if r.body["kept"] != true {
+			t.Fatalf("early event: %s", r.raw)
+		}
+		s.waitState(t, early, "COMPLETED", 3*time.Second)
+		var vars string
+		_ = s.db.QueryRowContext(context.Background(), `SELECT variables FROM orchestrator_instances WHERE id = $1`, early).Scan(&vars)
+		if !strings.Contains(vars, `"early"`) {
+			t.Errorf("variables: %s", vars)
+		}
+
+		// Structured mode starts an event-triggered workflow.
+		r = s.do(t, "POST", "/", `{"specversion": "1.0", "id": "s1", "source": "tester", "type": "test.begin", "data": {"x": 1}}`,
+			"Content-Type", "application/cloudevents+json")
+		started, _ := r.body["started"].([]any)
+		if r.status != http.StatusAccepted || len(started) != 1 {
+			t.Fatalf("start by event: %d %s", r.status, r.raw)
+		}
+		s.waitState(t, started[0].(string), "COMPLETED", 3*time.Second)
+
+		// Malformed events are refused with a reason, and nothing is stored.
+		var before, after int
+		_ = s.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM orchestrator_events`).Scan(&before)
+		for name, tc := range map[string]struct {
+			body   string
+			header []string
+			want   string
+		}{
+			"no type":       {`{}`, []string{"ce-specversion", "1.0", "ce-id", "x", "ce-source", "s"}, "type"},
+			"no headers":    {`{}`, nil, "not a CloudEvent"},
+			"bad structure": {`{"specversion": "1.0", "id": 5}`, []string{"Content-Type", "application/cloudevents+json"}, "string"},
+			"bad json data": {`{`, []string{"ce-specversion", "1.0", "ce-id", "x", "ce-source", "s", "ce-type", "t"}, "JSON"},
+		} {
+			r := s.do(t, "POST", "/", tc.body, tc.header...)
+			if r.status != 400 || !strings.Contains(fmt.Sprint(r.body["message"]), tc.want) {
+				t.Errorf("%s: %d %s", name, r.status, r.raw)
+			}
+		}
+		_ = s.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM orchestrator_events`).Scan(&after)
+		if after != before {
+			t.Errorf("malformed events were stored: %d -> %d", before, after)
+		}
+	})
+}
+
+func TestHotReload(t *testing.T) {
+	s := startServer(t, false, "", newStub(t))
+	// A running instance keeps the version it started with.
+	r := s.do(t, "POST", "/nap", map[string]any{})
+	old := r.body["id"].(string)
+	src := strings.Replace(testWorkflows["nap/nap.sw.yaml"], "data: {woke: true}", "data: {woke: true, version: 2}", 1)
+	writeFile(t, filepath.Join(s.dir, "nap/nap.sw.yaml"), src)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := s.do(t, "GET", "/management/processes/nap/source", nil)
+		if strings.Contains(string(r.raw), "version: 2") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the changed workflow was not reloaded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r = s.do(t, "POST", "/nap", map[string]any{})
+	fresh := r.body["id"].(string)
+	s.waitState(t, old, "COMPLETED", 3*time.Second)
+	s.waitState(t, fresh, "COMPLETED", 3*time.Second)
+	var oldVars, newVars string
+	_ = s.db.QueryRowContext(context.Background(), `SELECT variables FROM orchestrator_instances WHERE id = $1`, old).Scan(&oldVars)
+	_ = s.db.QueryRowContext(context.Background(), `SELECT variables FROM orchestrator_instances WHERE id = $1`, fresh).Scan(&newVars)
+	if strings.Contains(oldVars, `"version"`) || !strings.Contains(newVars, `"version":2`) {
+		t.Errorf("old instance %s, new instance %s", oldVars, newVars)
+	}
+}

@@ -1,0 +1,276 @@
+package orchestrator
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portico-dev/portico/internal/store"
+	"github.com/portico-dev/portico/internal/workflow/engine"
+)
+
+// ErrLeaseLost is returned when a replica tries to record a step of an
+// instance whose lease it no longer holds: another replica has taken the
+// instance over, so this one must stop driving it.
+var ErrLeaseLost = errors.New("the instance's lease is held by another replica")
+
+// newRow is what the first journal batch of an instance inserts.
+type newRow struct {
+	processID, processName, version, hash string
+	parentID, rootID, rootProcessID       string
+}
+
+// dbJournal stores an instance's journal entries, and keeps its instance
+// row in step with them, one transaction per batch. Every batch checks
+// that this replica still holds the lease, which fences off a replica that
+// lost it (a long pause, a partition) from writing over another's work.
+type dbJournal struct {
+	rt     *Runtime
+	id     string
+	pos    int64
+	create *newRow
+	vars   map[string]any // process variables, workflowdata included
+	step   int            // current state visit, for error node ids
+	// processID and bk label produced events.
+	processID, bk string
+	seq           int64 // the engine's last sequence number
+}
+
+// batchEffect is what a batch of entries changes on the instance row.
+type batchEffect struct {
+	state   string
+	ended   bool
+	errInfo *engine.ErrorInfo
+	errStep int
+}
+
+// observe follows entries to keep the process variables and the current
+// step up to date; Restore's entries pass through it too.
+func (j *dbJournal) observe(entries []engine.Entry) batchEffect {
+	eff := batchEffect{state: string(engine.StatusActive)}
+	for i := range entries {
+		e := &entries[i]
+		j.seq = e.Seq
+		switch e.Kind {
+		case engine.EntryStarted:
+			j.bk = e.Start.BusinessKey
+			j.vars = map[string]any{}
+			for k, v := range e.Start.Variables {
+				j.vars[k] = v
+			}
+			j.vars["workflowdata"] = e.Start.Input
+		case engine.EntryStateEntered:
+			j.step = e.Step
+			if e.Cursor != nil {
+				j.vars["workflowdata"] = e.Cursor.Data
+			}
+		case engine.EntryStateExited, engine.EntryKeptActive:
+			if e.Data != nil {
+				j.vars["workflowdata"] = e.Data
+			}
+		case engine.EntryCompleted:
+			eff.state, eff.ended = string(engine.StatusCompleted), true
+			j.vars["workflowdata"] = e.Data
+		case engine.EntryAborted:
+			eff.state, eff.ended = string(engine.StatusAborted), true
+			if e.Data != nil {
+				j.vars["workflowdata"] = e.Data
+			}
+		case engine.EntryFailed:
+			eff.state, eff.errInfo, eff.errStep = string(engine.StatusError), e.Error, e.Step
+			if eff.errStep == 0 {
+				eff.errStep = j.step
+			}
+		}
+	}
+	return eff
+}
+
+// Append stores a batch of entries and updates the instance row, in one
+// transaction.
+func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
+	now := store.Now()
+	eff := j.observe(entries)
+	state, errInfo, errStep := eff.state, eff.errInfo, eff.errStep
+	var ended *time.Time
+	if eff.ended {
+		ended = &now
+	}
+	vars, err := json.Marshal(j.vars)
+	if err != nil {
+		return fmt.Errorf("encode variables: %w", err)
+	}
+	rt := j.rt
+	err = rt.db.Tx(ctx, func(tx *sql.Tx) error {
+		if c := j.create; c != nil {
+			_, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_instances
+				(id, process_id, process_name, version, definition_hash, state, business_key, parent_id, root_id, root_process_id,
+				 variables, started_at, last_update, lease_owner, lease_expiry)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)`,
+				j.id, c.processID, c.processName, c.version, c.hash, state, businessKey(entries), nullable(c.parentID),
+				nullable(c.rootID), nullable(c.rootProcessID), string(vars), now, rt.owner, now.Add(rt.lease))
+			if err != nil {
+				if store.IsUniqueViolation(err) {
+					return errDuplicate
+				}
+				return fmt.Errorf("insert instance: %w", err)
+			}
+		} else {
+			q := `UPDATE orchestrator_instances SET state = $1, variables = $2, last_update = $3, lease_expiry = $4`
+			args := []any{state, string(vars), now, now.Add(rt.lease)}
+			if ended != nil {
+				q += `, ended_at = $5`
+				args = append(args, *ended)
+			}
+			if errInfo != nil {
+				n := len(args)
+				q += fmt.Sprintf(`, error_node_definition_id = $%d, error_node_instance_id = $%d, error_message = $%d`, n+1, n+2, n+3)
+				args = append(args, errInfo.State, strconv.Itoa(errStep), errInfo.Message)
+			}
+			n := len(args)
+			q += fmt.Sprintf(` WHERE id = $%d AND lease_owner = $%d`, n+1, n+2)
+			args = append(args, j.id, rt.owner)
+			res, err := tx.ExecContext(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("update instance: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return ErrLeaseLost
+			}
+		}
+		var b strings.Builder
+		b.WriteString(`INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES `)
+		args := make([]any, 0, 1+4*len(entries))
+		args = append(args, j.id)
+		for i := range entries {
+			data, err := json.Marshal(&entries[i])
+			if err != nil {
+				return fmt.Errorf("encode journal entry: %w", err)
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, j.pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), string(data))
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("append journal: %w", err)
+		}
+		// Produced events go to the outbox in the same transaction as the
+		// entry that records them: replay never produces them again, so
+		// this is the only chance to keep them.
+		if rt.sinkConfigured {
+			for i := range entries {
+				if entries[i].Kind != engine.EntryEventProduced || entries[i].Event == nil {
+					continue
+				}
+				ev := outgoing(entries[i].Event, j.id, j.processID, j.bk)
+				data, err := json.Marshal(ev)
+				if err != nil {
+					return fmt.Errorf("encode produced event: %w", err)
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_outbox (id, instance_id, event, next_attempt_at) VALUES ($1, $2, $3, $4)`,
+					uuid.NewString(), j.id, string(data), now); err != nil {
+					return fmt.Errorf("outbox: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	j.pos += int64(len(entries))
+	j.create = nil
+	return nil
+}
+
+var errDuplicate = errors.New("an instance with this id exists")
+
+func businessKey(entries []engine.Entry) string {
+	for _, e := range entries {
+		if e.Kind == engine.EntryStarted && e.Start != nil {
+			return e.Start.BusinessKey
+		}
+	}
+	return ""
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// outgoing is a produced event as it leaves for the sink, with the
+// kogito* extension attributes SonataFlow adds.
+func outgoing(ev *engine.Event, instanceID, processID, bk string) map[string]any {
+	m := map[string]any{
+		"specversion": "1.0", "id": ev.ID, "source": ev.Source, "type": ev.Type,
+		"kogitoprocinstanceid": instanceID, "kogitoprocid": processID, "kogitoprocist": "1",
+	}
+	if m["id"] == "" {
+		m["id"] = uuid.NewString()
+	}
+	if ev.Subject != "" {
+		m["subject"] = ev.Subject
+	}
+	if !ev.Time.IsZero() {
+		m["time"] = ev.Time.UTC().Format(time.RFC3339Nano)
+	} else {
+		m["time"] = store.Now().Format(time.RFC3339Nano)
+	}
+	if bk != "" {
+		m["kogitobusinesskey"] = bk
+	}
+	ct := ev.DataContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	m["datacontenttype"] = ct
+	for k, v := range ev.Extensions {
+		m[k] = v
+	}
+	if ev.Data != nil {
+		m["data"] = ev.Data
+	}
+	return m
+}
+
+// loadJournal reads an instance's entries (leaving out those a retrigger
+// set aside) and the position of its last row.
+func loadJournal(ctx context.Context, q store.Querier, id string) ([]engine.Entry, int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT pos, void, entry FROM orchestrator_journal WHERE instance_id = $1 ORDER BY pos`, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read journal: %w", err)
+	}
+	defer rows.Close()
+	var entries []engine.Entry
+	var last int64
+	for rows.Next() {
+		var pos, void int64
+		var data string
+		if err := rows.Scan(&pos, &void, &data); err != nil {
+			return nil, 0, err
+		}
+		last = pos
+		if void != 0 {
+			continue
+		}
+		var e engine.Entry
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			return nil, 0, fmt.Errorf("decode journal entry %d: %w", pos, err)
+		}
+		entries = append(entries, e)
+	}
+	return entries, last, rows.Err()
+}
