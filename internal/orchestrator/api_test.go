@@ -203,6 +203,12 @@ orchestrator:
 	return &server{Instance: inst, dir: dir, db: inst.App.Env().DB}
 }
 
+func startConfig(t *testing.T, cfg string, pg bool) *server {
+	t.Helper()
+	inst := apptest.Start(t, apptest.Options{Config: cfg, Postgres: pg})
+	return &server{Instance: inst, db: inst.App.Env().DB}
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

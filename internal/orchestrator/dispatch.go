@@ -115,6 +115,10 @@ func (rt *Runtime) dispatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim instances: %w", err)
 	}
+	// Claimed instances run to their next wait even when shutdown begins:
+	// cutting a run short would leave its lease to expire and make an
+	// interrupted action run again elsewhere.
+	runCtx := context.WithoutCancel(ctx)
 	sem := make(chan struct{}, rt.workers)
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -123,7 +127,7 @@ func (rt *Runtime) dispatch(ctx context.Context) (int, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := rt.resume(ctx, id); err != nil && ctx.Err() == nil {
+			if err := rt.resume(runCtx, id); err != nil {
 				rt.log.Error("resume instance", "instance", id, "error", err)
 			}
 		}()
