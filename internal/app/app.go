@@ -70,7 +70,7 @@ type Plugin struct {
 
 // plugins lists what portico serve runs, in initialisation order.
 func plugins() []Plugin {
-	return []Plugin{catalogPlugin(), orchestratorPlugin()}
+	return []Plugin{catalogPlugin(), notificationsPlugin(), orchestratorPlugin()}
 }
 
 // Migrations returns every schema migration set, for portico migrate.
