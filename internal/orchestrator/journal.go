@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/portico-dev/portico/internal/store"
+	"github.com/portico-dev/portico/internal/workflow"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
 
@@ -33,6 +34,7 @@ type newRow struct {
 // lost it (a long pause, a partition) from writing over another's work.
 type dbJournal struct {
 	rt     *Runtime
+	w      *workflow.Workflow
 	id     string
 	pos    int64
 	create *newRow
@@ -41,6 +43,19 @@ type dbJournal struct {
 	// processID and bk label produced events.
 	processID, bk string
 	seq           int64 // the engine's last sequence number
+	// hadWaits is false while the instance is known to have no wait rows,
+	// so that finishing it need not delete any.
+	hadWaits bool
+	parent   bool // the instance is a sub-flow
+
+	buf      []engine.Entry // appended, not yet written
+	effect   batchEffect    // what buf changes on the instance row
+	auditRow *auditRow      // written with the first batch
+}
+
+// auditRow is an audit entry written with an instance's first batch.
+type auditRow struct {
+	id, actor, action, processID, detail string
 }
 
 // batchEffect is what a batch of entries changes on the instance row.
@@ -93,14 +108,79 @@ func (j *dbJournal) observe(entries []engine.Entry) batchEffect {
 	return eff
 }
 
-// Append stores a batch of entries and updates the instance row, in one
-// transaction.
+// Append takes a batch of entries. Entries are buffered and written, with
+// the instance row, in one transaction when the result of an action with
+// effects arrives (so that a completed call is never made again), before
+// an async call is fired, and when the run ends (finish writes the rest
+// together with the instance's waits). Steps in between are pure (state
+// changes, data filters, sysout): after a crash they are replayed from the
+// last written entry and come out the same. A greeting thus costs one
+// transaction instead of one per step.
 func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
-	now := store.Now()
 	eff := j.observe(entries)
-	state, errInfo, errStep := eff.state, eff.errInfo, eff.errStep
-	var ended *time.Time
+	if eff.state != string(engine.StatusActive) || j.effect.state == "" {
+		j.effect.state = eff.state
+	}
 	if eff.ended {
+		j.effect.ended = true
+	}
+	if eff.errInfo != nil {
+		j.effect.errInfo, j.effect.errStep = eff.errInfo, eff.errStep
+	}
+	j.buf = append(j.buf, entries...)
+	for _, e := range entries {
+		switch e.Kind {
+		case engine.EntryActionCompleted, engine.EntryActionFailed:
+			if pure, _ := actionKind(j.w, e.State, e.Name); !pure {
+				return j.flush(ctx)
+			}
+		case engine.EntryActionStarted:
+			if _, async := actionKind(j.w, e.State, e.Name); async {
+				return j.flush(ctx)
+			}
+		}
+	}
+	return nil
+}
+
+// flush writes the buffered entries in a transaction of their own.
+func (j *dbJournal) flush(ctx context.Context) error {
+	if len(j.buf) == 0 {
+		return nil
+	}
+	if err := j.rt.db.Tx(ctx, func(tx *sql.Tx) error { return j.write(ctx, tx, nil) }); err != nil {
+		return err
+	}
+	j.written()
+	return nil
+}
+
+// written records that the buffer is stored.
+func (j *dbJournal) written() {
+	j.pos += int64(len(j.buf))
+	j.buf = j.buf[:0]
+	j.create = nil
+	j.auditRow = nil
+	j.effect = batchEffect{}
+}
+
+// write stores the buffered entries and updates the instance row in tx,
+// after checking that this replica still holds the lease. With release
+// set (the end of a run) it also gives the lease up and records the
+// current state, in the same statement. It changes nothing in j, so a
+// retried transaction can call it again.
+func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) error {
+	if len(j.buf) == 0 {
+		return nil
+	}
+	entries := j.buf
+	now := store.Now()
+	state, errInfo, errStep := j.effect.state, j.effect.errInfo, j.effect.errStep
+	if state == "" {
+		state = string(engine.StatusActive)
+	}
+	var ended *time.Time
+	if j.effect.ended {
 		ended = &now
 	}
 	vars, err := json.Marshal(j.vars)
@@ -108,14 +188,24 @@ func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
 		return fmt.Errorf("encode variables: %w", err)
 	}
 	rt := j.rt
-	err = rt.db.Tx(ctx, func(tx *sql.Tx) error {
+	var owner, expiry any = rt.owner, now.Add(rt.lease)
+	current := ""
+	if release != nil {
+		owner, expiry, current = nil, nil, *release
+	}
+	err = func() error {
 		if c := j.create; c != nil {
+			var edef, enode, emsg any
+			if errInfo != nil {
+				edef, enode, emsg = errInfo.State, strconv.Itoa(errStep), errInfo.Message
+			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_instances
 				(id, process_id, process_name, version, definition_hash, state, business_key, parent_id, root_id, root_process_id,
-				 variables, started_at, last_update, lease_owner, lease_expiry)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)`,
+				 variables, started_at, last_update, lease_owner, lease_expiry, ended_at,
+				 error_node_definition_id, error_node_instance_id, error_message, current_state)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19)`,
 				j.id, c.processID, c.processName, c.version, c.hash, state, businessKey(entries), nullable(c.parentID),
-				nullable(c.rootID), nullable(c.rootProcessID), string(vars), now, rt.owner, now.Add(rt.lease))
+				nullable(c.rootID), nullable(c.rootProcessID), string(vars), now, owner, expiry, ended, edef, enode, emsg, current)
 			if err != nil {
 				if store.IsUniqueViolation(err) {
 					return errDuplicate
@@ -124,9 +214,13 @@ func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
 			}
 		} else {
 			q := `UPDATE orchestrator_instances SET state = $1, variables = $2, last_update = $3, lease_expiry = $4`
-			args := []any{state, string(vars), now, now.Add(rt.lease)}
+			args := []any{state, string(vars), now, expiry}
+			if release != nil {
+				q += `, lease_owner = NULL, current_state = $5`
+				args = append(args, current)
+			}
 			if ended != nil {
-				q += `, ended_at = $5`
+				q += fmt.Sprintf(`, ended_at = $%d`, len(args)+1)
 				args = append(args, *ended)
 			}
 			if errInfo != nil {
@@ -183,14 +277,15 @@ func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
 				}
 			}
 		}
+		if a := j.auditRow; a != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				a.id, now, a.actor, a.action, a.processID, j.id, a.detail); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
 		return nil
-	})
-	if err != nil {
-		return err
-	}
-	j.pos += int64(len(entries))
-	j.create = nil
-	return nil
+	}()
+	return err
 }
 
 var errDuplicate = errors.New("an instance with this id exists")
@@ -273,4 +368,57 @@ func loadJournal(ctx context.Context, q store.Querier, id string) ([]engine.Entr
 		entries = append(entries, e)
 	}
 	return entries, last, rows.Err()
+}
+
+// actionKind says how an action's journal entries must be written: pure
+// actions (expression functions, sysout) have no effect a replay could
+// repeat, so their results need not be written before the run goes on;
+// async calls are fired as soon as their start is recorded, so that start
+// must be written first.
+func actionKind(w *workflow.Workflow, state, name string) (pure, async bool) {
+	st := w.State(state)
+	if st == nil {
+		return false, false
+	}
+	var actions []*workflow.Action
+	actions = append(actions, st.Actions...)
+	for _, on := range st.OnEvents {
+		actions = append(actions, on.Actions...)
+	}
+	for _, b := range st.Branches {
+		actions = append(actions, b.Actions...)
+	}
+	pure, found := true, false
+	for _, a := range actions {
+		if a.FunctionRef == nil || actionName(a) != name {
+			if a.SubFlowRef != nil && actionName(a) == name {
+				found, pure = true, false
+				async = async || a.SubFlowRef.Invoke == workflow.InvokeAsync
+			}
+			continue
+		}
+		found = true
+		async = async || a.FunctionRef.Invoke == workflow.InvokeAsync
+		fn := w.Function(a.FunctionRef.RefName)
+		if fn == nil || !(fn.Type == workflow.FunctionExpression ||
+			fn.Type == workflow.FunctionCustom && (fn.Operation == "sysout" || strings.HasPrefix(fn.Operation, "sysout:"))) {
+			pure = false
+		}
+	}
+	return found && pure, async
+}
+
+// actionName is the name the engine records for an action.
+func actionName(a *workflow.Action) string {
+	switch {
+	case a.Name != "":
+		return a.Name
+	case a.FunctionRef != nil:
+		return a.FunctionRef.RefName
+	case a.SubFlowRef != nil:
+		return a.SubFlowRef.WorkflowID
+	case a.EventRef != nil:
+		return a.EventRef.TriggerEventRef
+	}
+	return ""
 }

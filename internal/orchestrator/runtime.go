@@ -159,7 +159,7 @@ func (rt *Runtime) Start(ctx context.Context, req StartRequest) (*Result, error)
 	if req.parentID != "" && rootID == "" {
 		rootID = req.parentID
 	}
-	j := &dbJournal{rt: rt, id: id, processID: wf.ID, create: &newRow{
+	j := &dbJournal{rt: rt, w: wf.Definition.W, id: id, processID: wf.ID, parent: req.parentID != "", create: &newRow{
 		processID: wf.ID, processName: wf.Definition.W.Name, version: wf.Definition.W.Version, hash: wf.Hash,
 		parentID: req.parentID, rootID: rootID, rootProcessID: rootP,
 	}}
@@ -172,8 +172,9 @@ func (rt *Runtime) Start(ctx context.Context, req StartRequest) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	if req.Actor != "" || req.parentID == "" {
-		rt.audit(ctx, req.Actor, "start", wf.ID, id, map[string]any{"businessKey": req.BusinessKey, "input": redact(req.Data)})
+	if req.parentID == "" {
+		// Written with the instance's first batch: no instance, no audit row.
+		j.auditRow = rt.auditEntry(req.Actor, "start", wf.ID, id, map[string]any{"businessKey": req.BusinessKey, "input": redact(req.Data)})
 	}
 	out, err := in.Run(ctx)
 	if err != nil {
@@ -192,23 +193,33 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 	if out.Status == engine.StatusError {
 		res.NodeID = fmt.Sprint(j.step)
 	}
-	assigned := false
+	assigned, notified := false, false
 	err := rt.db.Tx(ctx, func(tx *sql.Tx) error {
 		assigned = false
 		now := store.Now()
-		r, err := tx.ExecContext(ctx, `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1
-			WHERE id = $2 AND lease_owner = $3`, out.State, in.ID(), rt.owner)
-		if err != nil {
-			return fmt.Errorf("release lease: %w", err)
+		if len(j.buf) > 0 {
+			if err := j.write(ctx, tx, &out.State); err != nil {
+				return err
+			}
+		} else {
+			r, err := tx.ExecContext(ctx, `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1
+				WHERE id = $2 AND lease_owner = $3`, out.State, in.ID(), rt.owner)
+			if err != nil {
+				return fmt.Errorf("release lease: %w", err)
+			}
+			if n, _ := r.RowsAffected(); n != 1 {
+				return ErrLeaseLost
+			}
 		}
-		if n, _ := r.RowsAffected(); n != 1 {
-			return ErrLeaseLost
+		if j.hadWaits || len(out.Waits) > 0 || len(rejected) > 0 {
+			if err := rt.saveWaits(ctx, tx, in.ID(), out.Waits, rejected); err != nil {
+				return err
+			}
 		}
-		if err := rt.saveWaits(ctx, tx, in.ID(), out.Waits, rejected); err != nil {
-			return err
-		}
-		if out.Status != engine.StatusActive {
-			if err := rt.notifyParent(ctx, tx, in.ID(), out, now); err != nil {
+		notified = false
+		var err error
+		if out.Status != engine.StatusActive && j.parent {
+			if notified, err = rt.notifyParent(ctx, tx, in.ID(), out, now); err != nil {
 				return err
 			}
 		} else if hasEventWaits(out.Waits) {
@@ -221,7 +232,9 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 	if err != nil {
 		return nil, err
 	}
-	if assigned || (out.Status != engine.StatusActive && in.Definition() != nil) {
+	j.written()
+	j.hadWaits = len(out.Waits) > 0
+	if assigned || notified {
 		rt.Wake()
 	}
 	for _, w := range out.Waits {
@@ -329,7 +342,7 @@ func (rt *Runtime) saveWaits(ctx context.Context, tx *sql.Tx, id string, waits [
 }
 
 // notifyParent hands the end of a sub-flow to the parent's wait for it.
-func (rt *Runtime) notifyParent(ctx context.Context, tx *sql.Tx, id string, out *engine.Outcome, now time.Time) error {
+func (rt *Runtime) notifyParent(ctx context.Context, tx *sql.Tx, id string, out *engine.Outcome, now time.Time) (bool, error) {
 	sig := engine.Signal{}
 	switch out.Status {
 	case engine.StatusCompleted:
@@ -345,13 +358,14 @@ func (rt *Runtime) notifyParent(ctx context.Context, tx *sql.Tx, id string, out 
 	}
 	data, err := json.Marshal(sig)
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE orchestrator_waits SET signal = $1, due_at = $2 WHERE child_id = $3 AND signal IS NULL`, string(data), now, id)
+	r, err := tx.ExecContext(ctx, `UPDATE orchestrator_waits SET signal = $1, due_at = $2 WHERE child_id = $3 AND signal IS NULL`, string(data), now, id)
 	if err != nil {
-		return fmt.Errorf("notify parent: %w", err)
+		return false, fmt.Errorf("notify parent: %w", err)
 	}
-	return nil
+	n, _ := r.RowsAffected()
+	return n > 0, nil
 }
 
 // startChild starts a sub-flow instance unless it exists (a second start
@@ -414,6 +428,7 @@ func (rt *Runtime) release(id string) {
 // instanceRow is the part of an instance row the runtime needs to resume.
 type instanceRow struct {
 	processID, hash, state string
+	parent                 bool
 }
 
 // claim takes the lease of one instance if nobody holds it (or it
@@ -473,8 +488,10 @@ func (rt *Runtime) claimWait(ctx context.Context, id string, states ...string) e
 // restore loads an instance this replica holds the lease of.
 func (rt *Runtime) restore(ctx context.Context, id string) (*engine.Instance, *dbJournal, *instanceRow, error) {
 	var row instanceRow
-	err := rt.db.QueryRowContext(ctx, `SELECT process_id, definition_hash, state FROM orchestrator_instances WHERE id = $1`, id).
-		Scan(&row.processID, &row.hash, &row.state)
+	var parent sql.NullString
+	err := rt.db.QueryRowContext(ctx, `SELECT process_id, definition_hash, state, parent_id FROM orchestrator_instances WHERE id = $1`, id).
+		Scan(&row.processID, &row.hash, &row.state, &parent)
+	row.parent = parent.Valid
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil, fmt.Errorf("instance %s: %w", id, ErrNotFound)
 	}
@@ -492,7 +509,7 @@ func (rt *Runtime) restore(ctx context.Context, id string) (*engine.Instance, *d
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	j := &dbJournal{rt: rt, id: id, pos: pos, processID: row.processID}
+	j := &dbJournal{rt: rt, w: wf.Definition.W, id: id, pos: pos, processID: row.processID, hadWaits: true, parent: row.parent}
 	j.observe(entries)
 	in, err := wf.Definition.Restore(entries, j)
 	if err != nil {
@@ -651,6 +668,16 @@ func (rt *Runtime) checkProcess(ctx context.Context, processID, id string) error
 
 // audit records who did what, as a log line and a row.
 func (rt *Runtime) audit(ctx context.Context, actor, action, processID, id string, detail map[string]any) {
+	a := rt.auditEntry(actor, action, processID, id, detail)
+	_, err := rt.db.ExecContext(ctx, `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		a.id, store.Now(), a.actor, a.action, a.processID, id, a.detail)
+	if err != nil {
+		rt.log.Warn("audit row not written", "error", err)
+	}
+}
+
+// auditEntry logs an audited action and returns its row.
+func (rt *Runtime) auditEntry(actor, action, processID, id string, detail map[string]any) *auditRow {
 	if actor == "" {
 		actor = "anonymous"
 	}
@@ -659,11 +686,7 @@ func (rt *Runtime) audit(ctx context.Context, actor, action, processID, id strin
 		d, _ = json.Marshal(detail)
 	}
 	rt.log.Info("orchestrator audit", "actor", actor, "action", action, "workflow", processID, "instance", id, "detail", string(d))
-	_, err := rt.db.ExecContext(ctx, `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		uuid.NewString(), store.Now(), actor, action, processID, id, string(d))
-	if err != nil {
-		rt.log.Warn("audit row not written", "error", err)
-	}
+	return &auditRow{id: uuid.NewString(), actor: actor, action: action, processID: processID, detail: string(d)}
 }
 
 // redact replaces values under secret-looking keys, for the audit log.
