@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,3 +121,5 @@ func toUsers(refs ...string) *Recipients {
 func ptr[T any](v T) *T { return &v }
 
 func storeSQLite(t *testing.T) *store.DB { return storetest.SQLite(t, Migrations) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

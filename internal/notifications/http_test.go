@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/notifications"
 	"github.com/portico-dev/portico/internal/store/storetest"
 )
 
@@ -352,4 +354,55 @@ func TestSignalsReachBrowsers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The seed's email forwarding configuration, verbatim but for the host and
+// port of the test's SMTP server.
+const seedEmailConfig = `
+notifications:
+  processors:
+    email:
+      filter:
+        minSeverity: low
+        maxSeverity: critical
+        excludedTopics: []
+      broadcastConfig:
+        receiver: config # or none or users
+        receiverEmails:
+          - foo@company.com
+          - bar@company.com
+      cache:
+        ttl:
+          days: 1
+      concurrencyLimit: 10
+      replyTo: email@company.com
+      sender: email@company.com
+      transportConfig:
+        hostname: 127.0.0.1
+        password: a-password
+        username: a-smtp-username
+        port: %d
+        secure: false
+        transport: smtp
+`
+
+func TestSeedEmailConfiguration(t *testing.T) {
+	srv := notifications.StartMailServer(t, notifications.MailServerConfig{Username: "a-smtp-username", Password: "a-password", AllowInsecureAuth: true})
+	inst := server(t, false, fmt.Sprintf(seedEmailConfig, srv.Port))
+	expect(t, call(t, inst, "POST", "/api/notifications", seedToken, seedCurlBody), 200)
+	expect(t, call(t, inst, "POST", "/api/notifications", seedToken,
+		`{"recipients":{"type":"entity","entityRef":"group:default/team-a"},"payload":{"title":"Team news","severity":"low"}}`), 200)
+	mails := srv.WaitForMails(t, 4)
+	to := notifications.MailsTo(mails)
+	for _, want := range []string{"foo@company.com", "bar@company.com", "alice@acme.example", "bob@acme.example"} {
+		if !slices.Contains(to, want) {
+			t.Errorf("no mail to %s: %q", want, to)
+		}
+	}
+	if mails[0].User != "a-smtp-username" || mails[0].From != "email@company.com" {
+		t.Fatalf("mail %+v", mails[0])
+	}
+	// The Email channel shows in the settings.
+	alice := userToken(t, inst, "user:default/alice")
+	expect(t, call(t, inst, "GET", "/api/notifications/settings", alice, ""), 200, `{"id":"Email"`)
 }

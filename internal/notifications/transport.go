@@ -94,7 +94,11 @@ func (t *smtpTransport) Send(ctx context.Context, m Mail) error {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	}
 	if t.cfg.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+		// Challenge mechanisms first; PLAIN and LOGIN also without TLS,
+		// as nodemailer does for a server that offers them so (the seed's
+		// port-25 setup), since the operator configured credentials.
+		opts = append(opts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+			gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlainNoEnc, gomail.SMTPAuthLoginNoEnc),
 			gomail.WithUsername(t.cfg.Username), gomail.WithPassword(t.cfg.Password))
 	}
 	client, err := gomail.NewClient(t.cfg.Hostname, opts...)
