@@ -34,7 +34,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		}()
 	}
 	defer wg.Wait()
-	lastSweep := time.Now()
+	lastSweep := time.Time{}
 	t := time.NewTimer(rt.poll)
 	defer t.Stop()
 	for {
@@ -47,6 +47,12 @@ func (rt *Runtime) Run(ctx context.Context) error {
 			if err := rt.sweepInbox(ctx); err != nil && ctx.Err() == nil {
 				rt.log.Warn("match inbox", "error", err)
 			}
+			if err := rt.syncSchedules(ctx); err != nil && ctx.Err() == nil {
+				rt.log.Warn("sync schedules", "error", err)
+			}
+		}
+		if err := rt.fireSchedules(ctx); err != nil && ctx.Err() == nil {
+			rt.log.Warn("scheduled starts", "error", err)
 		}
 		if n == batchSize {
 			continue

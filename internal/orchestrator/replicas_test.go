@@ -182,3 +182,42 @@ func startWith(t *testing.T, cfg string, pg bool) *server {
 	t.Helper()
 	return startConfig(t, cfg, pg)
 }
+
+// A scheduled workflow starts one instance per tick, even with two
+// replicas polling the schedule.
+func TestScheduledStarts(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "tick/tick.sw.yaml"), `
+id: tick
+version: "1.0"
+specVersion: "0.8"
+name: Tick
+start:
+  stateName: Tick
+  schedule:
+    interval: R/PT0.5S
+states:
+  - name: Tick
+    type: inject
+    data: {ticked: true}
+    end: true
+`)
+		var dsn string
+		if pg {
+			dsn = storetest.PostgresSchemaDSN(t)
+		}
+		a := startOn(t, dir, pg, dsn)
+		if pg {
+			startOn(t, dir, pg, dsn)
+		}
+		time.Sleep(2300 * time.Millisecond)
+		var n int
+		if err := a.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM orchestrator_instances WHERE process_id = 'tick' AND state = 'COMPLETED'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n < 3 || n > 5 {
+			t.Errorf("%d scheduled instances in 2.3s at one per 0.5s", n)
+		}
+	})
+}
