@@ -19,11 +19,14 @@ import (
 // Processing batch sizes: large enough to amortise a transaction over many
 // entities, small enough that one batch finishes in well under a second.
 const (
-	processBatch = 200
-	stitchBatch  = 500
+	processBatch = 500
+	stitchBatch  = 1000
 	// pollInterval is how often the loops look for work queued by other
 	// replicas; work queued here wakes them at once.
 	pollInterval = 500 * time.Millisecond
+	// settledInterval is how often entities without external inputs are
+	// processed again; see processOnce.
+	settledInterval = 24 * time.Hour
 )
 
 func errorName(err error) string { return string(errs.KindOf(err)) }
@@ -50,7 +53,8 @@ func (s *Service) nextInterval() time.Duration {
 func (s *Service) claim(ctx context.Context, n int) ([]claimedEntity, error) {
 	var out []claimedEntity
 	now := store.Now()
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref, unprocessed_entity, result_hash FROM catalog_refresh_state
 			WHERE next_update_at <= $1 ORDER BY next_update_at LIMIT $2 `+s.db.SkipLocked(), now, n)
@@ -161,10 +165,27 @@ func (s *Service) processOnce(ctx context.Context) (int, error) {
 	}
 	close(next)
 	wg.Wait()
+	var settled []string
 	changed := results[:0]
 	for _, r := range results {
+		if r.out.Entity != nil && len(r.out.RefreshKeys) == 0 && len(r.children) == 0 {
+			settled = append(settled, r.id)
+		}
 		if r.resultHash != r.claimedEntity.resultHash {
 			changed = append(changed, r)
+		}
+	}
+	if len(settled) > 0 {
+		// An entity that read nothing outside itself can only change when
+		// its source hands over a new version (which schedules it at
+		// once), so it need not come round every interval; once a day
+		// keeps configuration changes (kinds, rules) from going unseen.
+		err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+			return execIn(ctx, s.wrap(rawTx), `UPDATE catalog_refresh_state SET next_update_at = $1 WHERE entity_id IN (`, settled,
+				store.Now().Add(settledInterval+time.Duration(rand.Int64N(int64(settledInterval/2)))))
+		})
+		if err != nil {
+			return len(claimed), fmt.Errorf("schedule settled entities: %w", err)
 		}
 	}
 	if len(changed) > 0 {
@@ -180,7 +201,8 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 	now := store.Now()
 	var allConflicts []conflict
 	orphansPossible := false
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		allConflicts = allConflicts[:0]
 		orphansPossible = false
 		var stitch []string
@@ -280,7 +302,7 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 }
 
 // insertRows inserts rows of width values each (args flattened), chunked.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix string, width int, args []any, suffix ...string) error {
+func insertRows(ctx context.Context, tx dbtx, prefix string, width int, args []any, suffix ...string) error {
 	for len(args) > 0 {
 		n := min(len(args)/width, chunkSize)
 		if _, err := tx.ExecContext(ctx, prefix+tuples(n, width)+strings.Join(suffix, ""), args[:n*width]...); err != nil {
@@ -294,7 +316,7 @@ func insertRows(ctx context.Context, tx *sql.Tx, prefix string, width int, args 
 // replaceRelations stores the relations of the processed entities and
 // returns the entities whose stitched form changes: the sources of every
 // relation added or removed.
-func (s *Service) replaceRelations(ctx context.Context, tx *sql.Tx, results []processedEntity, ids []string) ([]string, error) {
+func (s *Service) replaceRelations(ctx context.Context, tx dbtx, results []processedEntity, ids []string) ([]string, error) {
 	old := map[string]map[relationRow]bool{}
 	err := chunks(ids, func(part []string) error {
 		rows, err := tx.QueryContext(ctx, `SELECT originating_entity_id, source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE originating_entity_id IN (`+params(1, len(part))+`)`, anys(part)...)
@@ -367,7 +389,8 @@ func (s *Service) deleteOrphans(ctx context.Context) (int, error) {
 	total := 0
 	for round := 0; round < 100; round++ {
 		var n int
-		err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 			rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref FROM catalog_refresh_state r
 				WHERE NOT EXISTS (SELECT 1 FROM catalog_refresh_references x WHERE x.target_entity_ref = r.entity_ref) LIMIT 1000`)
 			if err != nil {
@@ -407,7 +430,7 @@ func (s *Service) deleteOrphans(ctx context.Context) (int, error) {
 // deleteEntities deletes entities with everything that hangs off them,
 // leaves their children unreferenced, and re-stitches the entities their
 // relations touched.
-func deleteEntities(ctx context.Context, tx *sql.Tx, ids, refs []string) error {
+func deleteEntities(ctx context.Context, tx dbtx, ids, refs []string) error {
 	if len(ids) == 0 {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/store/storetest"
 )
 
 const token = "catalog-test-token"
@@ -20,10 +21,13 @@ const token = "catalog-test-token"
 // server is a Portico with a catalog over a temporary directory and a URL
 // source served by an httptest server.
 type server struct {
-	t   *testing.T
-	url string
-	dir string
-	src *httptest.Server
+	t     *testing.T
+	url   string
+	token string
+	dir   string
+	src   *httptest.Server
+	// dsn is the PostgreSQL schema the server runs on, if any.
+	dsn string
 }
 
 const catalogFile = `apiVersion: backstage.io/v1alpha1
@@ -79,7 +83,7 @@ spec:
 
 func startServer(t *testing.T, postgres bool, extra string) *server {
 	t.Helper()
-	s := &server{t: t, dir: t.TempDir()}
+	s := &server{t: t, dir: t.TempDir(), token: token}
 	s.write("catalog.yaml", catalogFile)
 	s.write("openapi.yaml", "openapi: 3.0.0\n")
 	s.src = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +119,10 @@ catalog:
   rules:
     - allow: [Component, API, Location]
 %s`, token, host, filepath.Join(s.dir, "catalog.yaml"), extra)
-	inst := apptest.Start(t, apptest.Options{Config: cfg, Postgres: postgres})
+	if postgres {
+		s.dsn = storetest.PostgresSchemaDSN(t)
+	}
+	inst := apptest.Start(t, apptest.Options{Config: cfg, PostgresDSN: s.dsn})
 	s.url = inst.URL
 	s.waitFor("/api/catalog/entities/by-name/group/default/team-a", `"ownerOf"`)
 	return s
@@ -138,7 +145,9 @@ func (s *server) do(method, path, body string) (int, string, http.Header) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -399,5 +408,40 @@ func TestReadonly(t *testing.T) {
 	}
 	if status, _, _ := s.do("POST", "/api/catalog/locations?dryRun=true", `{"type":"url","target":"`+s.src.URL+`/org/repo/blob/main/catalog-info.yaml"}`); status != 201 {
 		t.Errorf("dry run in readonly mode: %d", status)
+	}
+}
+
+// TestReplicas runs two servers on one PostgreSQL database: a location
+// registered through one is processed by either and served by both.
+func TestReplicas(t *testing.T) {
+	if os.Getenv("PORTICO_TEST_POSTGRES_URL") == "" {
+		t.Skip("PORTICO_TEST_POSTGRES_URL is not set")
+	}
+	a := startServer(t, true, "")
+	inst := apptest.Start(t, apptest.Options{Config: fmt.Sprintf(`
+backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: %s, subject: test}
+  reading:
+    allow:
+      - host: %s
+`, token, strings.TrimPrefix(a.src.URL, "http://")), PostgresDSN: a.dsn})
+	b := &server{t: t, url: inst.URL, token: token}
+	start := time.Now()
+	status, body, _ := a.do("POST", "/api/catalog/locations", `{"type":"url","target":"`+a.src.URL+`/org/repo/blob/main/catalog-info.yaml"}`)
+	if status != 201 {
+		t.Fatalf("add location: %d %s", status, body)
+	}
+	b.waitFor("/api/catalog/entities/by-name/component/default/remote-c", `"remote-c"`)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the other replica served the new entity after %v", d)
+	}
+	// Both replicas serve the same entities.
+	_, ea, _ := a.do("GET", "/api/catalog/entities?fields=metadata.uid&order=asc:metadata.name", "")
+	_, eb, _ := b.do("GET", "/api/catalog/entities?fields=metadata.uid&order=asc:metadata.name", "")
+	if ea != eb {
+		t.Errorf("replicas disagree:\n%s\n%s", ea, eb)
 	}
 }

@@ -45,13 +45,24 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		// Entities without the field go last either way.
 		fmt.Fprintf(&order, "(%s IS NULL), %s %s, ", col, col, dir)
 	}
-	// The order values are computed in a subquery because PostgreSQL does
-	// not allow expressions over output columns in ORDER BY.
-	q := "SELECT final_entity FROM (SELECT f.final_entity, f.entity_ref" + sel.String() + " FROM catalog_final_entities f"
-	if req.Filter != nil {
-		q += " WHERE " + req.Filter.sql(a)
+	var q string
+	if len(req.Order) == 0 {
+		// Without an order field the entity_ref index gives the order, so a
+		// page stops after limit matches.
+		q = "SELECT f.final_entity FROM catalog_final_entities f"
+		if req.Filter != nil {
+			q += " WHERE " + req.Filter.sql(a)
+		}
+		q += " ORDER BY f.entity_ref"
+	} else {
+		// The order values are computed in a subquery because PostgreSQL
+		// does not allow expressions over output columns in ORDER BY.
+		q = "SELECT final_entity FROM (SELECT f.final_entity, f.entity_ref" + sel.String() + " FROM catalog_final_entities f"
+		if req.Filter != nil {
+			q += " WHERE " + req.Filter.sql(a)
+		}
+		q += ") q ORDER BY " + order.String() + "entity_ref"
 	}
-	q += ") q ORDER BY " + order.String() + "entity_ref"
 	if req.Limit > 0 {
 		q += " LIMIT " + a.add(req.Limit)
 	} else if req.Offset > 0 && s.db.Dialect() == store.SQLite {

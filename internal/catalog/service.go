@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errs"
@@ -64,6 +65,8 @@ type Service struct {
 	watchEvery        time.Duration
 
 	wakeProc, wakeStitchCh, wakeOrphanCh chan struct{}
+	// stitched counts entities stitched since the last ANALYZE.
+	stitched atomic.Int64
 }
 
 // New builds the catalog from its configuration.
@@ -312,7 +315,8 @@ func (s *Service) applyMutation(ctx context.Context, source string, m Mutation) 
 	}
 	now := store.Now()
 	orphans := false
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		orphans = false
 		accepted, conflicts, err := upsertUnprocessed(ctx, tx, added, now)
 		if err != nil {
@@ -360,7 +364,7 @@ func (s *Service) applyMutation(ctx context.Context, source string, m Mutation) 
 
 // pruneUnreferenced deletes the given entities if nothing references them,
 // then their children that nothing else references, and so on.
-func pruneUnreferenced(ctx context.Context, tx *sql.Tx, refs []string) error {
+func pruneUnreferenced(ctx context.Context, tx dbtx, refs []string) error {
 	for depth := 0; len(refs) > 0 && depth < 100; depth++ {
 		var ids, gone []string
 		err := chunks(refs, func(part []string) error {
@@ -418,7 +422,8 @@ func (s *Service) Refresh(ctx context.Context, entityRef string) error {
 		refs = slices.DeleteFunc(parents, func(p string) bool { return slices.Contains(all, p) })
 		all = append(all, refs...)
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		return execIn(ctx, tx, `UPDATE catalog_refresh_state SET next_update_at = $1 WHERE entity_ref IN (`, all, store.Now())
 	})
 	if err != nil {
@@ -435,7 +440,8 @@ func (s *Service) RefreshKeys(ctx context.Context, keys []string) error {
 		return nil
 	}
 	now := store.Now()
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		return chunks(keys, func(part []string) error {
 			_, err := tx.ExecContext(ctx, `UPDATE catalog_refresh_state SET next_update_at = $1 WHERE entity_id IN (
 				SELECT entity_id FROM catalog_refresh_keys WHERE key IN (`+params(2, len(part))+`))`, append([]any{now}, anys(part)...)...)
@@ -452,7 +458,8 @@ func (s *Service) RefreshKeys(ctx context.Context, keys []string) error {
 // DeleteEntity removes an entity by uid. Its parents are processed again at
 // once, so an entity that is still in its source comes back.
 func (s *Service) DeleteEntity(ctx context.Context, uid string) error {
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		refs, err := queryStrings(ctx, tx, `SELECT entity_ref FROM catalog_refresh_state WHERE entity_id = $1`, uid)
 		if err != nil {
 			return err

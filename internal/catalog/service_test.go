@@ -523,3 +523,65 @@ func TestQueries(t *testing.T) {
 func runDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	storetest.Run(t, fn, Migrations)
 }
+
+type testProvider struct {
+	conn ProviderConnection
+}
+
+func (p *testProvider) Name() string { return "test-provider" }
+
+func (p *testProvider) Connect(_ context.Context, conn ProviderConnection) error {
+	p.conn = conn
+	return nil
+}
+
+func providedComponent(name string) DeferredEntity {
+	return DeferredEntity{LocationKey: "test:" + name, Entity: &Entity{
+		APIVersion: APIVersionV1alpha1, Kind: "Component",
+		Metadata: Metadata{Name: name, Annotations: map[string]string{
+			AnnotationManagedByLocation: "test:" + name, AnnotationManagedByOriginLocation: "test:" + name,
+		}},
+		Spec: map[string]any{"type": "service", "lifecycle": "production", "owner": "team-a"},
+	}}
+}
+
+func TestProviderMutations(t *testing.T) {
+	runDB(t, func(t *testing.T, db *store.DB) {
+		p := &testProvider{}
+		s, err := New(Options{DB: db, WatchInterval: -1, Providers: []EntityProvider{p}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fixture{t: t, s: s, ctx: context.Background()}
+		if err := s.Start(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.conn.ApplyMutation(f.ctx, FullMutation{Entities: []DeferredEntity{providedComponent("p1"), providedComponent("p2")}}); err != nil {
+			t.Fatal(err)
+		}
+		f.drain()
+		if got := strings.Join(f.refs("kind=component"), ","); got != "component:default/p1,component:default/p2" {
+			t.Fatalf("after the full mutation: %s", got)
+		}
+		if err := p.conn.ApplyMutation(f.ctx, DeltaMutation{Removed: []RemovedEntity{{EntityRef: "component:default/p1"}}, Added: []DeferredEntity{providedComponent("p3")}}); err != nil {
+			t.Fatal(err)
+		}
+		f.drain()
+		if got := strings.Join(f.refs("kind=component"), ","); got != "component:default/p2,component:default/p3" {
+			t.Fatalf("after the delta mutation: %s", got)
+		}
+		if err := p.conn.ApplyMutation(f.ctx, FullMutation{Entities: []DeferredEntity{providedComponent("p3")}}); err != nil {
+			t.Fatal(err)
+		}
+		f.drain()
+		if got := strings.Join(f.refs("kind=component"), ","); got != "component:default/p3" {
+			t.Fatalf("after the second full mutation: %s", got)
+		}
+		// Entities without the location annotations are refused.
+		bad := providedComponent("p4")
+		bad.Entity.Metadata.Annotations = nil
+		if err := p.conn.ApplyMutation(f.ctx, DeltaMutation{Added: []DeferredEntity{bad}}); err == nil {
+			t.Error("an entity without location annotations was accepted")
+		}
+	})
+}

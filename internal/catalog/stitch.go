@@ -12,6 +12,10 @@ import (
 
 // rejectedURL replaces view and edit URLs that would run script in a
 // browser, as Backstage's stitcher does.
+// analyzeEvery is how many stitched entities make the statistics worth
+// refreshing on PostgreSQL.
+const analyzeEvery = 20000
+
 const rejectedURL = "https://backstage.io/annotation-rejected-for-security-reasons"
 
 type stitchState struct {
@@ -25,7 +29,8 @@ type stitchState struct {
 func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 	var n int
 	var changed []string
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
 		changed = changed[:0]
 		refs, err := queryStrings(ctx, tx, `DELETE FROM catalog_stitch_queue WHERE entity_ref IN (
 			SELECT entity_ref FROM catalog_stitch_queue ORDER BY queued_at LIMIT $1 `+s.db.SkipLocked()+`) RETURNING entity_ref`, stitchBatch)
@@ -42,6 +47,15 @@ func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("stitch: %w", err)
 	}
+	if s.stitched.Add(int64(len(changed))) > analyzeEvery && s.db.Dialect() == store.Postgres {
+		// After a bulk load the planner's statistics are far off (it took
+		// 74k rows for 63 and chose nested loops); refresh them rather than
+		// wait for autovacuum.
+		s.stitched.Store(0)
+		if _, err := s.db.ExecContext(ctx, `ANALYZE catalog_search, catalog_final_entities, catalog_refresh_state, catalog_relations, catalog_refresh_references`); err != nil {
+			s.log.WarnContext(ctx, "analyze catalog tables", "err", err)
+		}
+	}
 	if len(changed) > 0 {
 		s.publish(ctx, "catalog.entities.changed", map[string]any{"entityRefs": changed})
 	}
@@ -51,7 +65,7 @@ func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 // stitch writes the final entities of refs: the processed entity with the
 // relations that point out of it (emitted by itself or by others), the
 // orphan mark, processing errors as status items, uid and etag.
-func stitch(ctx context.Context, tx *sql.Tx, refs []string) (changed []string, err error) {
+func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err error) {
 	states := map[string]*stitchState{}
 	err = chunks(refs, func(part []string) error {
 		rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref, processed_entity, errors FROM catalog_refresh_state WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
@@ -153,11 +167,12 @@ func stitch(ctx context.Context, tx *sql.Tx, refs []string) (changed []string, e
 		}
 		e.Metadata.UID = st.id
 		e.Metadata.Etag = hash
+		v := e.Value()
 		body, err = e.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
-		rows, err := BuildSearch(e.Value(), e.Relations)
+		rows, err := BuildSearch(v, e.Relations)
 		if err != nil {
 			// The entity cannot be indexed; keep its previous form.
 			continue

@@ -131,7 +131,7 @@ type conflict struct {
 // a parent. An entity is new, changed (stored again and scheduled now),
 // unchanged, or owned under another location key (a conflict: the first
 // owner keeps it). It returns the refs this source now holds.
-func upsertUnprocessed(ctx context.Context, tx *sql.Tx, rows []deferredRow, now time.Time) (accepted []string, conflicts []conflict, err error) {
+func upsertUnprocessed(ctx context.Context, tx dbtx, rows []deferredRow, now time.Time) (accepted []string, conflicts []conflict, err error) {
 	type existing struct {
 		hash string
 		key  sql.NullString
@@ -203,7 +203,7 @@ func upsertUnprocessed(ctx context.Context, tx *sql.Tx, rows []deferredRow, now 
 }
 
 // queueStitch schedules entities for stitching.
-func queueStitch(ctx context.Context, tx *sql.Tx, refs []string, now time.Time) error {
+func queueStitch(ctx context.Context, tx dbtx, refs []string, now time.Time) error {
 	refs = unique(refs)
 	return chunks(refs, func(part []string) error {
 		args := make([]any, 0, 2*len(part))
@@ -262,7 +262,7 @@ func queryStringsIn(ctx context.Context, q store.Querier, query string, values [
 }
 
 // execIn runs statement (which ends in "IN (") once per chunk of values.
-func execIn(ctx context.Context, tx *sql.Tx, statement string, values []string, args ...any) error {
+func execIn(ctx context.Context, tx dbtx, statement string, values []string, args ...any) error {
 	return chunks(values, func(part []string) error {
 		all := append(append([]any{}, args...), anys(part)...)
 		_, err := tx.ExecContext(ctx, statement+params(len(args)+1, len(part))+")", all...)
@@ -273,7 +273,7 @@ func execIn(ctx context.Context, tx *sql.Tx, statement string, values []string, 
 // replaceReferences makes the given source hold exactly targets and
 // returns the targets it no longer holds. A source is a provider
 // (sourceKey) or a parent entity (sourceRef).
-func setReferences(ctx context.Context, tx *sql.Tx, column, source string, targets []string) (removed []string, err error) {
+func setReferences(ctx context.Context, tx dbtx, column, source string, targets []string) (removed []string, err error) {
 	old, err := queryStrings(ctx, tx, `SELECT target_entity_ref FROM catalog_refresh_references WHERE `+column+` = $1`, source)
 	if err != nil {
 		return nil, fmt.Errorf("load references: %w", err)
@@ -326,4 +326,65 @@ func marshalErrors(errList []error, warnings []error) string {
 	}
 	data, _ := json.Marshal(out)
 	return string(data)
+}
+
+// dbtx is a transaction whose statements use positional placeholders on
+// SQLite where they can: SQLite looks "$N" parameters up by name in a
+// list, which makes long multi-row statements quadratic to prepare and
+// bind.
+type dbtx struct {
+	tx     *sql.Tx
+	sqlite bool
+}
+
+func (s *Service) wrap(tx *sql.Tx) dbtx { return dbtx{tx: tx, sqlite: s.db.Dialect() == store.SQLite} }
+
+// ExecContext implements store.Querier.
+func (t dbtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.rewrite(query), args...)
+}
+
+// QueryContext implements store.Querier.
+func (t dbtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.rewrite(query), args...)
+}
+
+// QueryRowContext implements store.Querier.
+func (t dbtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.rewrite(query), args...)
+}
+
+func (t dbtx) rewrite(query string) string {
+	if !t.sqlite {
+		return query
+	}
+	return positional(query)
+}
+
+// positional replaces $1, $2, … by ? when each appears once, in order (so
+// that binding by position means the same); otherwise it returns query.
+func positional(query string) string {
+	var b strings.Builder
+	b.Grow(len(query))
+	next := 1
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c != '$' || i+1 >= len(query) || query[i+1] < '0' || query[i+1] > '9' {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		n := 0
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			n = n*10 + int(query[j]-'0')
+			j++
+		}
+		if n != next {
+			return query
+		}
+		next++
+		b.WriteByte('?')
+		i = j - 1
+	}
+	return b.String()
 }

@@ -73,5 +73,9 @@ CREATE TABLE catalog_search (
     value TEXT,
     original_value TEXT
 );
+-- (key, value, entity_id) answers filters and facets from the index alone;
+-- (entity_id, key) serves ordering by a field (one seek per entity) and
+-- replacing an entity's rows. A plain (entity_id) index made ordered
+-- queries scan a whole key per row: 13 ms per entity at 100k entities.
 CREATE INDEX catalog_search_key_value ON catalog_search (key, value, entity_id);
-CREATE INDEX catalog_search_entity_id ON catalog_search (entity_id);
+CREATE INDEX catalog_search_entity_key ON catalog_search (entity_id, key);

@@ -1,0 +1,187 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/store"
+	"github.com/portico-dev/portico/internal/store/storetest"
+)
+
+// generateCatalog writes about n entities with realistic relations into
+// dir, 500 per file: for every 50 components a team (Group) with 5 users,
+// a system and 10 APIs; components own by teams, belong to systems,
+// provide and consume APIs and depend on each other. It returns the
+// number of entities written.
+func generateCatalog(t testing.TB, dir string, n int) int {
+	t.Helper()
+	var b strings.Builder
+	count, file := 0, 0
+	flush := func(force bool) {
+		if b.Len() == 0 || (!force && count%500 != 0) {
+			return
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%05d.yaml", file)), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		file++
+		b.Reset()
+	}
+	add := func(doc string) {
+		b.WriteString("---\n")
+		b.WriteString(doc)
+		count++
+		flush(false)
+	}
+	types := []string{"service", "website", "library", "worker"}
+	lifecycles := []string{"production", "experimental", "deprecated"}
+	for team := 0; count < n; team++ {
+		add(fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-%d\n  description: Team number %d\nspec:\n  type: team\n  parent: org\n  children: []\n", team, team))
+		for u := range 5 {
+			add(fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: user-%d-%d\nspec:\n  profile:\n    email: user-%d-%d@example.com\n  memberOf: [team-%d]\n", team, u, team, u, team))
+		}
+		add(fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: system-%d\nspec:\n  owner: team-%d\n", team, team))
+		for a := range 10 {
+			add(fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: api-%d-%d\n  tags: [rest, team-%d]\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-%d\n  system: system-%d\n  definition: \"openapi: 3.0.0\"\n", team, a, team, team, team))
+		}
+		for c := range 50 {
+			add(fmt.Sprintf(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: component-%d-%d
+  description: Component %d of team %d, which does useful things
+  tags: [go, team-%d]
+  labels:
+    tier: t%d
+  annotations:
+    github.com/project-slug: example/component-%d-%d
+spec:
+  type: %s
+  lifecycle: %s
+  owner: team-%d
+  system: system-%d
+  providesApis: [api-%d-%d]
+  consumesApis: [api-%d-%d]
+  dependsOn: [component:component-%d-%d]
+`, team, c, c, team, team, c%3, team, c, types[c%len(types)], lifecycles[c%3], team, team, team, c%10, team, (c+1)%10, team, (c+1)%50))
+			if count >= n {
+				break
+			}
+		}
+	}
+	flush(true)
+	return count
+}
+
+// TestScale is the ingestion and query benchmark: set PORTICO_CATALOG_SCALE
+// to the number of entities (e.g. 100000). It ingests generated files
+// until every entity is stitched and then times the API's queries.
+func TestScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PORTICO_CATALOG_SCALE"))
+	if n == 0 {
+		t.Skip("set PORTICO_CATALOG_SCALE=<entities> to run the scale benchmark")
+	}
+	run := func(t *testing.T, db *store.DB) {
+		dir := t.TempDir()
+		total := generateCatalog(t, dir, n)
+		if p := os.Getenv("PRAGMA"); p != "" {
+			if _, err := db.ExecContext(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := Config{Locations: []ConfigLocation{{Type: "file", Target: filepath.Join(dir, "*.yaml"),
+			Rules: []CatalogRule{{Allow: kinds("Component", "API", "System", "Group", "User", "Location")}}}}}
+		s, err := New(Options{DB: db, Config: cfg, WatchInterval: -1, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- s.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		want := total + 1 // the config location's own entity
+		for {
+			var finals, queued int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM catalog_final_entities`).Scan(&finals); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM catalog_stitch_queue`).Scan(&queued); err != nil {
+				t.Fatal(err)
+			}
+			if finals >= want && queued == 0 {
+				break
+			}
+			if time.Since(start) > 30*time.Minute {
+				t.Fatalf("not done after 30 minutes: %d of %d stitched", finals, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		t.Logf("ingested %d entities in %v: %.0f entities/s", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
+
+		time50 := func(name string, fn func() error) {
+			var ds []time.Duration
+			for range 50 {
+				st := time.Now()
+				if err := fn(); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				ds = append(ds, time.Since(st))
+			}
+			slices.Sort(ds)
+			t.Logf("%-40s p50 %8v  p90 %8v", name, ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)*9/10].Round(time.Microsecond))
+		}
+		filter, _ := ParseFilterParams([]string{"kind=component,spec.type=service"})
+		time50("list kind=component,spec.type=service limit 50", func() error {
+			k := 0
+			return s.ListEntities(ctx, ListRequest{Filter: filter, Limit: 51}, func([]byte) error { k++; return nil })
+		})
+		first, err := s.QueryEntities(ctx, QueryRequest{Filter: filter, OrderFields: []OrderField{{Field: "metadata.name", Order: "asc"}}, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time50("by-query with a cursor", func() error {
+			_, err := s.QueryEntities(ctx, QueryRequest{Cursor: first.NextCursor, Limit: 50})
+			return err
+		})
+		time50("by-query first page with count", func() error {
+			_, err := s.QueryEntities(ctx, QueryRequest{Filter: filter, OrderFields: []OrderField{{Field: "metadata.name", Order: "asc"}}, Limit: 50})
+			return err
+		})
+		time50("facets spec.type", func() error {
+			_, err := s.Facets(ctx, []string{"spec.type"}, nil)
+			return err
+		})
+		kindComponent, _ := ParseFilterParams([]string{"kind=component"})
+		time50("facets metadata.tags (kind=component)", func() error {
+			_, err := s.Facets(ctx, []string{"metadata.tags"}, kindComponent)
+			return err
+		})
+		time50("full text 'component-7-1' on metadata.name", func() error {
+			_, err := s.QueryEntities(ctx, QueryRequest{FullTextTerm: "component-7-1", FullTextFields: []string{"metadata.name"}, Limit: 50})
+			return err
+		})
+		time50("by name", func() error {
+			_, err := s.EntityJSON(ctx, Ref{Kind: "component", Namespace: "default", Name: "component-3-7"})
+			return err
+		})
+		if data, err := os.ReadFile("/proc/self/status"); err == nil {
+			for l := range strings.SplitSeq(string(data), "\n") {
+				if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
+					t.Log(strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, storetest.SQLite(t, Migrations)) })
+	t.Run("postgres", func(t *testing.T) { run(t, storetest.Postgres(t, Migrations)) })
+}
