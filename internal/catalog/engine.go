@@ -390,7 +390,7 @@ func (s *Service) deleteOrphans(ctx context.Context) (int, error) {
 	for round := 0; round < 100; round++ {
 		var n int
 		err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
-		tx := s.wrap(rawTx)
+			tx := s.wrap(rawTx)
 			rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref FROM catalog_refresh_state r
 				WHERE NOT EXISTS (SELECT 1 FROM catalog_refresh_references x WHERE x.target_entity_ref = r.entity_ref) LIMIT 1000`)
 			if err != nil {
