@@ -73,7 +73,7 @@ check('queryEntities with cursors', async () => {
   assert.equal(first.items.length, 4);
   assert.ok(first.pageInfo.nextCursor);
   const second = await client.queryEntities({ cursor: first.pageInfo.nextCursor, limit: 4 });
-  assert.deepEqual(second.items.map(e => e.metadata.name), ['portico', 'product-catalogue']);
+  assert.deepEqual(second.items.map(e => e.metadata.name), ['product-catalogue', 'storefront-web']);
   assert.equal(second.pageInfo.nextCursor, undefined);
   assert.ok(second.pageInfo.prevCursor);
   const back = await client.queryEntities({ cursor: second.pageInfo.prevCursor, limit: 4 });
@@ -137,22 +137,24 @@ check('validateEntity', async () => {
 });
 
 check('locations: add, read, update, remove', async () => {
-  const dry = await client.addLocation({ type: 'embedded', target: 'catalog/systems/storefront.yaml', dryRun: true });
+  const dry = await client.addLocation({ type: 'embedded', target: 'catalog/components/storefront.yaml', dryRun: true });
   assert.equal(dry.exists, false);
-  assert.ok(dry.entities.some(e => e.metadata.name === 'storefront'));
-  const added = await client.addLocation({ type: 'embedded', target: 'catalog/systems/storefront.yaml' });
+  assert.ok(dry.entities.some(e => e.metadata.name === 'storefront-web'));
+  // Registered locations follow catalog.rules: Systems are not allowed from them.
+  await assert.rejects(client.addLocation({ type: 'embedded', target: 'catalog/systems/storefront.yaml', dryRun: true }), err => /not of an allowed kind/.test(err.body.error.message));
+  const added = await client.addLocation({ type: 'embedded', target: 'catalog/components/storefront.yaml' });
   assert.ok(added.location.id);
-  assert.equal(added.location.target, 'catalog/systems/storefront.yaml');
-  await assert.rejects(client.addLocation({ type: 'embedded', target: 'catalog/systems/storefront.yaml' }), /already exists/);
+  assert.equal(added.location.target, 'catalog/components/storefront.yaml');
+  await assert.rejects(client.addLocation({ type: 'embedded', target: 'catalog/components/storefront.yaml' }), err => err.body.response.statusCode === 409 && /already exists/.test(err.body.error.message));
   const { items } = await client.getLocations();
   assert.ok(items.some(l => l.id === added.location.id));
-  const queried = await client.queryLocations({ query: { target: 'catalog/systems/storefront.yaml' } });
+  const queried = await client.queryLocations({ query: { target: 'catalog/components/storefront.yaml' } });
   assert.equal(queried.totalItems, 1);
-  assert.deepEqual((await client.getLocationById(added.location.id)).target, 'catalog/systems/storefront.yaml');
-  assert.equal((await client.getLocationByRef('embedded:catalog/systems/storefront.yaml')).id, added.location.id);
+  assert.deepEqual((await client.getLocationById(added.location.id)).target, 'catalog/components/storefront.yaml');
+  assert.equal((await client.getLocationByRef('embedded:catalog/components/storefront.yaml')).id, added.location.id);
   assert.equal(await client.getLocationById('00000000-0000-0000-0000-000000000000'), undefined);
-  const updated = await client.updateLocation(added.location.id, { type: 'embedded', target: 'catalog/systems/payments.yaml' });
-  assert.equal(updated.target, 'catalog/systems/payments.yaml');
+  const updated = await client.updateLocation(added.location.id, { type: 'embedded', target: 'catalog/components/checkout.yaml' });
+  assert.equal(updated.target, 'catalog/components/checkout.yaml');
   await client.removeLocationById(added.location.id);
   assert.equal(await client.getLocationById(added.location.id), undefined);
 });
