@@ -337,3 +337,138 @@ func openDB(t *testing.T, pg bool, dir string) *store.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// Two server processes on one PostgreSQL schema share 1,000 instances; one
+// is killed with SIGKILL mid-run and the other finishes every instance.
+// Each instance records its call once; only calls cut off by the kill (at
+// most the few in flight at that moment) may reach the stub twice.
+func TestTwoProcessesOneKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	if os.Getenv("PORTICO_TEST_POSTGRES_URL") == "" {
+		t.Skip("PORTICO_TEST_POSTGRES_URL is not set")
+	}
+	var mu sync.Mutex
+	calls := map[string]int{}
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Query().Get("id")]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok": true}`))
+	}))
+	defer stub.Close()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "wf/work.sw.yaml"), strings.ReplaceAll(`
+id: work
+version: "1.0"
+specVersion: "0.8"
+name: Work
+start: Sleep
+functions:
+  - name: call
+    type: custom
+    operation: rest:get:STUB/call?id={id}
+states:
+  - name: Sleep
+    type: sleep
+    duration: PT0.5S
+    transition: Call
+  - name: Call
+    type: operation
+    actions:
+      - functionRef: {refName: call, arguments: {id: '${ .id }'}}
+    end: true
+`, "STUB", stub.URL))
+	dsn := postgresSchema(t)
+	cfgFile := filepath.Join(dir, "app-config.yaml")
+	writeFile(t, cfgFile, fmt.Sprintf(`backend:
+  listen: {host: 127.0.0.1, port: 0}
+  dataDirectory: %s
+  database:
+    client: pg
+    connection: '%s'
+orchestrator:
+  workflows: [%q]
+  runtimeApi: {allowUnauthenticated: true}
+  leaseDuration: 1s
+  pollInterval: 20ms
+`, filepath.Join(dir, "data"), dsn, filepath.Join(dir, "wf")))
+	a := startProcess(t, cfgFile)
+	b := startProcess(t, cfgFile)
+	const n = 1000
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				url := a.url
+				if i%2 == 1 {
+					url = b.url
+				}
+				resp, err := client.Post(url+"/work", "application/json", strings.NewReader(fmt.Sprintf(`{"id": "w%d"}`, i)))
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 201 {
+					t.Errorf("start %d: %d", i, resp.StatusCode)
+				}
+			}
+		}()
+	}
+	started := time.Now()
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	// Kill a while its first instances are being resumed after their sleep.
+	time.Sleep(time.Until(started.Add(600 * time.Millisecond)))
+	a.kill(t)
+	db := openDB(t, true, dir)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var done int
+		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM orchestrator_instances WHERE state = 'COMPLETED'`).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d instances completed", done, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("%d instances completed %v after the first start", n, time.Since(started))
+	var recorded int
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM orchestrator_journal WHERE kind = 'actionCompleted' AND void = 0`).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if recorded != n {
+		t.Errorf("%d recorded call results for %d instances", recorded, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	repeated := 0
+	for i := range n {
+		switch c := calls[fmt.Sprintf("w%d", i)]; {
+		case c == 0:
+			t.Errorf("w%d: never called", i)
+		case c > 1:
+			repeated++
+		}
+	}
+	// A killed replica can have at most its resume workers (8) mid-call.
+	if repeated > 8 {
+		t.Errorf("%d calls repeated", repeated)
+	}
+	t.Logf("calls repeated after the kill: %d", repeated)
+}
