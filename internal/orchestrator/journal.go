@@ -148,7 +148,7 @@ func (j *dbJournal) flush(ctx context.Context) error {
 	if len(j.buf) == 0 {
 		return nil
 	}
-	if err := j.rt.db.Tx(ctx, func(tx *sql.Tx) error { return j.write(ctx, tx, nil) }); err != nil {
+	if err := j.rt.writeTx(ctx, func(tx *sql.Tx) error { return j.write(ctx, tx, nil) }); err != nil {
 		return err
 	}
 	j.written()

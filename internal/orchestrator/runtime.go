@@ -74,6 +74,7 @@ type Runtime struct {
 	mu      sync.Mutex
 	running map[string]int // instances this replica drives now
 	wake    chan struct{}
+	group   *groupCommit // SQLite only
 }
 
 // New returns a runtime; Run starts its background work.
@@ -85,6 +86,9 @@ func New(opts Options) *Runtime {
 	}
 	if rt.owner == "" {
 		rt.owner = uuid.NewString()
+	}
+	if rt.db.Dialect() == store.SQLite {
+		rt.group = &groupCommit{db: rt.db}
 	}
 	if rt.lease <= 0 {
 		rt.lease = 30 * time.Second
@@ -194,7 +198,7 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 		res.NodeID = fmt.Sprint(j.step)
 	}
 	assigned, notified := false, false
-	err := rt.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := rt.writeTx(ctx, func(tx *sql.Tx) error {
 		assigned = false
 		now := store.Now()
 		if len(j.buf) > 0 {
@@ -401,6 +405,16 @@ func (rt *Runtime) startChild(ctx context.Context, parent *engine.Instance, req 
 			string(sig), store.Now(), parent.ID(), req.InstanceID)
 		rt.Wake()
 	}
+}
+
+// writeTx runs an instance's write in a transaction: shared with other
+// instances' writes on SQLite (group commit), its own on PostgreSQL, where
+// writers run in parallel.
+func (rt *Runtime) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if rt.group != nil {
+		return rt.group.tx(ctx, fn)
+	}
+	return rt.db.Tx(ctx, fn)
 }
 
 // Wake makes the dispatcher look for due work now.
