@@ -389,7 +389,7 @@ func (p *EmailProcessor) enqueue(ctx context.Context, rows []outboxRow) error {
 	return p.db.Tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(rows); start += insertChunk {
 			part := rows[start:min(start+insertChunk, len(rows))]
-			a := &sqlArgs{}
+			a := bulkArgs(p.db)
 			var values strings.Builder
 			for i, r := range part {
 				if i > 0 {
@@ -528,7 +528,8 @@ func (p *EmailProcessor) deliver(ctx context.Context, m Mail) {
 		return
 	}
 	status := "pending"
-	if attempts >= maxEmailAttempts {
+	var permanent *PermanentError
+	if errors.As(err, &permanent) || attempts >= maxEmailAttempts {
 		status = "failed"
 		p.log.ErrorContext(ctx, "giving up on mail", "id", m.ID, "to", m.To, "attempts", attempts, "err", err)
 	} else {

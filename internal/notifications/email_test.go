@@ -307,3 +307,19 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestEmailPermanentRefusalIsNotRetried(t *testing.T) {
+	db := storeSQLite(t)
+	srv := StartMailServer(t, MailServerConfig{Reject: "bob@acme.example"})
+	env := startEmail(t, db, orgCatalog(), EmailConfig{}, srv, false)
+	mustSend(t, env.svc, Request{Recipients: toUsers("user:default/alice", "user:default/bob"), Payload: Payload{Title: "hi"}})
+	if to := MailsTo(srv.WaitForMails(t, 1)); to[0] != "alice@acme.example" {
+		t.Fatalf("mail went to %q", to)
+	}
+	waitUntil(t, func() bool {
+		var status string
+		var attempts int
+		_ = db.QueryRowContext(context.Background(), `SELECT status, attempts FROM notifications_email_outbox WHERE address = 'bob@acme.example'`).Scan(&status, &attempts)
+		return status == "failed" && attempts == 1
+	})
+}

@@ -53,6 +53,8 @@ type MailServerConfig struct {
 	Implicit, StartTLS bool
 	// Username and Password, when set, are required.
 	Username, Password string
+	// Reject refuses this recipient with a permanent 550.
+	Reject string
 	// AllowInsecureAuth offers AUTH without TLS.
 	AllowInsecureAuth bool
 	// Port reuses a port (for a server that comes back); 0 picks one.
@@ -176,6 +178,9 @@ func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if to == s.server.cfg.Reject {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
 	s.mail.To = append(s.mail.To, to)
 	return nil
 }

@@ -41,11 +41,22 @@ type Store struct {
 // NewStore returns the store on db (migrated with Migrations).
 func NewStore(db *store.DB) *Store { return &Store{db: db} }
 
-// sqlArgs numbers placeholders as they are added.
-type sqlArgs struct{ args []any }
+// sqlArgs numbers placeholders as they are added. Positional ones ("?")
+// are for SQLite statements with thousands of values, each used once in
+// order: SQLite treats "$n" as a name and looks each up in a list, which
+// made a 10,000-row insert spend seconds binding.
+type sqlArgs struct {
+	args       []any
+	positional bool
+}
+
+func bulkArgs(db *store.DB) *sqlArgs { return &sqlArgs{positional: db.Dialect() == store.SQLite} }
 
 func (a *sqlArgs) add(v any) string {
 	a.args = append(a.args, v)
+	if a.positional {
+		return "?"
+	}
 	return "$" + strconv.Itoa(len(a.args))
 }
 
@@ -114,7 +125,7 @@ func (s *Store) insertUserNotifications(ctx context.Context, tx *sql.Tx, ns []No
 	now := store.Now()
 	for start := 0; start < len(ns); start += insertChunk {
 		part := ns[start:min(start+insertChunk, len(ns))]
-		a := &sqlArgs{}
+		a := bulkArgs(s.db)
 		var values strings.Builder
 		byUser := make(map[string]int, len(part))
 		for i, n := range part {
@@ -349,19 +360,20 @@ func (s *Store) Get(ctx context.Context, user, id string) (Notification, error) 
 // Status counts the user's unread and read notifications and broadcasts.
 func (s *Store) Status(ctx context.Context, user string) (Status, error) {
 	var st Status
-	var total, bTotal, bRead int
-	// Three counts that each read one index range, rather than a CASE over
-	// every row.
+	var bTotal, bRead int
+	// Four counts that each read one range of an index: the user's unread
+	// and read rows of (user_ref, read), all broadcasts, and the user's
+	// read broadcasts.
 	err := s.db.QueryRowContext(ctx, `SELECT
-  (SELECT COUNT(*) FROM notifications_notification WHERE user_ref = $1),
   (SELECT COUNT(*) FROM notifications_notification WHERE user_ref = $1 AND read IS NULL),
+  (SELECT COUNT(*) FROM notifications_notification WHERE user_ref = $1 AND read IS NOT NULL),
   (SELECT COUNT(*) FROM notifications_broadcast),
   (SELECT COUNT(*) FROM notifications_broadcast_user_status WHERE user_ref = $1 AND read IS NOT NULL)`, user).
-		Scan(&total, &st.Unread, &bTotal, &bRead)
+		Scan(&st.Unread, &st.Read, &bTotal, &bRead)
 	if err != nil {
 		return st, fmt.Errorf("notification status: %w", err)
 	}
-	st.Read = total - st.Unread + bRead
+	st.Read += bRead
 	st.Unread += bTotal - bRead
 	return st, nil
 }
@@ -443,7 +455,7 @@ func (s *Store) userSettings(ctx context.Context, users []string) (map[string]Se
 	out := map[string]Settings{}
 	for start := 0; start < len(users); start += insertChunk {
 		part := users[start:min(start+insertChunk, len(users))]
-		a := &sqlArgs{}
+		a := bulkArgs(s.db)
 		rows, err := s.db.QueryContext(ctx, "SELECT user_ref, settings FROM notifications_user_settings WHERE user_ref IN ("+a.list(part)+")", a.args...)
 		if err != nil {
 			return nil, fmt.Errorf("read settings: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
@@ -105,11 +106,28 @@ func (t *smtpTransport) Send(ctx context.Context, m Mail) error {
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp %s:%d: %w", t.cfg.Hostname, t.cfg.Port, err)
+	err = client.DialAndSendWithContext(ctx, msg)
+	if err == nil || msg.IsDelivered() {
+		// The server accepted the data; a failing RSET or QUIT after that
+		// must not make the mail go out again.
+		return nil
 	}
-	return nil
+	var se *gomail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && slices.Contains([]gomail.SendErrReason{
+		gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose,
+	}, se.Reason) {
+		return &PermanentError{Err: fmt.Errorf("smtp %s:%d: %w", t.cfg.Hostname, t.cfg.Port, err)}
+	}
+	return fmt.Errorf("smtp %s:%d: %w", t.cfg.Hostname, t.cfg.Port, err)
 }
+
+// PermanentError is a refusal that retrying cannot change (a 5xx reply to
+// the sender, a recipient or the data); the mail is marked failed at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+
+func (e *PermanentError) Unwrap() error { return e.Err }
 
 type sendmailTransport struct{ path string }
 
