@@ -545,7 +545,7 @@ func (rt *Runtime) resume(ctx context.Context, id string) error {
 	defer rt.release(id)
 	in, j, _, err := rt.restore(ctx, id)
 	if err != nil {
-		rt.unlease(ctx, id)
+		rt.retryLater(ctx, id)
 		return err
 	}
 	out, err := in.Run(ctx)
@@ -594,9 +594,17 @@ func (rt *Runtime) resume(ctx context.Context, id string) error {
 	return err
 }
 
-// unlease gives up a lease without running (the workflow is not loaded).
+// unlease gives up a lease without running.
 func (rt *Runtime) unlease(ctx context.Context, id string) {
 	_, _ = rt.db.ExecContext(ctx, `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL WHERE id = $1 AND lease_owner = $2`, id, rt.owner)
+}
+
+// retryLater keeps the lease of an instance that cannot run now (its
+// workflow is not loaded, say) for a minute without heartbeats: nobody
+// claims it meanwhile, and any replica retries it after that.
+func (rt *Runtime) retryLater(ctx context.Context, id string) {
+	_, _ = rt.db.ExecContext(ctx, `UPDATE orchestrator_instances SET lease_expiry = $1 WHERE id = $2 AND lease_owner = $3`,
+		store.Now().Add(time.Minute), id, rt.owner)
 }
 
 // Abort ends an instance as ABORTED.
