@@ -122,6 +122,8 @@ func (s *Service) processClaimed(ctx context.Context, c claimedEntity) processed
 			}
 			p.children = append(p.children, row)
 		}
+		// The rows hold what is stored; let the entities go.
+		p.out.Children = nil
 		for _, r := range p.out.Relations {
 			p.relations = append(p.relations, relationRow{r.Source.String(), r.Type, r.Target.String()})
 		}

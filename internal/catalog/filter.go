@@ -280,8 +280,10 @@ func escapeLike(s string) string {
 }
 
 // sql renders the filter as a condition on f.entity_id. Each key test is
-// an IN over the search index, which its (key, value, entity_id) index
-// answers without touching the table.
+// an EXISTS that the (entity_id, key) index answers with one seek, so a
+// page of a list ordered by entity_ref stops after limit matches (as IN
+// over the search rows, SQLite built the whole set of matches first:
+// 690 ms at 100k entities).
 func (f *Filter) sql(a *sqlArgs) string {
 	switch f.Op {
 	case opAll, opAny:
@@ -303,17 +305,17 @@ func (f *Filter) sql(a *sqlArgs) string {
 		cond := "key = " + a.add(strings.ToLower(f.Key))
 		switch {
 		case f.Prefix != "":
-			cond += " AND value LIKE " + a.add(escapeLike(strings.ToLower(f.Prefix))+"%") + ` ESCAPE '\'`
+			cond += " AND s.value LIKE " + a.add(escapeLike(strings.ToLower(f.Prefix))+"%") + ` ESCAPE '\'`
 		case len(f.Values) == 1:
-			cond += " AND value = " + a.add(strings.ToLower(f.Values[0]))
+			cond += " AND s.value = " + a.add(strings.ToLower(f.Values[0]))
 		case len(f.Values) > 1:
 			ps := make([]string, len(f.Values))
 			for i, v := range f.Values {
 				ps[i] = a.add(strings.ToLower(v))
 			}
-			cond += " AND value IN (" + strings.Join(ps, ", ") + ")"
+			cond += " AND s.value IN (" + strings.Join(ps, ", ") + ")"
 		}
-		return "f.entity_id IN (SELECT entity_id FROM catalog_search WHERE " + cond + ")"
+		return "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = f.entity_id AND s." + cond + ")"
 	}
 	panic(fmt.Sprintf("unknown filter op %q", f.Op))
 }

@@ -103,7 +103,10 @@ func (in *Ingestion) Process(ctx context.Context, e *Entity) *Outcome {
 	self := res.Entity.Ref().String()
 	seen := map[string]string{}
 	for _, c := range res.Entities {
-		child := c.Entity.Clone()
+		// Emitted entities belong to the result (readers make them for it),
+		// so they are annotated in place: a copy of 100k children costs
+		// hundreds of megabytes.
+		child := c.Entity
 		ref := child.Ref().String()
 		if ref == self {
 			continue

@@ -200,7 +200,7 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		for i, f := range fields {
 			ps[i] = a.add(strings.ToLower(strings.TrimSpace(f)))
 		}
-		where = append(where, "f.entity_id IN (SELECT entity_id FROM catalog_search WHERE key IN ("+strings.Join(ps, ", ")+") AND value LIKE "+
+		where = append(where, "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = f.entity_id AND s.key IN ("+strings.Join(ps, ", ")+") AND s.value LIKE "+
 			a.add("%"+escapeLike(strings.ToLower(c.FullTextTerm))+"%")+` ESCAPE '\')`)
 	}
 	whereSQL := ""
@@ -416,11 +416,11 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 	if len(ps) == 0 {
 		return out, nil
 	}
-	q := "SELECT s.key, s.original_value, COUNT(*) FROM catalog_search s WHERE s.key IN (" + strings.Join(ps, ", ") + ") AND s.original_value IS NOT NULL"
+	q := "SELECT v.key, v.original_value, COUNT(*) FROM catalog_search v WHERE v.key IN (" + strings.Join(ps, ", ") + ") AND v.original_value IS NOT NULL"
 	if filter != nil {
-		q += " AND s.entity_id IN (SELECT f.entity_id FROM catalog_final_entities f WHERE " + filter.sql(a) + ")"
+		q += " AND v.entity_id IN (SELECT f.entity_id FROM catalog_final_entities f WHERE " + filter.sql(a) + ")"
 	}
-	q += " GROUP BY s.key, s.original_value ORDER BY COUNT(*) DESC, s.original_value"
+	q += " GROUP BY v.key, v.original_value ORDER BY COUNT(*) DESC, v.original_value"
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("facets: %w", err)

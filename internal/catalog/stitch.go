@@ -56,8 +56,13 @@ func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 			s.log.WarnContext(ctx, "analyze catalog tables", "err", err)
 		}
 	}
-	if len(changed) > 0 {
+	switch {
+	case len(changed) > 0 && len(changed) <= 20:
 		s.publish(ctx, "catalog.entities.changed", map[string]any{"entityRefs": changed})
+	case len(changed) > 20:
+		// Events cross replicas through NOTIFY, whose payloads are small:
+		// for bulk changes say how many, not which.
+		s.publish(ctx, "catalog.entities.changed", map[string]any{"count": len(changed)})
 	}
 	return n, nil
 }
