@@ -17,11 +17,13 @@ import (
 // new_notification signals (to a live subscriber, as a browser would be).
 // Target: under a second on SQLite.
 func BenchmarkSendToGroup10k(b *testing.B) {
-	b.Run("sqlite", func(b *testing.B) { benchSendToGroup(b, storetest.SQLite(b, Migrations)) })
-	b.Run("postgres", func(b *testing.B) { benchSendToGroup(b, storetest.Postgres(b, Migrations)) })
+	b.Run("sqlite", func(b *testing.B) { benchSendToGroup(b, storetest.SQLite(b, Migrations), false) })
+	b.Run("postgres", func(b *testing.B) { benchSendToGroup(b, storetest.Postgres(b, Migrations), false) })
+	// With NOTIFY carrying every signal to the other replicas.
+	b.Run("postgres-replicas", func(b *testing.B) { benchSendToGroup(b, storetest.Postgres(b, Migrations), true) })
 }
 
-func benchSendToGroup(b *testing.B, db *store.DB) {
+func benchSendToGroup(b *testing.B, db *store.DB, replicas bool) {
 	const members = 10_000
 	cat := newFakeCatalog()
 	var rels []string
@@ -31,6 +33,12 @@ func benchSendToGroup(b *testing.B, db *store.DB) {
 	cat.add("Group", "everyone", "", rels...)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := events.New(log)
+	if replicas {
+		bus.WithPostgres(db.PostgresDSN(), func(ctx context.Context, channel, payload string) error {
+			_, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, payload)
+			return err
+		})
+	}
 	sub := bus.Subscribe("signals")
 	defer sub.Close()
 	received := 0

@@ -323,3 +323,16 @@ func TestEmailPermanentRefusalIsNotRetried(t *testing.T) {
 		return status == "failed" && attempts == 1
 	})
 }
+
+func TestEmailThrottle(t *testing.T) {
+	db := storeSQLite(t)
+	srv := StartMailServer(t, MailServerConfig{})
+	start := time.Now()
+	env := startEmail(t, db, orgCatalog(), EmailConfig{ConcurrencyLimit: 1, ThrottleInterval: 200 * time.Millisecond}, srv, false)
+	mustSend(t, env.svc, Request{Recipients: toUsers("user:default/alice", "user:default/bob", "user:default/denied"), Payload: Payload{Title: "slowly"}})
+	srv.WaitForMails(t, 3)
+	// One mail per interval: the third cannot leave before two intervals.
+	if elapsed := time.Since(start); elapsed < 400*time.Millisecond {
+		t.Fatalf("three mails in %v with one per 200ms", elapsed)
+	}
+}

@@ -71,6 +71,13 @@ spec: {profile: {email: carol@acme.example}, memberOf: [loop-b]}
 // configuration, and waits until the catalog has the org.
 func server(t *testing.T, postgres bool, extra string) *apptest.Instance {
 	t.Helper()
+	return serverOn(t, apptest.Options{Postgres: postgres}, extra)
+}
+
+// serverOn is server with the database chosen by opts (replicas share a
+// PostgreSQL schema through PostgresDSN).
+func serverOn(t *testing.T, opts apptest.Options, extra string) *apptest.Instance {
+	t.Helper()
 	dir := t.TempDir()
 	orgFile := filepath.Join(dir, "org.yaml")
 	if err := os.WriteFile(orgFile, []byte(org), 0o600); err != nil {
@@ -90,7 +97,8 @@ catalog:
       target: ` + orgFile + `
       rules: [{allow: [User, Group, Component]}]
 ` + extra
-	inst := apptest.Start(t, apptest.Options{Config: cfg, Postgres: postgres})
+	opts.Config = cfg
+	inst := apptest.Start(t, opts)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err1 := inst.App.Env().Catalog.EntityByRef(context.Background(), "user:default/carol")
@@ -405,4 +413,65 @@ func TestSeedEmailConfiguration(t *testing.T) {
 	// The Email channel shows in the settings.
 	alice := userToken(t, inst, "user:default/alice")
 	expect(t, call(t, inst, "GET", "/api/notifications/settings", alice, ""), 200, `{"id":"Email"`)
+}
+
+// A browser connected to one replica hears about a notification sent
+// through another (PostgreSQL LISTEN/NOTIFY under the signals).
+func TestSignalsAcrossReplicas(t *testing.T) {
+	dsn := storetest.PostgresSchemaDSN(t)
+	a := serverOn(t, apptest.Options{PostgresDSN: dsn}, "")
+	b := serverOn(t, apptest.Options{PostgresDSN: dsn}, "")
+	alice := userToken(t, a, "user:default/alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.URL, "http")+"/api/signals", &websocket.DialOptions{Subprotocols: []string{alice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"action":"subscribe","channel":"notifications"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		if _, data, err := conn.Read(ctx); err == nil {
+			got <- string(data)
+		}
+	}()
+	for {
+		r := call(t, a, "POST", "/api/notifications", seedToken, `{"recipients":{"type":"entity","entityRef":"user:default/alice"},"payload":{"title":"from a"}}`)
+		expect(t, r, 200)
+		select {
+		case msg := <-got:
+			var sent []struct{ ID string }
+			_ = json.Unmarshal([]byte(r.body), &sent)
+			if !strings.Contains(msg, `"new_notification"`) {
+				t.Fatalf("message %s", msg)
+			}
+			// The notification is readable on the other replica.
+			expect(t, call(t, b, "GET", "/api/notifications/notifications/"+sent[0].ID, alice, ""), 200, `"title":"from a"`)
+			return
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no signal reached the other replica")
+		}
+	}
+}
+
+func TestConfiguredDefaultsAndRetention(t *testing.T) {
+	inst := server(t, false, `
+notifications:
+  retention: {days: 30}
+  defaultSettings:
+    channels:
+      - id: Web
+        origins:
+          - id: orchestrator
+            enabled: false
+`)
+	alice := userToken(t, inst, "user:default/alice")
+	expect(t, call(t, inst, "POST", "/api/notifications", seedToken, `{"recipients":{"type":"entity","entityRef":"user:default/alice"},"payload":{"title":"muted by default"}}`), 200, `[]`)
+	expect(t, call(t, inst, "GET", "/api/notifications/settings", alice, ""), 200, `{"id":"orchestrator","enabled":false`)
+	expect(t, call(t, inst, "POST", "/api/notifications/settings", alice, `{"channels":[{"id":"Web","origins":[{"id":"orchestrator","enabled":true}]}]}`), 200)
+	expect(t, call(t, inst, "POST", "/api/notifications", seedToken, `{"recipients":{"type":"entity","entityRef":"user:default/alice"},"payload":{"title":"wanted"}}`), 200, `"title":"wanted"`)
 }
