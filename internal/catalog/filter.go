@@ -284,7 +284,10 @@ func escapeLike(s string) string {
 // page of a list ordered by entity_ref stops after limit matches (as IN
 // over the search rows, SQLite built the whole set of matches first:
 // 690 ms at 100k entities).
-func (f *Filter) sql(a *sqlArgs) string {
+func (f *Filter) sql(a *sqlArgs) string { return f.sqlOn(a, "f.entity_id") }
+
+// sqlOn renders the filter as a condition on the entity id column col.
+func (f *Filter) sqlOn(a *sqlArgs, col string) string {
 	switch f.Op {
 	case opAll, opAny:
 		list, join, empty := f.All, " AND ", "1=1"
@@ -296,11 +299,11 @@ func (f *Filter) sql(a *sqlArgs) string {
 		}
 		parts := make([]string, len(list))
 		for i := range list {
-			parts[i] = list[i].sql(a)
+			parts[i] = list[i].sqlOn(a, col)
 		}
 		return "(" + strings.Join(parts, join) + ")"
 	case opNot:
-		return "NOT " + f.Not.sql(a)
+		return "NOT " + f.Not.sqlOn(a, col)
 	case opKey:
 		cond := "key = " + a.add(strings.ToLower(f.Key))
 		switch {
@@ -315,7 +318,7 @@ func (f *Filter) sql(a *sqlArgs) string {
 			}
 			cond += " AND s.value IN (" + strings.Join(ps, ", ") + ")"
 		}
-		return "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = f.entity_id AND s." + cond + ")"
+		return "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = " + col + " AND s." + cond + ")"
 	}
 	panic(fmt.Sprintf("unknown filter op %q", f.Op))
 }

@@ -28,6 +28,8 @@ type server struct {
 	src   *httptest.Server
 	// dsn is the PostgreSQL schema the server runs on, if any.
 	dsn string
+	// cfg is the server's app-config.
+	cfg string
 }
 
 const catalogFile = `apiVersion: backstage.io/v1alpha1
@@ -122,6 +124,7 @@ catalog:
 	if postgres {
 		s.dsn = storetest.PostgresSchemaDSN(t)
 	}
+	s.cfg = cfg
 	inst := apptest.Start(t, apptest.Options{Config: cfg, PostgresDSN: s.dsn})
 	s.url = inst.URL
 	s.waitFor("/api/catalog/entities/by-name/group/default/team-a", `"ownerOf"`)
@@ -418,16 +421,9 @@ func TestReplicas(t *testing.T) {
 		t.Skip("PORTICO_TEST_POSTGRES_URL is not set")
 	}
 	a := startServer(t, true, "")
-	inst := apptest.Start(t, apptest.Options{Config: fmt.Sprintf(`
-backend:
-  auth:
-    externalAccess:
-      - type: static
-        options: {token: %s, subject: test}
-  reading:
-    allow:
-      - host: %s
-`, token, strings.TrimPrefix(a.src.URL, "http://")), PostgresDSN: a.dsn})
+	// Replicas share their configuration (a replica without the catalog
+	// locations would remove them: that is what its config says).
+	inst := apptest.Start(t, apptest.Options{Config: a.cfg, PostgresDSN: a.dsn})
 	b := &server{t: t, url: inst.URL, token: token}
 	start := time.Now()
 	status, body, _ := a.do("POST", "/api/catalog/locations", `{"type":"url","target":"`+a.src.URL+`/org/repo/blob/main/catalog-info.yaml"}`)

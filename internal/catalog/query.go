@@ -418,7 +418,7 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 	}
 	q := "SELECT v.key, v.original_value, COUNT(*) FROM catalog_search v WHERE v.key IN (" + strings.Join(ps, ", ") + ") AND v.original_value IS NOT NULL"
 	if filter != nil {
-		q += " AND v.entity_id IN (SELECT f.entity_id FROM catalog_final_entities f WHERE " + filter.sql(a) + ")"
+		q += " AND " + filter.sqlOn(a, "v.entity_id")
 	}
 	q += " GROUP BY v.key, v.original_value ORDER BY COUNT(*) DESC, v.original_value"
 	rows, err := s.db.QueryContext(ctx, q, a.args...)

@@ -73,9 +73,12 @@ CREATE TABLE catalog_search (
     value TEXT,
     original_value TEXT
 );
--- (key, value, entity_id) answers filters and facets from the index alone;
--- (entity_id, key) serves ordering by a field (one seek per entity) and
--- replacing an entity's rows. A plain (entity_id) index made ordered
--- queries scan a whole key per row: 13 ms per entity at 100k entities.
-CREATE INDEX catalog_search_key_value ON catalog_search (key, value, entity_id);
-CREATE INDEX catalog_search_entity_key ON catalog_search (entity_id, key);
+-- Both indexes cover the queries that use them, so no query reads the
+-- table: (key, value, original_value, entity_id) serves filters by value and
+-- facets (grouped by original_value); (entity_id, key, value) serves the
+-- per-entity probes of filters, ordering by a field and replacing an
+-- entity's rows. With a plain (entity_id) index, ordering scanned a whole
+-- key per entity (13 ms each at 100k entities) and facets read 75k table
+-- rows.
+CREATE INDEX catalog_search_key_value ON catalog_search (key, value, original_value, entity_id);
+CREATE INDEX catalog_search_entity_key ON catalog_search (entity_id, key, value);
