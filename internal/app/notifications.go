@@ -71,6 +71,8 @@ func initNotifications(ctx context.Context, env *Env) error {
 		Logger:          log,
 	})
 	(&notifications.HTTP{Service: svc}).Routes(env.Router("notifications"))
+	// Finishes sends whose processors a stopped process left undone.
+	env.Go("notifications", svc.Run)
 
 	if !cfg.Retention.Disabled {
 		retention := cfg.Retention.Duration

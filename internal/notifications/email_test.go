@@ -3,6 +3,7 @@ package notifications
 import (
 	"context"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -85,6 +86,7 @@ func startEmail(t *testing.T, db *store.DB, cat *fakeCatalog, cfg EmailConfig, s
 	proc := NewEmailProcessor(cfg, EmailOptions{
 		DB: db, Catalog: cat, Transport: transport, AppBaseURL: "http://portal.example.com",
 		Backoff: func(int) time.Duration { return 50 * time.Millisecond },
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	svc, _ := newTestService(t, db, cat, Options{Processors: []Processor{proc}})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,10 +2,12 @@ package notifications
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -183,4 +185,79 @@ func TestEmailAddressCache(t *testing.T) {
 	if _, err := p.userEmails(ctx, []string{"user:default/alice"}); err != nil || cat.queries != 2 {
 		t.Fatalf("after the ttl: %d queries, %v", cat.queries, err)
 	}
+}
+
+// flaky fails its first PostProcess calls, like a process that stopped
+// before its processors ran.
+type flaky struct {
+	recorder
+	failures int
+}
+
+func (f *flaky) PostProcess(ctx context.Context, req Request, sent []Notification) error {
+	f.mu.Lock()
+	if f.failures > 0 {
+		f.failures--
+		f.mu.Unlock()
+		return errors.New("interrupted")
+	}
+	f.mu.Unlock()
+	return f.recorder.PostProcess(ctx, req, sent)
+}
+
+func TestInterruptedSendIsFinished(t *testing.T) {
+	runDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		proc := &flaky{failures: 2}
+		svc, _ := newTestService(t, db, newFakeCatalog(), Options{Processors: []Processor{proc}})
+		// Bob has the web channel off: his notification is not stored,
+		// and the processor must still get it after recovery.
+		if _, err := svc.SaveSettings(ctx, "user:default/bob", Settings{Channels: []ChannelSetting{{ID: WebChannel, Enabled: ptr(false)}}}); err != nil {
+			t.Fatal(err)
+		}
+		sent := mustSend(t, svc, Request{Recipients: toUsers("user:default/alice", "user:default/bob"), Payload: Payload{Title: "important", Metadata: map[string]any{"k": "v"}}})
+		mustSend(t, svc, Request{Recipients: &Recipients{Type: RecipientsBroadcast}, Payload: Payload{Title: "everyone"}})
+		if len(proc.posted) != 0 {
+			t.Fatalf("posted %+v", proc.posted)
+		}
+		pending := func() int {
+			var n int
+			_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM notifications_dispatch`).Scan(&n)
+			return n
+		}
+		if pending() != 2 {
+			t.Fatalf("%d dispatches pending", pending())
+		}
+		// Within the lease nothing is taken over.
+		if err := svc.Recover(ctx); err != nil || len(proc.posted) != 0 {
+			t.Fatalf("recovered within the lease: %v %+v", err, proc.posted)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE notifications_dispatch SET retry_at = $1`, store.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Recover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range proc.posted {
+			got = append(got, n.User+":"+n.Payload.Title)
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != ":everyone user:default/alice:important user:default/bob:important" {
+			t.Fatalf("recovered %q", got)
+		}
+		for _, n := range proc.posted {
+			if n.User == "user:default/alice" && (n.ID != sent[0].ID || n.Payload.Metadata["k"] != "v") {
+				t.Fatalf("recovered %+v, sent %+v", n, sent[0])
+			}
+		}
+		if pending() != 0 {
+			t.Fatalf("%d dispatches left", pending())
+		}
+		// A send whose processors succeed leaves nothing behind.
+		mustSend(t, svc, Request{Recipients: toUsers("user:default/alice"), Payload: Payload{Title: "again"}})
+		if pending() != 0 {
+			t.Fatal("a finished send left its dispatch")
+		}
+	})
 }

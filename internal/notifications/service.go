@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -51,6 +52,9 @@ type Options struct {
 	// (notifications.defaultSettings).
 	DefaultSettings Settings
 	Logger          *slog.Logger
+	// RecoveryInterval is how often Run looks for interrupted sends
+	// (default RecoveryInterval).
+	RecoveryInterval time.Duration
 }
 
 // Service sends and reads notifications.
@@ -62,6 +66,8 @@ type Service struct {
 	baseURL    string
 	defaults   Settings
 	log        *slog.Logger
+
+	recoveryInterval time.Duration
 }
 
 // New returns a Service.
@@ -72,7 +78,7 @@ func New(opts Options) *Service {
 	}
 	return &Service{
 		store: NewStore(opts.DB), resolver: opts.Resolver, signals: opts.Signals, processors: opts.Processors,
-		baseURL: opts.AppBaseURL, defaults: opts.DefaultSettings, log: log,
+		baseURL: opts.AppBaseURL, defaults: opts.DefaultSettings, log: log, recoveryInterval: opts.RecoveryInterval,
 	}
 }
 
@@ -193,7 +199,10 @@ func (s *Service) wants(p Processor, n Notification, settings Settings) bool {
 	return p.Filter().Allows(n.Payload)
 }
 
-func (s *Service) postProcess(ctx context.Context, req Request, sent []Notification, settings map[string]Settings) {
+// postProcess hands the notifications of one send to each processor that
+// wants some of them, and reports whether every processor succeeded.
+func (s *Service) postProcess(ctx context.Context, req Request, sent []Notification, settings map[string]Settings) bool {
+	ok := true
 	for _, p := range s.processors {
 		var mine []Notification
 		for _, n := range sent {
@@ -205,8 +214,22 @@ func (s *Service) postProcess(ctx context.Context, req Request, sent []Notificat
 			continue
 		}
 		if err := p.PostProcess(ctx, req, mine); err != nil {
+			ok = false
 			s.log.ErrorContext(ctx, "notification processor failed", "processor", p.Name(), "step", "postProcess", "err", err)
 		}
+	}
+	return ok
+}
+
+// finish runs the processors of a send and, when they all succeed, drops
+// its dispatch record; otherwise Run retries it after the lease.
+func (s *Service) finish(ctx context.Context, d *dispatch, req Request, sent []Notification, settings map[string]Settings) {
+	if !s.postProcess(ctx, req, sent, settings) || d == nil {
+		return
+	}
+	// The mail is queued even if the caller has gone away.
+	if err := s.store.deleteDispatch(context.WithoutCancel(ctx), d.ID); err != nil {
+		s.log.WarnContext(ctx, "cannot finish dispatch; it will be processed again", "err", err)
 	}
 }
 
@@ -221,16 +244,20 @@ func (s *Service) sendBroadcast(ctx context.Context, base Notification, req Requ
 	n := base
 	n.ID = uuid.NewString()
 	n = s.preProcess(ctx, n, req, s.defaults)
+	var d *dispatch
 	err := s.store.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = s.store.upsertBroadcast(ctx, tx, n)
+		if n, err = s.store.upsertBroadcast(ctx, tx, n); err != nil {
+			return err
+		}
+		d, err = s.recordDispatch(ctx, tx, req, base, []Notification{n}, nil)
 		return err
 	})
 	if err != nil {
 		return Notification{}, err
 	}
 	s.signal(ctx, true, nil, newNotificationSignal{Action: "new_notification", NotificationID: n.ID})
-	s.postProcess(ctx, req, []Notification{n}, nil)
+	s.finish(ctx, d, req, []Notification{n}, nil)
 	return n, nil
 }
 
@@ -254,10 +281,16 @@ func (s *Service) sendToUsers(ctx context.Context, base Notification, users []st
 		keep = append(keep, n)
 	}
 	sent := []Notification{}
-	if len(keep) > 0 {
+	var d *dispatch
+	if len(keep) > 0 || (len(skipped) > 0 && len(s.processors) > 0) {
 		err = s.store.db.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			sent, err = s.store.insertUserNotifications(ctx, tx, keep)
+			if len(keep) > 0 {
+				if sent, err = s.store.insertUserNotifications(ctx, tx, keep); err != nil {
+					return err
+				}
+			}
+			d, err = s.recordDispatch(ctx, tx, req, base, sent, skipped)
 			return err
 		})
 		if err != nil {
@@ -267,8 +300,21 @@ func (s *Service) sendToUsers(ctx context.Context, base Notification, users []st
 	for _, n := range sent {
 		s.signal(ctx, false, []string{n.User}, newNotificationSignal{Action: "new_notification", NotificationID: n.ID})
 	}
-	s.postProcess(ctx, req, append(slices.Clone(sent), skipped...), stored)
+	s.finish(ctx, d, req, append(slices.Clone(sent), skipped...), stored)
 	return sent, nil
+}
+
+// recordDispatch writes, in the send's transaction, what the processors
+// still have to do; nil when there are no processors.
+func (s *Service) recordDispatch(ctx context.Context, tx *sql.Tx, req Request, base Notification, stored, skipped []Notification) (*dispatch, error) {
+	if len(s.processors) == 0 {
+		return nil, nil
+	}
+	d := newDispatch(base.Origin, req, base.Created, stored, skipped)
+	if err := s.store.insertDispatch(ctx, tx, d); err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 func (s *Service) signal(ctx context.Context, broadcast bool, users []string, msg any) {

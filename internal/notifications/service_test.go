@@ -2,6 +2,8 @@ package notifications
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +19,9 @@ func newTestService(t *testing.T, db *store.DB, cat *fakeCatalog, opts Options) 
 	opts.DB = db
 	opts.Resolver = CatalogResolver{Catalog: cat}
 	opts.Signals = sig
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if opts.AppBaseURL == "" {
 		opts.AppBaseURL = "http://portal.example.com"
 	}
