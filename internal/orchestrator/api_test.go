@@ -405,9 +405,11 @@ func TestTimersAndAbort(t *testing.T) {
 			t.Errorf("node instances: %s", r.raw)
 		}
 		s.waitState(t, id, "COMPLETED", 5*time.Second)
-		var ended time.Time
-		_ = s.db.QueryRowContext(context.Background(), `SELECT ended_at FROM orchestrator_instances WHERE id = $1`, id).Scan(&ended)
-		if late := ended.Sub(due); late > 100*time.Millisecond || late < 0 {
+		var sig string
+		_ = s.db.QueryRowContext(context.Background(), `SELECT entry FROM orchestrator_journal WHERE instance_id = $1 AND kind = 'signal'`, id).Scan(&sig)
+		var fired struct{ Time time.Time }
+		_ = json.Unmarshal([]byte(sig), &fired)
+		if late := fired.Time.Sub(due); late > 100*time.Millisecond || late < 0 {
 			t.Errorf("the timer fired %v after its due time", late)
 		}
 

@@ -1,6 +1,8 @@
 package orchestrator_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -77,4 +79,58 @@ orchestrator:
 			b.ReportMetric(pct(0.99), "p99-ms")
 		})
 	}
+}
+
+// TestTimerLateness starts 200 instances that sleep 0.3 s and measures how
+// long after its due time each timer fired (from the journal's signal
+// entries); the target is within 100 ms.
+func TestTimerLateness(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		s := startServer(t, pg, "", newStub(t))
+		const n = 200
+		ids := make([]string, 0, n)
+		for range n {
+			r := s.do(t, "POST", "/nap", map[string]any{})
+			if r.status != 201 {
+				t.Fatalf("start: %d %s", r.status, r.raw)
+			}
+			ids = append(ids, r.body["id"].(string))
+		}
+		for _, id := range ids {
+			s.waitState(t, id, "COMPLETED", 10*time.Second)
+		}
+		rows, err := s.db.QueryContext(context.Background(), `SELECT j.entry, w.entry FROM orchestrator_journal j
+			JOIN orchestrator_journal w ON w.instance_id = j.instance_id AND w.kind = 'waitStarted'
+			WHERE j.kind = 'signal' AND j.instance_id IN (SELECT id FROM orchestrator_instances WHERE process_id = 'nap')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var late []time.Duration
+		for rows.Next() {
+			var sig, wait string
+			if err := rows.Scan(&sig, &wait); err != nil {
+				t.Fatal(err)
+			}
+			var fired struct{ Time time.Time }
+			var started struct {
+				Wait struct{ At time.Time }
+			}
+			_ = json.Unmarshal([]byte(sig), &fired)
+			_ = json.Unmarshal([]byte(wait), &started)
+			late = append(late, fired.Time.Sub(started.Wait.At))
+		}
+		if len(late) != n {
+			t.Fatalf("%d timers fired for %d instances", len(late), n)
+		}
+		slices.Sort(late)
+		p50, p99 := late[n/2], late[n*99/100]
+		t.Logf("timer lateness over %d timers: p50 %v, p99 %v, max %v", n, p50, p99, late[n-1])
+		if late[0] < 0 {
+			t.Errorf("a timer fired %v before its due time", -late[0])
+		}
+		if p50 > 100*time.Millisecond {
+			t.Errorf("median lateness %v", p50)
+		}
+	})
 }

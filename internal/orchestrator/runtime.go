@@ -242,6 +242,11 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 		rt.Wake()
 	}
 	for _, w := range out.Waits {
+		if w.Kind == engine.WaitTimer {
+			rt.wakeAt(w.At)
+		}
+	}
+	for _, w := range out.Waits {
 		if w.Kind == engine.WaitSubFlow && w.SubFlow != nil {
 			rt.startChild(ctx, in, w.SubFlow)
 		}
@@ -415,6 +420,24 @@ func (rt *Runtime) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return rt.group.tx(ctx, fn)
 	}
 	return rt.db.Tx(ctx, fn)
+}
+
+// localTimerHorizon bounds the timers a replica also arms in memory: a
+// near timer set here wakes the dispatcher at its due time instead of at
+// the next poll; far ones are found by polling.
+const localTimerHorizon = time.Minute
+
+// wakeAt wakes the dispatcher when a timer scheduled here is due.
+func (rt *Runtime) wakeAt(at time.Time) {
+	d := time.Until(at)
+	if d > localTimerHorizon {
+		return
+	}
+	if d <= 0 {
+		rt.Wake()
+		return
+	}
+	time.AfterFunc(d, rt.Wake)
 }
 
 // Wake makes the dispatcher look for due work now.
