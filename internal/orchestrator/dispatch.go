@@ -50,6 +50,9 @@ func (rt *Runtime) Run(ctx context.Context) error {
 			if err := rt.syncSchedules(ctx); err != nil && ctx.Err() == nil {
 				rt.log.Warn("sync schedules", "error", err)
 			}
+			if err := rt.sweepOrphans(ctx); err != nil && ctx.Err() == nil {
+				rt.log.Warn("redo cut-short starts", "error", err)
+			}
 		}
 		if err := rt.fireSchedules(ctx); err != nil && ctx.Err() == nil {
 			rt.log.Warn("scheduled starts", "error", err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
@@ -70,28 +72,141 @@ func (rt *Runtime) ReceiveEvent(ctx context.Context, ev *engine.Event) (*Receipt
 		return rec, nil
 	}
 	if target == "" {
-		for _, wf := range rt.reg.List() {
-			for _, m := range wf.Definition.StartEvents() {
-				if !m.Matches(ev) {
-					continue
-				}
-				res, err := rt.Start(ctx, StartRequest{WorkflowID: wf.ID, Event: ev, Actor: "event:" + ev.Source})
-				if err != nil {
-					rt.log.Error("start workflow from event", "workflow", wf.ID, "event", ev.ID, "error", err)
-				} else {
-					rec.Started = append(rec.Started, res.ID)
-				}
-				break
-			}
+		started, err := rt.startByEvent(ctx, ev)
+		if err != nil {
+			return nil, err
 		}
+		rec.Started = started
 	}
 	if len(rec.Started) > 0 {
-		_, err := rt.db.ExecContext(ctx, `UPDATE orchestrator_events SET consumed_at = $1, instance_id = $2 WHERE source = $3 AND id = $4`,
-			store.Now(), rec.Started[0], ev.Source, ev.ID)
-		return rec, err
+		return rec, nil
 	}
 	rec.Kept = true
 	return rec, nil
+}
+
+// startByEvent starts the workflows ev starts and marks it consumed. The
+// instance ids derive from the event, so that a start retried after a
+// crash (by sweepInbox) finds the instance it started before.
+func (rt *Runtime) startByEvent(ctx context.Context, ev *engine.Event) ([]string, error) {
+	var started []string
+	for _, wf := range rt.reg.List() {
+		for _, m := range wf.Definition.StartEvents() {
+			if !m.Matches(ev) {
+				continue
+			}
+			id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("portico:event:"+ev.Source+"\x00"+ev.ID+"\x00"+wf.ID)).String()
+			var exists int
+			if err := rt.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchestrator_instances WHERE id = $1`, id).Scan(&exists); err != nil {
+				return nil, err
+			}
+			if exists == 0 {
+				if _, err := rt.Start(ctx, StartRequest{WorkflowID: wf.ID, Event: ev, Actor: "event:" + ev.Source, instanceID: id}); err != nil {
+					rt.log.Error("start workflow from event", "workflow", wf.ID, "event", ev.ID, "error", err)
+					break
+				}
+			}
+			started = append(started, id)
+			break
+		}
+	}
+	if len(started) > 0 {
+		_, err := rt.db.ExecContext(ctx, `UPDATE orchestrator_events SET consumed_at = $1, instance_id = $2 WHERE source = $3 AND id = $4`,
+			store.Now(), started[0], ev.Source, ev.ID)
+		return started, err
+	}
+	return nil, nil
+}
+
+// orphanAge is how long a start that a crash may have cut short (an
+// event's workflow start, a sub-flow's start) is left before the sweep
+// does it: far longer than the start itself takes, so the sweep does not
+// race the original.
+const orphanAge = 30 * time.Second
+
+// sweepOrphans redoes starts a crash cut short: workflows started by an
+// event that is stored but not consumed, and sub-flows a parent waits for
+// that do not exist.
+func (rt *Runtime) sweepOrphans(ctx context.Context) error {
+	before := store.Now().Add(-orphanAge)
+	types := map[string]bool{}
+	for _, wf := range rt.reg.List() {
+		for _, m := range wf.Definition.StartEvents() {
+			types[m.Type] = true
+		}
+	}
+	if len(types) > 0 {
+		args := []any{before}
+		var in []string
+		for t := range types {
+			args = append(args, t)
+			in = append(in, fmt.Sprintf("$%d", len(args)))
+		}
+		events, err := rt.readEvents(ctx, `SELECT event FROM orchestrator_events WHERE consumed_at IS NULL AND instance_id IS NULL
+			AND received_at < $1 AND type IN (`+strings.Join(in, ", ")+`) ORDER BY received_at LIMIT 100`, args...)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if _, err := rt.startByEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+	}
+	rows, err := rt.db.QueryContext(ctx, `SELECT w.instance_id, w.wait FROM orchestrator_waits w
+		JOIN orchestrator_instances p ON p.id = w.instance_id
+		WHERE w.child_id IS NOT NULL AND w.signal IS NULL AND p.last_update < $1
+		AND NOT EXISTS (SELECT 1 FROM orchestrator_instances c WHERE c.id = w.child_id) LIMIT 100`, before)
+	if err != nil {
+		return err
+	}
+	type orphan struct {
+		parent string
+		wait   engine.Wait
+	}
+	var orphans []orphan
+	for rows.Next() {
+		var o orphan
+		var data string
+		if err := rows.Scan(&o.parent, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		if json.Unmarshal([]byte(data), &o.wait) == nil && o.wait.SubFlow != nil {
+			orphans = append(orphans, o)
+		}
+	}
+	rows.Close()
+	for _, o := range orphans {
+		var root, rootP sql.NullString
+		var processID string
+		if err := rt.db.QueryRowContext(ctx, `SELECT process_id, root_id, root_process_id FROM orchestrator_instances WHERE id = $1`, o.parent).Scan(&processID, &root, &rootP); err != nil {
+			continue
+		}
+		rt.log.Warn("starting a sub-flow whose start was cut short", "parent", o.parent, "child", o.wait.SubFlow.InstanceID)
+		rt.startSubFlow(ctx, o.parent, processID, root.String, rootP.String, o.wait.SubFlow)
+	}
+	return nil
+}
+
+func (rt *Runtime) readEvents(ctx context.Context, q string, args ...any) ([]*engine.Event, error) {
+	rows, err := rt.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var events []*engine.Event
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var ev engine.Event
+		if json.Unmarshal([]byte(data), &ev) == nil {
+			events = append(events, &ev)
+		}
+	}
+	return events, rows.Err()
 }
 
 // candidateWait is an open event wait that may take an event.

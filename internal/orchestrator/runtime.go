@@ -380,34 +380,37 @@ func (rt *Runtime) notifyParent(ctx context.Context, tx *sql.Tx, id string, out 
 // startChild starts a sub-flow instance unless it exists (a second start
 // after a crash); the sub-flow's id is derived from its parent's.
 func (rt *Runtime) startChild(ctx context.Context, parent *engine.Instance, req *engine.SubFlowRequest) {
+	var rootID, rootP sql.NullString
+	_ = rt.db.QueryRowContext(ctx, `SELECT root_id, root_process_id FROM orchestrator_instances WHERE id = $1`, parent.ID()).Scan(&rootID, &rootP)
+	rt.startSubFlow(ctx, parent.ID(), parent.Definition().W.ID, rootID.String, rootP.String, req)
+}
+
+func (rt *Runtime) startSubFlow(ctx context.Context, parentID, parentProcess, rootID, rootProcess string, req *engine.SubFlowRequest) {
 	var exists int
 	err := rt.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchestrator_instances WHERE id = $1`, req.InstanceID).Scan(&exists)
 	if err != nil || exists > 0 {
 		return
 	}
-	var rootID, rootP sql.NullString
-	_ = rt.db.QueryRowContext(ctx, `SELECT root_id, root_process_id FROM orchestrator_instances WHERE id = $1`, parent.ID()).Scan(&rootID, &rootP)
-	root, rootProc := rootID.String, rootP.String
-	if root == "" {
-		root, rootProc = parent.ID(), parent.Definition().W.ID
+	if rootID == "" {
+		rootID, rootProcess = parentID, parentProcess
 	}
-	parentID := req.ParentID
-	if parentID == "" && req != nil {
-		parentID = parent.ID()
+	childParent := req.ParentID
+	if childParent == "" {
+		childParent = parentID
 	}
 	_, err = rt.Start(ctx, StartRequest{
 		WorkflowID: req.WorkflowID, Data: req.Input, Variables: req.Variables,
-		instanceID: req.InstanceID, parentID: parentID, rootID: root, rootP: rootProc,
+		instanceID: req.InstanceID, parentID: childParent, rootID: rootID, rootP: rootProcess,
 	})
 	if err != nil && !errors.Is(err, errDuplicate) {
-		rt.log.Error("start sub-flow", "parent", parent.ID(), "workflow", req.WorkflowID, "error", err)
+		rt.log.Error("start sub-flow", "parent", parentID, "workflow", req.WorkflowID, "error", err)
 		// The parent must not wait forever for a child that cannot start.
 		if req.Async {
 			return
 		}
 		sig, _ := json.Marshal(engine.Signal{Error: &engine.ErrorInfo{Kind: engine.KindSubFlow, Message: err.Error()}})
 		_, _ = rt.db.ExecContext(ctx, `UPDATE orchestrator_waits SET signal = $1, due_at = $2 WHERE instance_id = $3 AND child_id = $4 AND signal IS NULL`,
-			string(sig), store.Now(), parent.ID(), req.InstanceID)
+			string(sig), store.Now(), parentID, req.InstanceID)
 		rt.Wake()
 	}
 }

@@ -1,0 +1,153 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/store"
+	"github.com/portico-dev/portico/internal/store/storetest"
+	"github.com/portico-dev/portico/internal/workflow/engine"
+	"github.com/portico-dev/portico/internal/workflow/function"
+)
+
+const startedByEvent = `
+id: starter
+version: "1.0"
+specVersion: "0.8"
+name: Started by an event
+start: Begin
+events:
+  - name: begin
+    source: tester
+    type: test.begin
+states:
+  - name: Begin
+    type: event
+    onEvents:
+      - eventRefs: [begin]
+    end: true
+`
+
+const parentFlow = `
+id: parent
+version: "1.0"
+specVersion: "0.8"
+name: Parent
+start: Call
+states:
+  - name: Call
+    type: operation
+    actions:
+      - subFlowRef: child
+    end: true
+`
+
+const childFlow = `
+id: child
+version: "1.0"
+specVersion: "0.8"
+name: Child
+start: Done
+states:
+  - name: Done
+    type: inject
+    data: {child: done}
+    end: true
+`
+
+func newTestRuntime(t *testing.T, db *store.DB, files map[string]string) *Runtime {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := slog.New(slog.DiscardHandler)
+	reg := NewRegistry(engine.NewEngine(&function.Invoker{Logger: log}), []Source{{Name: dir, FS: os.DirFS(dir)}}, nil, log)
+	if _, err := reg.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if errs := reg.Errors(); len(errs) > 0 {
+		t.Fatalf("load: %v", errs)
+	}
+	return New(Options{DB: db, Registry: reg, Logger: log, Poll: 10 * time.Millisecond})
+}
+
+// Starts a crash cut short are redone by the sweep: a workflow whose
+// starting event was stored but not consumed, and a sub-flow whose parent
+// waits for it but that does not exist.
+func TestSweepRedoesCutShortStarts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rt := newTestRuntime(t, db, map[string]string{
+			"starter/starter.sw.yaml": startedByEvent, "parent/parent.sw.yaml": parentFlow, "child/child.sw.yaml": childFlow,
+		})
+		old := store.Now().Add(-time.Hour)
+
+		ev := &engine.Event{ID: "e1", Source: "tester", Type: "test.begin", Data: map[string]any{"x": 1}}
+		data, _ := json.Marshal(ev)
+		if _, err := db.ExecContext(ctx, `INSERT INTO orchestrator_events (source, id, type, event, received_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			ev.Source, ev.ID, ev.Type, string(data), old, store.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+
+		// A parent that waits for a child that was never started.
+		res, err := rt.Start(ctx, StartRequest{WorkflowID: "parent", Data: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var child string
+		if err := db.QueryRowContext(ctx, `SELECT child_id FROM orchestrator_waits WHERE instance_id = $1`, res.ID).Scan(&child); err != nil {
+			t.Fatalf("the parent does not wait for its child: %v", err)
+		}
+		// The child ran synchronously; make it as if its start was lost.
+		for _, q := range []string{`DELETE FROM orchestrator_instances WHERE id = $1`, `DELETE FROM orchestrator_journal WHERE instance_id = $1`} {
+			if _, err := db.ExecContext(ctx, q, child); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE orchestrator_waits SET signal = NULL, due_at = NULL WHERE instance_id = $1`, res.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE orchestrator_instances SET last_update = $1 WHERE id = $2`, old, res.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := rt.sweepOrphans(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var started, consumed int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchestrator_instances WHERE process_id = 'starter' AND state = 'COMPLETED'`).Scan(&started)
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchestrator_events WHERE consumed_at IS NOT NULL`).Scan(&consumed)
+		if started != 1 || consumed != 1 {
+			t.Errorf("event start: %d instances, %d consumed events", started, consumed)
+		}
+		// Sweeping again starts nothing more.
+		if err := rt.sweepOrphans(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orchestrator_instances WHERE process_id = 'starter'`).Scan(&started)
+		if started != 1 {
+			t.Errorf("%d instances after a second sweep", started)
+		}
+		// The child exists again and its end reached the parent.
+		if _, err := rt.dispatch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var state string
+		_ = db.QueryRowContext(ctx, `SELECT state FROM orchestrator_instances WHERE id = $1`, res.ID).Scan(&state)
+		if state != "COMPLETED" {
+			t.Errorf("parent %s", state)
+		}
+	}, Migrations)
+}
