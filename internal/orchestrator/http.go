@@ -390,7 +390,7 @@ func (h *HTTP) nodeInstances(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []map[string]any{}
 	for _, n := range nodes {
-		if !n.Exit.IsZero() {
+		if n.Exit != nil {
 			continue // SonataFlow lists the active node instances
 		}
 		out = append(out, map[string]any{

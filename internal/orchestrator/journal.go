@@ -277,6 +277,9 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 				}
 			}
 		}
+		if err := writeNodes(ctx, tx, j.id, entries); err != nil {
+			return err
+		}
 		if a := j.auditRow; a != nil {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 				a.id, now, a.actor, a.action, a.processID, j.id, a.detail); err != nil {

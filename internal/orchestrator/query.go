@@ -107,16 +107,6 @@ func (rt *Runtime) ActiveInstances(ctx context.Context, processID string, limit 
 	return out, rows.Err()
 }
 
-// NodeInstances returns an instance's node instances, derived from its
-// journal (the journal is the record; the node view is computed).
-func (rt *Runtime) NodeInstances(ctx context.Context, id string) ([]engine.NodeInstance, error) {
-	entries, _, err := loadJournal(ctx, rt.db, id)
-	if err != nil {
-		return nil, err
-	}
-	return engine.Nodes(entries), nil
-}
-
 // Timer is an instance's pending timer.
 type Timer struct {
 	TimerID            string    `json:"timerId"`

@@ -151,3 +151,83 @@ func TestSweepRedoesCutShortStarts(t *testing.T) {
 		}
 	}, Migrations)
 }
+
+const greetAndFail = `
+id: steps
+version: "1.0"
+specVersion: "0.8"
+name: Steps
+start: Pick
+functions:
+  - name: log
+    type: custom
+    operation: sysout
+  - name: down
+    type: custom
+    operation: rest:get:http://127.0.0.1:9/down
+states:
+  - name: Pick
+    type: switch
+    dataConditions:
+      - condition: '${ .fail == true }'
+        transition: Fail
+    defaultCondition:
+      transition: Greet
+  - name: Greet
+    type: operation
+    actions:
+      - name: say
+        functionRef: {refName: log, arguments: {message: hello}}
+    transition: Done
+  - name: Done
+    type: inject
+    data: {done: true}
+    end: true
+  - name: Fail
+    type: operation
+    actions:
+      - functionRef: down
+    end: true
+`
+
+// The node instance table matches what engine.Nodes derives from the
+// journal, for an instance that completes and one that fails.
+func TestNodeInstancesFollowTheJournal(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rt := newTestRuntime(t, db, map[string]string{"steps/steps.sw.yaml": greetAndFail})
+		for _, fail := range []bool{false, true} {
+			res, err := rt.Start(ctx, StartRequest{WorkflowID: "steps", Data: map[string]any{"fail": fail}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries, _, err := loadJournal(ctx, db, res.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := engine.Nodes(entries)
+			got, err := rt.NodeInstances(ctx, res.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("fail=%v: %d node instances, want %d: %+v", fail, len(got), len(want), got)
+			}
+			byID := map[string]NodeInstance{}
+			for _, n := range got {
+				byID[n.ID] = n
+			}
+			for _, w := range want {
+				g, ok := byID[w.ID]
+				if !ok {
+					t.Errorf("fail=%v: node %s missing", fail, w.ID)
+					continue
+				}
+				if g.DefinitionID != w.DefinitionID || g.Name != w.Name || g.Type != w.Type || g.ErrorMessage != w.Error ||
+					!g.Enter.Equal(w.Enter.UTC().Truncate(time.Microsecond)) || (g.Exit == nil) != w.Exit.IsZero() {
+					t.Errorf("fail=%v: node %s = %+v, want %+v", fail, w.ID, g, w)
+				}
+			}
+		}
+	}, Migrations)
+}
