@@ -167,6 +167,21 @@ states:
       - functionRef: missing
     end: true
 `,
+	"shared/schemas/person.json": `{"definitions": {"person": {"type": "object", "properties": {"name": {"$ref": "#/definitions/name"}}, "required": ["name"]}, "name": {"type": "string", "minLength": 1}}}`,
+	"withref/schemas/input.json": `{"type": "object", "properties": {"who": {"$ref": "../../shared/schemas/person.json#/definitions/person", "title": "Who"}}, "required": ["who"]}`,
+	"withref/withref.sw.yaml": `
+id: withref
+version: "1.0"
+specVersion: "0.8"
+name: Schema with references
+dataInputSchema: schemas/input.json
+start: Done
+states:
+  - name: Done
+    type: inject
+    data: {ok: true}
+    end: true
+`,
 	"broken/broken.sw.yaml": `
 id: broken
 specVersion: "0.8"
@@ -352,6 +367,18 @@ func TestManagement(t *testing.T) {
 	}
 	if strings.Contains(string(r.raw), "broken") {
 		t.Errorf("a broken workflow is listed: %s", r.raw)
+	}
+	// References to other files are inlined; the shared schema's own
+	// references are resolved against it.
+	r = s.do(t, "GET", "/management/processes/withref", nil)
+	if !strings.Contains(string(r.raw), `"minLength":1`) || !strings.Contains(string(r.raw), `"title":"Who"`) || strings.Contains(string(r.raw), "$ref") {
+		t.Errorf("inputSchema not resolved: %s", r.raw)
+	}
+	if r := s.do(t, "POST", "/withref", map[string]any{"who": map[string]any{"name": ""}}); r.status != 400 {
+		t.Errorf("input against a shared schema: %d %s", r.status, r.raw)
+	}
+	if r := s.do(t, "POST", "/withref", map[string]any{"who": map[string]any{"name": "Ana"}}); r.status != 201 {
+		t.Errorf("valid input against a shared schema: %d %s", r.status, r.raw)
 	}
 	if r := s.do(t, "GET", "/management/processes/nope", nil); r.status != 404 {
 		t.Errorf("unknown process: %d", r.status)

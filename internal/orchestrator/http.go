@@ -269,25 +269,9 @@ func (h *HTTP) instanceResource(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func inputSchema(wf *Workflow) any {
-	if s := wf.Definition.W.DataInputSchema; s != nil && len(s.Document) > 0 {
-		var v any
-		if json.Unmarshal(s.Document, &v) == nil {
-			return v
-		}
-	}
-	return nil
-}
+func inputSchema(wf *Workflow) any { return wf.InputSchema }
 
-func outputSchema(wf *Workflow) any {
-	if s := wf.Definition.W.OutputSchema; s != nil && len(s.Document) > 0 {
-		var v any
-		if json.Unmarshal(s.Document, &v) == nil {
-			return v
-		}
-	}
-	return nil
-}
+func outputSchema(wf *Workflow) any { return wf.OutputSchema }
 
 func (h *HTTP) processes(w http.ResponseWriter, r *http.Request) {
 	ids := []string{}

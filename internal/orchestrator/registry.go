@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -41,6 +42,9 @@ type Workflow struct {
 	Hash       string
 	Definition *engine.Definition
 	Loaded     time.Time
+	// InputSchema and OutputSchema are the data schemas with references to
+	// other files inlined (nil when the workflow has none).
+	InputSchema, OutputSchema any
 }
 
 // LoadError is a workflow file that could not be loaded; the others load
@@ -197,8 +201,10 @@ func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Work
 	if err != nil {
 		return nil, err
 	}
-	loader := fsLoader{sub}
-	w, err := workflow.ParseFile(ctx, loader, path.Base(file))
+	// The loader is rooted at the source, not the workflow's directory, so
+	// that references to shared files in a sibling directory
+	// ("../shared/schemas/...", as RHDH's repositories have) resolve.
+	w, err := workflow.ParseFile(ctx, fsLoader{src.FS}, file)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +232,19 @@ func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Work
 	if err != nil {
 		return nil, err
 	}
-	return &Workflow{ID: w.ID, File: file, Hash: hash, Definition: def, Loaded: time.Now().UTC()}, nil
+	wf := &Workflow{ID: w.ID, File: file, Definition: def, Loaded: time.Now().UTC()}
+	if wf.InputSchema, err = resolvedSchema(src.FS, w, w.DataInputSchema); err != nil {
+		return nil, fmt.Errorf("dataInputSchema: %w", err)
+	}
+	if wf.OutputSchema, err = resolvedSchema(src.FS, w, w.OutputSchema); err != nil {
+		return nil, fmt.Errorf("output schema: %w", err)
+	}
+	// The resolved schemas count in the version: a shared schema outside
+	// the workflow's directory can change it too.
+	schemas, _ := json.Marshal([]any{wf.InputSchema, wf.OutputSchema})
+	sum := sha256.Sum256(append([]byte(hash), schemas...))
+	wf.Hash = hex.EncodeToString(sum[:])
+	return wf, nil
 }
 
 // workflowFiles lists the workflow files of a tree.
