@@ -284,10 +284,14 @@ func escapeLike(s string) string {
 // page of a list ordered by entity_ref stops after limit matches (as IN
 // over the search rows, SQLite built the whole set of matches first:
 // 690 ms at 100k entities).
-func (f *Filter) sql(a *sqlArgs) string { return f.sqlOn(a, "f.entity_id") }
+func (f *Filter) sql(a *sqlArgs) string { return f.sqlOn(a, "f.entity_id", true) }
 
-// sqlOn renders the filter as a condition on the entity id column col.
-func (f *Filter) sqlOn(a *sqlArgs, col string) string {
+// sqlOn renders the filter as a condition on the entity id column col. With
+// probe, each key test is an EXISTS (one index seek per candidate row:
+// best when rows are walked in some order and the walk stops early);
+// otherwise an IN over the search rows (one scan of the key: best for
+// counts and sets).
+func (f *Filter) sqlOn(a *sqlArgs, col string, probe bool) string {
 	switch f.Op {
 	case opAll, opAny:
 		list, join, empty := f.All, " AND ", "1=1"
@@ -299,11 +303,11 @@ func (f *Filter) sqlOn(a *sqlArgs, col string) string {
 		}
 		parts := make([]string, len(list))
 		for i := range list {
-			parts[i] = list[i].sqlOn(a, col)
+			parts[i] = list[i].sqlOn(a, col, probe)
 		}
 		return "(" + strings.Join(parts, join) + ")"
 	case opNot:
-		return "NOT " + f.Not.sqlOn(a, col)
+		return "NOT " + f.Not.sqlOn(a, col, probe)
 	case opKey:
 		cond := "key = " + a.add(strings.ToLower(f.Key))
 		switch {
@@ -317,6 +321,9 @@ func (f *Filter) sqlOn(a *sqlArgs, col string) string {
 				ps[i] = a.add(strings.ToLower(v))
 			}
 			cond += " AND s.value IN (" + strings.Join(ps, ", ") + ")"
+		}
+		if !probe {
+			return col + " IN (SELECT s.entity_id FROM catalog_search s WHERE s." + cond + ")"
 		}
 		return "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = " + col + " AND s." + cond + ")"
 	}

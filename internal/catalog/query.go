@@ -51,7 +51,7 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		// page stops after limit matches.
 		q = "SELECT f.final_entity FROM catalog_final_entities f"
 		if req.Filter != nil {
-			q += " WHERE " + req.Filter.sql(a)
+			q += " WHERE " + req.Filter.sqlOn(a, "f.entity_id", req.Limit > 0)
 		}
 		q += " ORDER BY f.entity_ref"
 	} else {
@@ -59,7 +59,7 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		// does not allow expressions over output columns in ORDER BY.
 		q = "SELECT final_entity FROM (SELECT f.final_entity, f.entity_ref" + sel.String() + " FROM catalog_final_entities f"
 		if req.Filter != nil {
-			q += " WHERE " + req.Filter.sql(a)
+			q += " WHERE " + req.Filter.sqlOn(a, "f.entity_id", false)
 		}
 		q += ") q ORDER BY " + order.String() + "entity_ref"
 	}
@@ -177,49 +177,56 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		order = &c.OrderFields[0]
 	}
 
-	a := &sqlArgs{}
-	from := " FROM catalog_final_entities f"
+	// The count works on sets; the page walks the order and probes. Each
+	// query gets its own arguments.
+	build := func(probe bool) (a *sqlArgs, from string, where []string) {
+		a = &sqlArgs{}
+		from = " FROM catalog_final_entities f"
+		if order != nil {
+			from += " JOIN catalog_search o ON o.entity_id = f.entity_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
+		}
+		if c.Filter != nil {
+			where = append(where, c.Filter.sqlOn(a, "f.entity_id", probe))
+		}
+		if c.FullTextTerm != "" {
+			fields := c.FullTextFields
+			if len(fields) == 0 {
+				fields = []string{"metadata.uid"}
+				if order != nil {
+					fields = []string{order.Field}
+				}
+			}
+			ps := make([]string, len(fields))
+			for i, f := range fields {
+				ps[i] = a.add(strings.ToLower(strings.TrimSpace(f)))
+			}
+			// One scan of the fields' rows beats a LIKE per entity.
+			where = append(where, "f.entity_id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key IN ("+strings.Join(ps, ", ")+") AND s.value LIKE "+
+				a.add("%"+escapeLike(strings.ToLower(c.FullTextTerm))+"%")+` ESCAPE '\')`)
+		}
+		return a, from, where
+	}
 	sortCol := "f.entity_id"
 	if order != nil {
-		from += " JOIN catalog_search o ON o.entity_id = f.entity_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
 		sortCol = "o.value"
-	}
-	var where []string
-	if c.Filter != nil {
-		where = append(where, c.Filter.sql(a))
-	}
-	if c.FullTextTerm != "" {
-		fields := c.FullTextFields
-		if len(fields) == 0 {
-			fields = []string{"metadata.uid"}
-			if order != nil {
-				fields = []string{order.Field}
-			}
-		}
-		ps := make([]string, len(fields))
-		for i, f := range fields {
-			ps[i] = a.add(strings.ToLower(strings.TrimSpace(f)))
-		}
-		where = append(where, "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = f.entity_id AND s.key IN ("+strings.Join(ps, ", ")+") AND s.value LIKE "+
-			a.add("%"+escapeLike(strings.ToLower(c.FullTextTerm))+"%")+` ESCAPE '\')`)
-	}
-	whereSQL := ""
-	if len(where) > 0 {
-		whereSQL = " WHERE " + strings.Join(where, " AND ")
 	}
 
 	res := &QueryResult{Items: []json.RawMessage{}}
-	if first {
-		if !c.ExcludeTotal {
-			if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from+whereSQL, a.args...).Scan(&c.TotalItems); err != nil {
-				return nil, fmt.Errorf("count entities: %w", err)
-			}
+	if first && !c.ExcludeTotal {
+		ca, from, where := build(false)
+		q := "SELECT COUNT(*)" + from
+		if len(where) > 0 {
+			q += " WHERE " + strings.Join(where, " AND ")
+		}
+		if err := s.db.QueryRowContext(ctx, q, ca.args...).Scan(&c.TotalItems); err != nil {
+			return nil, fmt.Errorf("count entities: %w", err)
 		}
 	}
 	res.TotalItems = c.TotalItems
 	if limit == 0 {
 		return res, nil
 	}
+	a, from, where := build(true)
 
 	desc := order != nil && order.desc()
 	backwards := c.IsPrevious != desc // walk the index in descending order
@@ -418,7 +425,7 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 	}
 	q := "SELECT v.key, v.original_value, COUNT(*) FROM catalog_search v WHERE v.key IN (" + strings.Join(ps, ", ") + ") AND v.original_value IS NOT NULL"
 	if filter != nil {
-		q += " AND " + filter.sqlOn(a, "v.entity_id")
+		q += " AND " + filter.sqlOn(a, "v.entity_id", false)
 	}
 	q += " GROUP BY v.key, v.original_value ORDER BY COUNT(*) DESC, v.original_value"
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
