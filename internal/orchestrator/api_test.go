@@ -43,6 +43,9 @@ func newStub(t *testing.T) *stub {
 		s.calls[r.URL.Path+"?"+r.URL.Query().Get("id")]++
 		s.mu.Unlock()
 		s.total.Add(1)
+		if strings.HasPrefix(r.URL.Path, "/slow") {
+			time.Sleep(1500 * time.Millisecond)
+		}
 		if strings.HasPrefix(r.URL.Path, "/missing") {
 			w.WriteHeader(http.StatusNotFound)
 			return
@@ -180,6 +183,27 @@ states:
   - name: Done
     type: inject
     data: {ok: true}
+    end: true
+`,
+	"slowcall/slowcall.sw.yaml": `
+id: slowcall
+version: "1.0"
+specVersion: "0.8"
+name: Slow call after a sleep
+start: Sleep
+functions:
+  - name: slow
+    type: custom
+    operation: rest:get:STUB/slow
+states:
+  - name: Sleep
+    type: sleep
+    duration: PT0.1S
+    transition: Call
+  - name: Call
+    type: operation
+    actions:
+      - functionRef: slow
     end: true
 `,
 	"broken/broken.sw.yaml": `
@@ -601,4 +625,17 @@ func TestHotReload(t *testing.T) {
 	if strings.Contains(oldVars, `"version"`) || !strings.Contains(newVars, `"version":2`) {
 		t.Errorf("old instance %s, new instance %s", oldVars, newVars)
 	}
+}
+
+// A slow call in one resumed instance does not hold up another's timer.
+func TestSlowCallDoesNotDelayTimers(t *testing.T) {
+	s := startServer(t, false, "", newStub(t))
+	slow := s.do(t, "POST", "/slowcall", map[string]any{}).body["id"].(string)
+	time.Sleep(200 * time.Millisecond) // the slow call is in flight
+	nap := s.do(t, "POST", "/nap", map[string]any{}).body["id"].(string)
+	took := s.waitState(t, nap, "COMPLETED", 5*time.Second)
+	if took > 700*time.Millisecond {
+		t.Errorf("a 0.3 s sleep took %v while another instance waited for a slow call", took)
+	}
+	s.waitState(t, slow, "COMPLETED", 5*time.Second)
 }

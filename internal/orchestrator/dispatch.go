@@ -34,11 +34,13 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		}()
 	}
 	defer wg.Wait()
+	// Resumes run on after ctx ends (see dispatch); wait for them.
+	defer rt.inflight.Wait()
 	lastSweep := time.Time{}
 	t := time.NewTimer(rt.poll)
 	defer t.Stop()
 	for {
-		n, err := rt.dispatch(ctx)
+		more, err := rt.dispatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			rt.log.Warn("dispatch", "error", err)
 		}
@@ -57,7 +59,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		if err := rt.fireSchedules(ctx); err != nil && ctx.Err() == nil {
 			rt.log.Warn("scheduled starts", "error", err)
 		}
-		if n == batchSize {
+		if more {
 			continue
 		}
 		t.Reset(rt.poll)
@@ -70,19 +72,28 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	}
 }
 
-// dispatch claims instances with due waits or expired leases and resumes
-// them, a few at a time; it returns how many it claimed.
-func (rt *Runtime) dispatch(ctx context.Context) (int, error) {
+// free returns how many more instances this replica can resume now.
+func (rt *Runtime) free() int { return min(batchSize, rt.workers-len(rt.slots)) }
+
+// dispatch claims instances with due waits or expired leases, as many as
+// it has free workers for, and resumes each in its own goroutine, so that
+// a slow call in one instance does not hold up the timers of the others.
+// more reports that it claimed all it could, so there may be more due.
+func (rt *Runtime) dispatch(ctx context.Context) (more bool, err error) {
+	limit := rt.free()
+	if limit <= 0 {
+		return false, nil // a finishing resume wakes the dispatcher
+	}
 	now := store.Now()
 	// A cheap read first: most polls find nothing, and on SQLite a write
 	// transaction would take the writer for nothing.
 	var found int
-	err := rt.db.QueryRowContext(ctx, `SELECT CASE
+	err = rt.db.QueryRowContext(ctx, `SELECT CASE
 		WHEN EXISTS (SELECT 1 FROM orchestrator_waits WHERE due_at <= $1) THEN 1
 		WHEN EXISTS (SELECT 1 FROM orchestrator_instances WHERE lease_owner IS NOT NULL AND lease_expiry < $1) THEN 1
 		ELSE 0 END`, now).Scan(&found)
 	if err != nil || found == 0 {
-		return 0, err
+		return false, err
 	}
 	var ids []string
 	err = rt.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -90,7 +101,7 @@ func (rt *Runtime) dispatch(ctx context.Context) (int, error) {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM orchestrator_instances
 			WHERE id IN (SELECT instance_id FROM orchestrator_waits WHERE due_at <= $1 ORDER BY due_at LIMIT $2)
 			AND (lease_owner IS NULL OR lease_expiry < $1) AND state = 'ACTIVE'
-			LIMIT $2 `+rt.db.SkipLocked(), now, batchSize)
+			LIMIT $2 `+rt.db.SkipLocked(), now, limit)
 		if err != nil {
 			return err
 		}
@@ -98,10 +109,10 @@ func (rt *Runtime) dispatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		if len(ids) < batchSize {
+		if len(ids) < limit {
 			rows, err := tx.QueryContext(ctx, `SELECT id FROM orchestrator_instances
 				WHERE lease_owner IS NOT NULL AND lease_expiry < $1 AND state = 'ACTIVE'
-				LIMIT $2 `+rt.db.SkipLocked(), now, batchSize-len(ids))
+				LIMIT $2 `+rt.db.SkipLocked(), now, limit-len(ids))
 			if err != nil {
 				return err
 			}
@@ -122,27 +133,25 @@ func (rt *Runtime) dispatch(ctx context.Context) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("claim instances: %w", err)
+		return false, fmt.Errorf("claim instances: %w", err)
 	}
 	// Claimed instances run to their next wait even when shutdown begins:
 	// cutting a run short would leave its lease to expire and make an
 	// interrupted action run again elsewhere.
 	runCtx := context.WithoutCancel(ctx)
-	sem := make(chan struct{}, rt.workers)
-	var wg sync.WaitGroup
 	for _, id := range ids {
-		sem <- struct{}{}
-		wg.Add(1)
+		rt.slots <- struct{}{}
+		rt.inflight.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+			defer rt.Wake()
+			defer func() { <-rt.slots }()
+			defer rt.inflight.Done()
 			if err := rt.resume(runCtx, id); err != nil {
 				rt.log.Error("resume instance", "instance", id, "error", err)
 			}
 		}()
 	}
-	wg.Wait()
-	return len(ids), nil
+	return len(ids) == limit, nil
 }
 
 func scanIDs(rows *sql.Rows, ids []string) ([]string, error) {

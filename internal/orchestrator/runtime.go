@@ -75,6 +75,9 @@ type Runtime struct {
 	running map[string]int // instances this replica drives now
 	wake    chan struct{}
 	group   *groupCommit // SQLite only
+
+	slots    chan struct{} // one per instance being resumed
+	inflight sync.WaitGroup
 }
 
 // New returns a runtime; Run starts its background work.
@@ -102,6 +105,7 @@ func New(opts Options) *Runtime {
 	if rt.workers <= 0 {
 		rt.workers = 8
 	}
+	rt.slots = make(chan struct{}, rt.workers)
 	if rt.log == nil {
 		rt.log = slog.New(slog.DiscardHandler)
 	}

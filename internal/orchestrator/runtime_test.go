@@ -144,6 +144,7 @@ func TestSweepRedoesCutShortStarts(t *testing.T) {
 		if _, err := rt.dispatch(ctx); err != nil {
 			t.Fatal(err)
 		}
+		rt.inflight.Wait()
 		var state string
 		_ = db.QueryRowContext(ctx, `SELECT state FROM orchestrator_instances WHERE id = $1`, res.ID).Scan(&state)
 		if state != "COMPLETED" {
