@@ -61,9 +61,13 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 	if sinkURL != "" {
 		sink = &orchestrator.HTTPSink{URL: sinkURL}
 	}
+	serviceURL := cfg.ServiceURL
+	if serviceURL == "" {
+		serviceURL = env.Backend.BaseURL
+	}
 	rt := orchestrator.New(orchestrator.Options{
 		DB: env.DB, Registry: reg, Lease: cfg.LeaseDuration, Poll: cfg.PollInterval,
-		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, Logger: log,
+		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, ServiceURL: serviceURL, Logger: log,
 	})
 	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated}
 	h.Routes(env.RootRouter("orchestrator"))

@@ -426,7 +426,7 @@ func TestManagement(t *testing.T) {
 		t.Errorf("Portico's own routes need credentials: %d", r.status)
 	}
 	r = s.do(t, "GET", "/api/orchestrator/runtime/workflows", nil, "Authorization", "Bearer test-token-0123456789")
-	if r.status != 200 || !strings.Contains(string(r.raw), "broken.sw.yaml") {
+	if r.status != 200 || !strings.Contains(string(r.raw), "broken.sw.yaml") || !strings.Contains(string(r.raw), `/greeting"`) {
 		t.Errorf("registry: %d %s", r.status, r.raw)
 	}
 }

@@ -22,14 +22,17 @@ type Config struct {
 	// (default 1s; negative turns hot reload off).
 	ReloadInterval time.Duration `yaml:"reloadInterval"`
 
+	// ServiceURL is where callers reach the runtime API (the serviceUrl the
+	// Data Index reports); default backend.baseUrl.
+	ServiceURL string `yaml:"serviceUrl"`
+
 	// Keys of the RHDH orchestrator plugin's configuration, accepted so
-	// that a Backstage configuration loads; the built-in services serve
-	// what they point at.
-	DataIndexService  any    `yaml:"dataIndexService"`
-	SonataFlowService any    `yaml:"sonataFlowService"`
-	ServiceURL        string `yaml:"serviceUrl"`
-	Kafka             any    `yaml:"kafka"`
-	Editor            any    `yaml:"editor"`
+	// that a Backstage configuration loads; Portico itself serves what
+	// dataIndexService.url and sonataFlowService.baseUrl point at.
+	DataIndexService  any `yaml:"dataIndexService"`
+	SonataFlowService any `yaml:"sonataFlowService"`
+	Kafka             any `yaml:"kafka"`
+	Editor            any `yaml:"editor"`
 }
 
 // RuntimeAPIConfig is orchestrator.runtimeApi.

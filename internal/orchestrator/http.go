@@ -67,18 +67,20 @@ func (h *HTTP) Routes(r *httpapi.Router) {
 func (h *HTTP) PluginRoutes(r *httpapi.Router) {
 	r.HandleFunc("GET /runtime/workflows", func(w http.ResponseWriter, req *http.Request) {
 		type wf struct {
-			ID      string    `json:"id"`
-			File    string    `json:"file"`
-			Version string    `json:"version"`
-			Hash    string    `json:"hash"`
-			Loaded  time.Time `json:"loaded"`
+			ID         string    `json:"id"`
+			File       string    `json:"file"`
+			Version    string    `json:"version"`
+			Hash       string    `json:"hash"`
+			Loaded     time.Time `json:"loaded"`
+			ServiceURL string    `json:"serviceUrl"`
+			Endpoint   string    `json:"endpoint"`
 		}
 		out := struct {
 			Workflows []wf        `json:"workflows"`
 			Errors    []LoadError `json:"errors"`
 		}{Workflows: []wf{}, Errors: h.Runtime.reg.Errors()}
 		for _, w := range h.Runtime.reg.List() {
-			out.Workflows = append(out.Workflows, wf{w.ID, w.File, w.Definition.W.Version, w.Hash, w.Loaded})
+			out.Workflows = append(out.Workflows, wf{w.ID, w.File, w.Definition.W.Version, w.Hash, w.Loaded, h.Runtime.ServiceURL(), h.Runtime.Endpoint(w.ID)})
 		}
 		if out.Errors == nil {
 			out.Errors = []LoadError{}

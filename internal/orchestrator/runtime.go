@@ -49,7 +49,11 @@ type Options struct {
 	Sink Sink
 	// Workers bounds the instances one replica resumes at once (default 8).
 	Workers int
-	Logger  *slog.Logger
+	// ServiceURL is the absolute URL callers reach the runtime API at
+	// (orchestrator.serviceUrl, else backend.baseUrl): the Data Index
+	// reports it as each workflow's serviceUrl, and endpoint below it.
+	ServiceURL string
+	Logger     *slog.Logger
 }
 
 // Sink sends a produced CloudEvent (structured mode JSON) to the
@@ -69,6 +73,7 @@ type Runtime struct {
 	sink           Sink
 	sinkConfigured bool
 	workers        int
+	serviceURL     string
 	log            *slog.Logger
 
 	mu      sync.Mutex
@@ -85,6 +90,7 @@ func New(opts Options) *Runtime {
 	rt := &Runtime{
 		db: opts.DB, reg: opts.Registry, owner: opts.Owner, lease: opts.Lease, poll: opts.Poll,
 		inboxTTL: opts.InboxTTL, sink: opts.Sink, sinkConfigured: opts.Sink != nil, workers: opts.Workers,
+		serviceURL: strings.TrimRight(opts.ServiceURL, "/"),
 		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1),
 	}
 	if rt.owner == "" {
@@ -114,6 +120,12 @@ func New(opts Options) *Runtime {
 
 // Registry returns the runtime's workflow registry.
 func (rt *Runtime) Registry() *Registry { return rt.reg }
+
+// ServiceURL returns the URL the runtime API is reached at.
+func (rt *Runtime) ServiceURL() string { return rt.serviceURL }
+
+// Endpoint returns the URL that starts instances of a workflow.
+func (rt *Runtime) Endpoint(workflowID string) string { return rt.serviceURL + "/" + workflowID }
 
 // Owner returns the id this replica takes leases under.
 func (rt *Runtime) Owner() string { return rt.owner }
