@@ -90,9 +90,9 @@ func New(opts Options) *Runtime {
 	rt := &Runtime{
 		db: opts.DB, reg: opts.Registry, owner: opts.Owner, lease: opts.Lease, poll: opts.Poll,
 		inboxTTL: opts.InboxTTL, sink: opts.Sink, sinkConfigured: opts.Sink != nil, workers: opts.Workers,
-		serviceURL: strings.TrimRight(opts.ServiceURL, "/"),
 		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1),
 	}
+	rt.serviceURL = strings.TrimRight(opts.ServiceURL, "/")
 	if rt.owner == "" {
 		rt.owner = uuid.NewString()
 	}
