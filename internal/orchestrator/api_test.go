@@ -206,6 +206,35 @@ states:
       - functionRef: slow
     end: true
 `,
+	"corr/corr.sw.yaml": `
+id: corr
+version: "1.0"
+specVersion: "0.8"
+name: Correlated
+start: Begin
+events:
+  - name: begin
+    source: tester
+    type: corr.begin
+    correlation: [{contextAttributeName: userid}]
+  - name: move
+    source: tester
+    type: corr.move
+    correlation: [{contextAttributeName: userid}]
+states:
+  - name: Begin
+    type: event
+    onEvents:
+      - eventRefs: [begin]
+    transition: Move
+  - name: Move
+    type: event
+    onEvents:
+      - eventRefs: [move]
+        eventDataFilter:
+          toStateData: '${ .moved }' 
+    end: true
+`,
 	"broken/broken.sw.yaml": `
 id: broken
 specVersion: "0.8"
@@ -562,6 +591,36 @@ func TestEvents(t *testing.T) {
 		if !strings.Contains(vars, `"early"`) {
 			t.Errorf("variables: %s", vars)
 		}
+
+		// By business key; an event that names no instance and matches no
+		// correlation reaches no running instance (as in SonataFlow): it is
+		// kept, not given to whichever instance waits.
+		r = s.do(t, "POST", "/waiter?businessKey=order-7", map[string]any{})
+		byKey := r.body["id"].(string)
+		time.Sleep(400 * time.Millisecond)
+		if r := binaryEvent(s, t, "e3", "test.go", map[string]any{"got": "anon"}); r.body["kept"] != true {
+			t.Errorf("unaddressed event: %s", r.raw)
+		}
+		if r := binaryEvent(s, t, "e4", "test.go", map[string]any{"got": "key"}, "ce-kogitobusinesskey", "order-7"); r.body["delivered"] != byKey {
+			t.Errorf("event by business key: %s", r.raw)
+		}
+		s.waitState(t, byKey, "COMPLETED", 3*time.Second)
+
+		// By correlation: the start event binds userid; a move event for
+		// another user does not reach the instance.
+		r = binaryEvent(s, t, "c1", "corr.begin", map[string]any{}, "ce-userid", "u1")
+		corrStarted, _ := r.body["started"].([]any)
+		if len(corrStarted) != 1 {
+			t.Fatalf("correlated start: %s", r.raw)
+		}
+		corrID := corrStarted[0].(string)
+		if r := binaryEvent(s, t, "c2", "corr.move", map[string]any{"moved": "u2"}, "ce-userid", "u2"); r.body["kept"] != true {
+			t.Errorf("event for another user: %s", r.raw)
+		}
+		if r := binaryEvent(s, t, "c3", "corr.move", map[string]any{"moved": "u1"}, "ce-userid", "u1"); r.body["delivered"] != corrID {
+			t.Errorf("correlated event: %s", r.raw)
+		}
+		s.waitState(t, corrID, "COMPLETED", 3*time.Second)
 
 		// Structured mode starts an event-triggered workflow.
 		r = s.do(t, "POST", "/", `{"specversion": "1.0", "id": "s1", "source": "tester", "type": "test.begin", "data": {"x": 1}}`,

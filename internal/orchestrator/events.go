@@ -215,16 +215,25 @@ type candidateWait struct {
 	wait               engine.Wait
 }
 
-// assignEvent gives ev to the first open event wait that accepts it and
-// marks it consumed; it returns the instance, or "".
+// assignEvent gives ev to an open event wait and marks it consumed; it
+// returns the instance, or "". As in SonataFlow, an event reaches a
+// running instance only when it names it: by the kogitoprocrefid
+// extension (target), by the kogitobusinesskey extension, or by the
+// correlation attributes the waiting event definition declares. Any other
+// event only starts workflows.
 func (rt *Runtime) assignEvent(ctx context.Context, tx *sql.Tx, ev *engine.Event, target string, now time.Time) (string, error) {
 	q := `SELECT w.instance_id, w.wait_id, w.wait FROM orchestrator_event_waits e
 		JOIN orchestrator_waits w ON w.instance_id = e.instance_id AND w.wait_id = e.wait_id
 		WHERE e.event_type = $1 AND w.signal IS NULL`
 	args := []any{ev.Type}
-	if target != "" {
+	bk, _ := ev.Extensions[BusinessKeyExtension].(string)
+	switch {
+	case target != "":
 		q += ` AND w.instance_id = $2`
 		args = append(args, target)
+	case bk != "":
+		q += ` AND w.instance_id IN (SELECT id FROM orchestrator_instances WHERE business_key = $2 AND state = 'ACTIVE')`
+		args = append(args, bk)
 	}
 	q += ` ORDER BY w.instance_id, w.wait_id LIMIT 100`
 	cands, err := queryCandidates(ctx, tx, q, args...)
@@ -232,7 +241,7 @@ func (rt *Runtime) assignEvent(ctx context.Context, tx *sql.Tx, ev *engine.Event
 		return "", err
 	}
 	for _, c := range cands {
-		if !acceptsEvent(c.wait, ev) {
+		if !acceptsEvent(c.wait, ev, target != "" || bk != "") {
 			continue
 		}
 		ok, err := rt.assign(ctx, tx, c, ev, now)
@@ -246,9 +255,16 @@ func (rt *Runtime) assignEvent(ctx context.Context, tx *sql.Tx, ev *engine.Event
 	return "", nil
 }
 
-func acceptsEvent(w engine.Wait, ev *engine.Event) bool {
+// BusinessKeyExtension is the CloudEvent extension attribute that names
+// the instance an event is for by its business key.
+const BusinessKeyExtension = "kogitobusinesskey"
+
+// acceptsEvent reports whether a wait takes ev. An event addressed to the
+// instance (named) needs only to match; otherwise the match must be made
+// by correlation attributes.
+func acceptsEvent(w engine.Wait, ev *engine.Event, named bool) bool {
 	for _, m := range w.Events {
-		if m.Matches(ev) {
+		if m.Matches(ev) && (named || len(m.Correlation) > 0) {
 			return true
 		}
 	}
@@ -293,7 +309,7 @@ func queryCandidates(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]
 
 // matchInbox gives events that arrived before an instance waited for them
 // to its new event waits, oldest first.
-func (rt *Runtime) matchInbox(ctx context.Context, tx *sql.Tx, id string, waits []engine.Wait, now time.Time) (bool, error) {
+func (rt *Runtime) matchInbox(ctx context.Context, tx *sql.Tx, id, businessKey string, waits []engine.Wait, now time.Time) (bool, error) {
 	args := []any{now, id}
 	var types []string
 	seen := map[string]bool{}
@@ -338,8 +354,14 @@ func (rt *Runtime) matchInbox(ctx context.Context, tx *sql.Tx, id string, waits 
 	}
 	assigned := false
 	for _, ev := range events {
+		ref, _ := ev.Extensions[RefExtension].(string)
+		bk, _ := ev.Extensions[BusinessKeyExtension].(string)
+		named := ref == id || bk != "" && bk == businessKey
+		if ref != "" && ref != id || bk != "" && bk != businessKey {
+			continue // addressed to another instance
+		}
 		for i, c := range cands {
-			if c.waitID == "" || !acceptsEvent(c.wait, ev) {
+			if c.waitID == "" || !acceptsEvent(c.wait, ev, named) {
 				continue
 			}
 			ok, err := rt.assign(ctx, tx, c, ev, now)

@@ -243,7 +243,7 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 				return err
 			}
 		} else if hasEventWaits(out.Waits) {
-			if assigned, err = rt.matchInbox(ctx, tx, in.ID(), out.Waits, now); err != nil {
+			if assigned, err = rt.matchInbox(ctx, tx, in.ID(), j.bk, out.Waits, now); err != nil {
 				return err
 			}
 		}
