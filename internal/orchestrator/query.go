@@ -109,20 +109,22 @@ func (rt *Runtime) ActiveInstances(ctx context.Context, processID string, limit 
 
 // Timer is an instance's pending timer.
 type Timer struct {
-	TimerID            string    `json:"timerId"`
-	ProcessID          string    `json:"processId"`
-	ProcessInstanceID  string    `json:"processInstanceId"`
-	NodeInstanceID     string    `json:"nodeInstanceId"`
-	Description        string    `json:"description"`
-	ExpirationTime     time.Time `json:"expirationTime"`
-	Reason             string    `json:"reason"`
-	RootProcessID      string    `json:"rootProcessId,omitempty"`
-	RootProcessInstace string    `json:"rootProcessInstanceId,omitempty"`
+	TimerID             string    `json:"timerId"`
+	ProcessID           string    `json:"processId"`
+	ProcessInstanceID   string    `json:"processInstanceId"`
+	NodeInstanceID      string    `json:"nodeInstanceId"`
+	Description         string    `json:"description"`
+	ExpirationTime      time.Time `json:"expirationTime"`
+	Reason              string    `json:"reason"`
+	RootProcessID       string    `json:"rootProcessId,omitempty"`
+	RootProcessInstance string    `json:"rootProcessInstanceId,omitempty"`
 }
 
 // Timers returns an instance's pending timers.
 func (rt *Runtime) Timers(ctx context.Context, processID, id string) ([]Timer, error) {
-	rows, err := rt.db.QueryContext(ctx, `SELECT wait_id, reason, due_at, wait FROM orchestrator_waits WHERE instance_id = $1 AND kind = 'timer' ORDER BY due_at`, id)
+	rows, err := rt.db.QueryContext(ctx, `SELECT w.wait_id, w.reason, w.due_at, w.wait, i.root_id, i.root_process_id
+		FROM orchestrator_waits w JOIN orchestrator_instances i ON i.id = w.instance_id
+		WHERE w.instance_id = $1 AND w.kind = 'timer' ORDER BY w.due_at`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +133,11 @@ func (rt *Runtime) Timers(ctx context.Context, processID, id string) ([]Timer, e
 	for rows.Next() {
 		var t Timer
 		var data string
-		if err := rows.Scan(&t.TimerID, &t.Reason, &t.ExpirationTime, &data); err != nil {
+		var root, rootP sql.NullString
+		if err := rows.Scan(&t.TimerID, &t.Reason, &t.ExpirationTime, &data, &root, &rootP); err != nil {
 			return nil, err
 		}
+		t.RootProcessInstance, t.RootProcessID = root.String, rootP.String
 		var w engine.Wait
 		_ = json.Unmarshal([]byte(data), &w)
 		t.ExpirationTime = t.ExpirationTime.UTC()
