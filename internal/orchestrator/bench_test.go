@@ -85,6 +85,9 @@ orchestrator:
 // long after its due time each timer fired (from the journal's signal
 // entries); the target is within 100 ms.
 func TestTimerLateness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a measurement; skipped with -short (and meaningless under -race)")
+	}
 	each(t, func(t *testing.T, pg bool) {
 		s := startServer(t, pg, "", newStub(t))
 		const n = 200
