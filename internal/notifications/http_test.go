@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/portico-dev/portico/internal/app"
 	"github.com/portico-dev/portico/internal/app/apptest"
 	"github.com/portico-dev/portico/internal/notifications"
 	"github.com/portico-dev/portico/internal/store/storetest"
@@ -474,4 +475,63 @@ notifications:
 	expect(t, call(t, inst, "GET", "/api/notifications/settings", alice, ""), 200, `{"id":"orchestrator","enabled":false`)
 	expect(t, call(t, inst, "POST", "/api/notifications/settings", alice, `{"channels":[{"id":"Web","origins":[{"id":"orchestrator","enabled":true}]}]}`), 200)
 	expect(t, call(t, inst, "POST", "/api/notifications", seedToken, `{"recipients":{"type":"entity","entityRef":"user:default/alice"},"payload":{"title":"wanted"}}`), 200, `"title":"wanted"`)
+}
+
+// Every key of the email module's configuration is read (none is warned
+// about as unknown), and the stream transport starts without a server.
+func TestEmailConfigurationKeys(t *testing.T) {
+	inst := server(t, false, `
+notifications:
+  retention: false
+  concurrencyLimit: 10
+  throttleInterval: {milliseconds: 50}
+  processors:
+    email:
+      transportConfig:
+        transport: stream
+      sender: portal@company.com
+      replyTo: help@company.com
+      concurrencyLimit: 2
+      throttleInterval: {milliseconds: 100}
+      cache: {ttl: {hours: 1}}
+      broadcastConfig: {receiver: users}
+      sesConfig: {fromArn: "arn:aws:ses:eu-west-1:123:identity/x", configurationSetName: portal}
+      filter: {minSeverity: high, maxSeverity: critical, excludedTopics: [noise], includedTopics: [builds]}
+      allowedEmailDomains: [acme.example]
+      allowlistEmailAddresses: [partner@other.example]
+      denylistEmailAddresses: [bob@acme.example]
+`)
+	for _, w := range inst.App.Env().Config.Warnings() {
+		if strings.Contains(w, "notifications") {
+			t.Errorf("warning: %s", w)
+		}
+	}
+	expect(t, call(t, inst, "POST", "/api/notifications", seedToken, `{"recipients":{"type":"broadcast"},"payload":{"title":"x","severity":"critical","topic":"builds"}}`), 200)
+}
+
+func TestStartupConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ config, want string }{
+		{"notifications:\n  processors:\n    email:\n      sender: a@b.c\n      transportConfig: {transport: ses}\n", `"ses" is not supported by Portico`},
+		{"notifications:\n  processors:\n    email:\n      transportConfig: {transport: stream}\n", "sender is required"},
+		{"notifications:\n  processors:\n    email:\n      sender: a@b.c\n      transportConfig: {transport: stream}\n      filter: {minSeverity: urgent}\n", `invalid severity "urgent"`},
+		{"notifications:\n  processors:\n    email:\n      sender: a@b.c\n      transportConfig: {transport: stream}\n      broadcastConfig: {receiver: everyone}\n", "expected none, config or users"},
+		{"notifications:\n  retention: true\n", "expected a duration or false"},
+		{"notifications:\n  retention: forever\n", "expected a duration"},
+	} {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "app-config.yaml")
+		if err := os.WriteFile(file, []byte("backend:\n  dataDirectory: "+dir+"\n"+tc.config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := app.LoadConfig([]string{file})
+		if err == nil {
+			var a *app.App
+			if a, err = app.New(context.Background(), app.Options{Config: cfg}); err == nil {
+				a.Close()
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.config, err, tc.want)
+		}
+	}
 }
