@@ -105,7 +105,7 @@ func listOptions(r *http.Request, user string, paged bool) (ListOptions, error) 
 			field, dir, _ := strings.Cut(f, ",")
 			dir = strings.ToLower(strings.TrimSpace(dir))
 			if dir != "" && dir != "asc" && dir != "desc" {
-				return o, errs.InputErrorf("Invalid order field order '%s'; use asc or desc", dir)
+				return o, errs.InputErrorf("Invalid order field order, must be asc or desc")
 			}
 			o.Order = append(o.Order, OrderField{Field: strings.TrimSpace(field), Desc: dir == "desc"})
 		}

@@ -232,7 +232,7 @@ func TestHTTPSendAndRead(t *testing.T) {
 		expect(t, call(t, inst, "GET", "/api/notifications/?topic=deploys", alice, ""), 200, `"totalCount":1`)
 		expect(t, call(t, inst, "GET", "/api/notifications/notifications?minimumSeverity=high", alice, ""), 200, `"totalCount":1`, `Title of broadcast message`)
 		expect(t, call(t, inst, "GET", "/api/notifications/notifications?createdAfter=yesterday", alice, ""), 400, `Unexpected date format`)
-		expect(t, call(t, inst, "GET", "/api/notifications/notifications?orderField=created,sideways", alice, ""), 400, `InputError`)
+		expect(t, call(t, inst, "GET", "/api/notifications/notifications?orderField=created,sideways", alice, ""), 400, `"message":"Invalid order field order, must be asc or desc"`)
 		expect(t, call(t, inst, "GET", "/api/notifications/notifications/"+sent[0].ID, alice, ""), 200, `"id":"`+sent[0].ID+`"`, `"read":null`)
 		expect(t, call(t, inst, "GET", "/api/notifications/"+sent[0].ID, alice, ""), 200, `"id":"`+sent[0].ID+`"`)
 		expect(t, call(t, inst, "GET", "/api/notifications/notifications/"+sent[0].ID, carol, ""), 404, `"name":"NotFoundError"`, `"message":"Not found"`)
