@@ -109,13 +109,15 @@ func (j *dbJournal) observe(entries []engine.Entry) batchEffect {
 }
 
 // Append takes a batch of entries. Entries are buffered and written, with
-// the instance row, in one transaction when the result of an action with
-// effects arrives (so that a completed call is never made again), before
-// an async call is fired, and when the run ends (finish writes the rest
-// together with the instance's waits). Steps in between are pure (state
-// changes, data filters, sysout): after a crash they are replayed from the
-// last written entry and come out the same. A greeting thus costs one
-// transaction instead of one per step.
+// the instance row, in one transaction before an action with effects (a
+// call to another service, a sub-flow) starts, when its result arrives (so
+// that a completed call is never made again), and when the run ends
+// (finish writes the rest together with the instance's waits). Steps in
+// between have no effect outside the instance (state changes, data
+// filters, sysout, expression functions; produced events reach the outbox
+// only with their batch): after a crash they are replayed from the last
+// written entry, and nothing outside saw the lost ones. A greeting thus
+// costs one transaction instead of one per step.
 func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
 	eff := j.observe(entries)
 	if eff.state != string(engine.StatusActive) || j.effect.state == "" {
@@ -131,11 +133,14 @@ func (j *dbJournal) Append(ctx context.Context, entries ...engine.Entry) error {
 	for _, e := range entries {
 		switch e.Kind {
 		case engine.EntryActionCompleted, engine.EntryActionFailed:
-			if pure, _ := actionKind(j.w, e.State, e.Name); !pure {
+			if !pureAction(j.w, e.State, e.Name) {
 				return j.flush(ctx)
 			}
 		case engine.EntryActionStarted:
-			if _, async := actionKind(j.w, e.State, e.Name); async {
+			// Before a call with effects starts, what led to it is written:
+			// the instance (and its progress) is visible while the call
+			// runs, and an async call is never fired twice.
+			if !pureAction(j.w, e.State, e.Name) {
 				return j.flush(ctx)
 			}
 		}
@@ -373,15 +378,13 @@ func loadJournal(ctx context.Context, q store.Querier, id string) ([]engine.Entr
 	return entries, last, rows.Err()
 }
 
-// actionKind says how an action's journal entries must be written: pure
-// actions (expression functions, sysout) have no effect a replay could
-// repeat, so their results need not be written before the run goes on;
-// async calls are fired as soon as their start is recorded, so that start
-// must be written first.
-func actionKind(w *workflow.Workflow, state, name string) (pure, async bool) {
+// pureAction reports whether the actions of a state with this name have
+// no effect a replay could repeat (expression functions, sysout), so that
+// their entries need not be written before the run goes on.
+func pureAction(w *workflow.Workflow, state, name string) bool {
 	st := w.State(state)
 	if st == nil {
-		return false, false
+		return false
 	}
 	var actions []*workflow.Action
 	actions = append(actions, st.Actions...)
@@ -393,22 +396,21 @@ func actionKind(w *workflow.Workflow, state, name string) (pure, async bool) {
 	}
 	pure, found := true, false
 	for _, a := range actions {
-		if a.FunctionRef == nil || actionName(a) != name {
-			if a.SubFlowRef != nil && actionName(a) == name {
-				found, pure = true, false
-				async = async || a.SubFlowRef.Invoke == workflow.InvokeAsync
-			}
+		if actionName(a) != name {
 			continue
 		}
 		found = true
-		async = async || a.FunctionRef.Invoke == workflow.InvokeAsync
+		if a.FunctionRef == nil {
+			pure = false
+			continue
+		}
 		fn := w.Function(a.FunctionRef.RefName)
 		if fn == nil || !(fn.Type == workflow.FunctionExpression ||
 			fn.Type == workflow.FunctionCustom && (fn.Operation == "sysout" || strings.HasPrefix(fn.Operation, "sysout:"))) {
 			pure = false
 		}
 	}
-	return found && pure, async
+	return found && pure
 }
 
 // actionName is the name the engine records for an action.
