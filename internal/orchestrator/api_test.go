@@ -691,6 +691,10 @@ func TestSlowCallDoesNotDelayTimers(t *testing.T) {
 	s := startServer(t, false, "", newStub(t))
 	slow := s.do(t, "POST", "/slowcall", map[string]any{}).body["id"].(string)
 	time.Sleep(200 * time.Millisecond) // the slow call is in flight
+	// Its progress is visible while the call runs.
+	if r := s.do(t, "GET", "/management/processes/slowcall/instances/"+slow+"/nodeInstances", nil); !strings.Contains(string(r.raw), `"WorkItemNode"`) {
+		t.Errorf("node instances during the call: %s", r.raw)
+	}
 	nap := s.do(t, "POST", "/nap", map[string]any{}).body["id"].(string)
 	took := s.waitState(t, nap, "COMPLETED", 5*time.Second)
 	if took > 700*time.Millisecond {
