@@ -702,3 +702,38 @@ func TestSlowCallDoesNotDelayTimers(t *testing.T) {
 	}
 	s.waitState(t, slow, "COMPLETED", 5*time.Second)
 }
+
+// Without runtimeApi.allowUnauthenticated, SonataFlow's routes take
+// Portico credentials like every other route; health checks stay open.
+func TestRuntimeAPINeedsCredentials(t *testing.T) {
+	s := startConfig(t, `
+backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: test-token-0123456789, subject: tests}
+orchestrator:
+  workflows: ["embedded:workflows"]
+`, false)
+	body := map[string]any{"language": "English"}
+	if r := s.do(t, "POST", "/greeting", body); r.status != http.StatusUnauthorized {
+		t.Errorf("POST without credentials: %d %s", r.status, r.raw)
+	}
+	if r := s.do(t, "GET", "/management/processes/greeting", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("GET without credentials: %d", r.status)
+	}
+	if r := s.do(t, "POST", "/", `{}`, "ce-specversion", "1.0", "ce-id", "x", "ce-source", "s", "ce-type", "t"); r.status != http.StatusUnauthorized {
+		t.Errorf("event without credentials: %d", r.status)
+	}
+	if r := s.do(t, "POST", "/greeting", body, "Authorization", "Bearer test-token-0123456789"); r.status != http.StatusCreated {
+		t.Errorf("POST with a token: %d %s", r.status, r.raw)
+	}
+	var actor string
+	_ = s.db.QueryRowContext(context.Background(), `SELECT actor FROM orchestrator_audit WHERE action = 'start'`).Scan(&actor)
+	if actor != "tests" {
+		t.Errorf("audit actor %q", actor)
+	}
+	if r := s.do(t, "GET", "/q/health/ready", nil); r.status != http.StatusOK {
+		t.Errorf("health: %d", r.status)
+	}
+}
