@@ -232,3 +232,62 @@ func TestNodeInstancesFollowTheJournal(t *testing.T) {
 		}
 	}, Migrations)
 }
+
+const sleeper = `
+id: sleeper
+version: "1.0"
+specVersion: "0.8"
+name: Sleeper
+start: Sleep
+states:
+  - name: Sleep
+    type: sleep
+    duration: PT1H
+    transition: Done
+  - name: Done
+    type: inject
+    data: {done: true}
+    end: true
+`
+
+// A replica whose lease expired cannot write over the replica that took
+// the instance over: its next journal write fails with ErrLeaseLost.
+func TestLeaseFencing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		files := map[string]string{"sleeper/sleeper.sw.yaml": sleeper}
+		a := newTestRuntime(t, db, files)
+		b := newTestRuntime(t, db, files)
+		a.lease, b.lease = 50*time.Millisecond, 50*time.Millisecond
+		res, err := a.Start(ctx, StartRequest{WorkflowID: "sleeper", Data: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := a.claim(ctx, res.ID, "ACTIVE"); err != nil || !ok {
+			t.Fatalf("a claims: %v %v", ok, err)
+		}
+		in, j, _, err := a.restore(ctx, res.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// While a's lease holds, b cannot take the instance.
+		if ok, _ := b.claim(ctx, res.ID, "ACTIVE"); ok {
+			t.Fatal("b claimed an instance a holds")
+		}
+		time.Sleep(80 * time.Millisecond) // a stalls past its lease
+		if ok, err := b.claim(ctx, res.ID, "ACTIVE"); err != nil || !ok {
+			t.Fatalf("b claims the expired lease: %v %v", ok, err)
+		}
+		if _, err := in.Abort(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.finish(ctx, in, j, &engine.Outcome{Status: engine.StatusAborted}, nil); err != ErrLeaseLost {
+			t.Fatalf("a's write after losing the lease: %v, want ErrLeaseLost", err)
+		}
+		var state, owner string
+		_ = db.QueryRowContext(ctx, `SELECT state, lease_owner FROM orchestrator_instances WHERE id = $1`, res.ID).Scan(&state, &owner)
+		if state != "ACTIVE" || owner != b.Owner() {
+			t.Errorf("after a's failed write: state %s, owner %s", state, owner)
+		}
+	}, Migrations)
+}
