@@ -28,6 +28,11 @@ type HTTP struct {
 	// Public registers the routes without authentication, for callers
 	// that send no Portico token (SonataFlow's clients).
 	Public bool
+	// Fallback, when set, serves GET and HEAD requests for paths that name
+	// no loaded workflow: the per-workflow routes take every /{name} and
+	// /{name}/... path that nothing more specific claims, which is where a
+	// web UI served from the root would otherwise live.
+	Fallback http.Handler
 }
 
 // Routes registers the API on r (a root router).
@@ -212,11 +217,20 @@ func absURL(r *http.Request, path string) string {
 	return scheme + "://" + r.Host + path
 }
 
+// notFound answers a path that names no loaded workflow.
+func (h *HTTP) notFound(w http.ResponseWriter, r *http.Request, msg string) {
+	if h.Fallback != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		h.Fallback.ServeHTTP(w, r)
+		return
+	}
+	message(w, http.StatusNotFound, msg)
+}
+
 // list is GET /{workflowId}: the instances that have not ended.
 func (h *HTTP) list(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("workflowId")
 	if _, ok := h.Runtime.reg.Get(id); !ok {
-		message(w, http.StatusNotFound, fmt.Sprintf("workflow %q not found", id))
+		h.notFound(w, r, fmt.Sprintf("workflow %q not found", id))
 		return
 	}
 	list, err := h.Runtime.ActiveInstances(r.Context(), id, 1000)
@@ -236,7 +250,11 @@ func (h *HTTP) list(w http.ResponseWriter, r *http.Request) {
 func (h *HTTP) instanceResource(w http.ResponseWriter, r *http.Request) {
 	wid, rest := r.PathValue("workflowId"), r.PathValue("rest")
 	wf, ok := h.Runtime.reg.Get(wid)
-	if !ok || rest == "" || strings.Contains(rest, "/") {
+	if !ok {
+		h.notFound(w, r, fmt.Sprintf("no resource %s %s", r.Method, r.URL.Path))
+		return
+	}
+	if rest == "" || strings.Contains(rest, "/") {
 		message(w, http.StatusNotFound, fmt.Sprintf("no resource %s %s", r.Method, r.URL.Path))
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -290,4 +292,32 @@ func TestLeaseFencing(t *testing.T) {
 			t.Errorf("after a's failed write: state %s, owner %s", state, owner)
 		}
 	}, Migrations)
+}
+
+// Paths that name no workflow go to the fallback (a web UI), for GET only.
+func TestFallbackForUnknownNames(t *testing.T) {
+	db := storetest.SQLite(t, Migrations)
+	rt := newTestRuntime(t, db, map[string]string{"sleeper/sleeper.sw.yaml": sleeper})
+	h := &HTTP{Runtime: rt, Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{workflowId}", h.list)
+	mux.HandleFunc("/{workflowId}/{rest...}", h.instanceResource)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/favicon.ico", http.StatusTeapot},
+		{"GET", "/catalog/default", http.StatusTeapot},
+		{"DELETE", "/catalog/default", http.StatusNotFound},
+		{"GET", "/sleeper", http.StatusOK},
+		{"GET", "/sleeper/no-such-instance", http.StatusNotFound},
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, rec.Code, tc.want)
+		}
+	}
 }
