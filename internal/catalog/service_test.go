@@ -458,6 +458,9 @@ func TestQueries(t *testing.T) {
 		}
 		docs = append(docs, groupA)
 		f := newFixture(t, db, map[string]string{"catalog.yaml": strings.Join(docs, "---\n")}, fileLocation("catalog.yaml"))
+		if err := f.s.analyze(f.ctx); err != nil {
+			t.Fatalf("analyze: %v", err)
+		}
 		filter, _ := ParseFilterParams([]string{"kind=component"})
 		order := []OrderField{{Field: "metadata.name", Order: "desc"}}
 		var names []string
