@@ -737,3 +737,71 @@ orchestrator:
 		t.Errorf("health: %d", r.status)
 	}
 }
+
+// A workflow notifies users through Portico's own notifications API with a
+// static token, as RHDH's workflows do with BACKSTAGE_NOTIFICATIONS_URL and
+// NOTIFICATIONS_BEARER_TOKEN.
+func TestWorkflowSendsPorticoNotification(t *testing.T) {
+	dir := t.TempDir()
+	s := startConfig(t, fmt.Sprintf(`
+backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: workflow-token-0123456789, subject: workflows}
+orchestrator:
+  workflows: [%q]
+  runtimeApi: {allowUnauthenticated: true}
+  reloadInterval: 100ms
+`, dir), false)
+	// The server's port is known only now; the workflow directory is
+	// watched, so the workflow can be written after the start.
+	port := s.URL[strings.LastIndex(s.URL, ":")+1:]
+	writeFile(t, filepath.Join(dir, "notify/application.properties"), `
+kogito.sw.functions.notify.host=127.0.0.1
+kogito.sw.functions.notify.port=`+port+`
+NOTIFICATIONS_BEARER_TOKEN=${PORTICO_TEST_NO_SUCH_VAR:workflow-token-0123456789}
+`)
+	writeFile(t, filepath.Join(dir, "notify/notify.sw.yaml"), `
+id: notify
+version: "1.0"
+specVersion: "0.8"
+name: Notify
+start: Send
+functions:
+  - name: notify
+    type: custom
+    operation: rest:post:/api/notifications
+states:
+  - name: Send
+    type: operation
+    actions:
+      - functionRef:
+          refName: notify
+          arguments:
+            HEADER_Authorization: '${ "Bearer " + $SECRET.NOTIFICATIONS_BEARER_TOKEN }'
+            recipients: {type: broadcast}
+            payload:
+              title: '${ .title }'
+              severity: normal
+    end: true
+`)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.do(t, "GET", "/management/processes/notify", nil).status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the notify workflow was not loaded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := s.do(t, "POST", "/notify", map[string]any{"title": "Deployed"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("notify: %d %s", r.status, r.raw)
+	}
+	var n int
+	if err := s.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM notifications_broadcast`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d broadcasts stored", n)
+	}
+}
