@@ -506,7 +506,7 @@ func TestTimersAndAbort(t *testing.T) {
 		if st := s.state(t, id); st != "ABORTED" {
 			t.Fatalf("state after the timer's due time: %s", st)
 		}
-		if r := s.do(t, "DELETE", "/nap/"+id, nil); r.status != 400 {
+		if r := s.do(t, "DELETE", "/nap/"+id, nil); r.status != 404 {
 			t.Errorf("abort twice: %d %s", r.status, r.raw)
 		}
 		var n int

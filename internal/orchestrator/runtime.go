@@ -527,6 +527,10 @@ func (rt *Runtime) claimWait(ctx context.Context, id string, states ...string) e
 		for _, s := range states {
 			allowed = allowed || s == state
 		}
+		if !allowed && (state == string(engine.StatusCompleted) || state == string(engine.StatusAborted)) {
+			// SonataFlow forgets ended instances: to its API they are gone.
+			return fmt.Errorf("instance %s has ended (%s): %w", id, state, ErrNotFound)
+		}
 		if !allowed {
 			return fmt.Errorf("instance %s is %s: %w", id, state, ErrInvalidState)
 		}
