@@ -89,10 +89,12 @@ func initNotifications(ctx context.Context, env *Env) error {
 // needs.
 type notificationsCatalog struct{ svc *catalog.Service }
 
+// EntitiesByRefs implements notifications.Catalog.
 func (c notificationsCatalog) EntitiesByRefs(ctx context.Context, refs []string) ([]json.RawMessage, error) {
 	return c.svc.EntitiesByRefs(ctx, refs, nil)
 }
 
+// ListUsers implements notifications.Catalog.
 func (c notificationsCatalog) ListUsers(ctx context.Context, fn func(entity []byte) error) error {
 	users := catalog.KeyFilter("kind", "user")
 	return c.svc.ListEntities(ctx, catalog.ListRequest{Filter: &users}, fn)

@@ -22,30 +22,34 @@ const dispatchGiveUp = 24 * time.Hour
 
 // dispatch is a send whose processors have not all finished.
 type dispatch struct {
-	ID        string
-	Origin    string
-	Request   Request
-	StoredIDs []string
+	ID     string
+	Origin string
+	// Request is the send, Metadata included.
+	Request Request
+	// Stored are the notifications the send stored (User "" for a
+	// broadcast); a notification is its id and user.
+	Stored []notificationKey
 	// Skipped are the notifications not stored because the user turned
 	// the web channel off; processors still get them.
-	Skipped []skippedNotification
+	Skipped []notificationKey
 	Created time.Time
 }
 
-type skippedNotification struct {
+type notificationKey struct {
 	ID   string `json:"id"`
 	User string `json:"user"`
 }
 
+func keys(ns []Notification) []notificationKey {
+	out := make([]notificationKey, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, notificationKey{ID: n.ID, User: n.User})
+	}
+	return out
+}
+
 func newDispatch(origin string, req Request, created time.Time, stored, skipped []Notification) dispatch {
-	d := dispatch{ID: uuid.NewString(), Origin: origin, Request: req, Created: created, StoredIDs: []string{}, Skipped: []skippedNotification{}}
-	for _, n := range stored {
-		d.StoredIDs = append(d.StoredIDs, n.ID)
-	}
-	for _, n := range skipped {
-		d.Skipped = append(d.Skipped, skippedNotification{ID: n.ID, User: n.User})
-	}
-	return d
+	return dispatch{ID: uuid.NewString(), Origin: origin, Request: req, Created: created, Stored: keys(stored), Skipped: keys(skipped)}
 }
 
 func (s *Store) insertDispatch(ctx context.Context, tx *sql.Tx, d dispatch) error {
@@ -53,7 +57,7 @@ func (s *Store) insertDispatch(ctx context.Context, tx *sql.Tx, d dispatch) erro
 	if err != nil {
 		return err
 	}
-	ids, _ := json.Marshal(d.StoredIDs)
+	ids, _ := json.Marshal(d.Stored)
 	skipped, _ := json.Marshal(d.Skipped)
 	_, err = tx.ExecContext(ctx, `INSERT INTO notifications_dispatch (id, origin, request, stored_ids, skipped, created, retry_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		d.ID, d.Origin, string(req), string(ids), string(skipped), d.Created, store.Now().Add(dispatchLease))
@@ -94,7 +98,7 @@ WHERE retry_at <= $1 ORDER BY retry_at LIMIT $2 `+s.db.SkipLocked(), now, n)
 				rows.Close()
 				return err
 			}
-			_ = json.Unmarshal([]byte(ids), &d.StoredIDs)
+			_ = json.Unmarshal([]byte(ids), &d.Stored)
 			_ = json.Unmarshal([]byte(skipped), &d.Skipped)
 			d.Created = created.t
 			out = append(out, d)
@@ -116,9 +120,19 @@ WHERE retry_at <= $1 ORDER BY retry_at LIMIT $2 `+s.db.SkipLocked(), now, n)
 	return out, nil
 }
 
-// byIDs returns stored notifications and broadcasts by id, whoever they
-// belong to (for processors, never for users).
-func (s *Store) byIDs(ctx context.Context, ids []string) ([]Notification, error) {
+// byKeys returns stored notifications and broadcasts by id and user,
+// whoever they belong to (for processors, never for users).
+func (s *Store) byKeys(ctx context.Context, keys []notificationKey) ([]Notification, error) {
+	want := map[notificationKey]bool{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, k := range keys {
+		want[k] = true
+		if !seen[k.ID] {
+			seen[k.ID] = true
+			ids = append(ids, k.ID)
+		}
+	}
 	var out []Notification
 	for start := 0; start < len(ids); start += insertChunk {
 		part := ids[start:min(start+insertChunk, len(ids))]
@@ -135,7 +149,10 @@ func (s *Store) byIDs(ctx context.Context, ids []string) ([]Notification, error)
 				rows.Close()
 				return nil, err
 			}
-			out = append(out, n)
+			// Other users' rows share the id of a scope-updated one.
+			if want[notificationKey{ID: n.ID, User: n.User}] {
+				out = append(out, n)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -187,7 +204,7 @@ func (s *Service) Recover(ctx context.Context) error {
 }
 
 func (s *Service) redispatch(ctx context.Context, d dispatch) error {
-	sent, err := s.store.byIDs(ctx, d.StoredIDs)
+	sent, err := s.store.byKeys(ctx, d.Stored)
 	if err != nil {
 		return err
 	}

@@ -267,9 +267,12 @@ func (s *Service) sendToUsers(ctx context.Context, base Notification, users []st
 		return nil, err
 	}
 	var keep, skipped []Notification
+	// All users of one send share the notification id (each has their own
+	// row), so one signal can name the notification for many of them.
+	id := uuid.NewString()
 	for _, user := range users {
 		n := base
-		n.ID, n.User = uuid.NewString(), user
+		n.ID, n.User = id, user
 		settings := s.effective(stored, user)
 		n = s.preProcess(ctx, n, req, settings)
 		// A user who turned the web channel off for this origin or topic
@@ -297,9 +300,7 @@ func (s *Service) sendToUsers(ctx context.Context, base Notification, users []st
 			return nil, err
 		}
 	}
-	for _, n := range sent {
-		s.signal(ctx, false, []string{n.User}, newNotificationSignal{Action: "new_notification", NotificationID: n.ID})
-	}
+	s.signalNew(ctx, sent)
 	s.finish(ctx, d, req, append(slices.Clone(sent), skipped...), stored)
 	return sent, nil
 }
@@ -315,6 +316,31 @@ func (s *Service) recordDispatch(ctx context.Context, tx *sql.Tx, req Request, b
 		return nil, err
 	}
 	return &d, nil
+}
+
+// signalBatch bounds the users of one signal, so that its message stays
+// well below what NOTIFY carries between replicas.
+const signalBatch = 100
+
+// signalNew announces stored notifications to their users: one signal per
+// notification id (a scope update keeps a user's older id) and batch of
+// users, rather than one per user, so that a send to a large group does
+// not flood every open browser's stream.
+func (s *Service) signalNew(ctx context.Context, sent []Notification) {
+	var ids []string
+	byID := map[string][]string{}
+	for _, n := range sent {
+		if _, ok := byID[n.ID]; !ok {
+			ids = append(ids, n.ID)
+		}
+		byID[n.ID] = append(byID[n.ID], n.User)
+	}
+	for _, id := range ids {
+		users := byID[id]
+		for start := 0; start < len(users); start += signalBatch {
+			s.signal(ctx, false, users[start:min(start+signalBatch, len(users))], newNotificationSignal{Action: "new_notification", NotificationID: id})
+		}
+	}
 }
 
 func (s *Service) signal(ctx context.Context, broadcast bool, users []string, msg any) {

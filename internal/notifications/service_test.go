@@ -43,9 +43,10 @@ func TestSendAndRead(t *testing.T) {
 		if len(b) != 1 || !b[0].IsBroadcast() || b[0].Payload.Severity != SeverityNormal {
 			t.Fatalf("broadcast %+v", b)
 		}
+		// One signal names the send's notification for both users.
 		signals := sig.all()
-		if len(signals) != 3 || !strings.Contains(signals[0].message, `"action":"new_notification"`) ||
-			!strings.Contains(signals[0].message, sent[0].ID) || signals[0].refs[0] != "user:default/alice" || !signals[2].broadcast {
+		if len(signals) != 2 || !strings.Contains(signals[0].message, `"action":"new_notification"`) || sent[0].ID != sent[1].ID ||
+			!strings.Contains(signals[0].message, sent[0].ID) || !slices.Equal(signals[0].refs, []string{"user:default/alice", "user:default/bob"}) || !signals[1].broadcast {
 			t.Fatalf("signals %+v", signals)
 		}
 
@@ -77,7 +78,7 @@ func TestSendAndRead(t *testing.T) {
 		if err != nil || len(updated) != 2 || updated[0].Read == nil || updated[1].Saved == nil {
 			t.Fatalf("update: %+v %v", updated, err)
 		}
-		if last := sig.all()[3]; !strings.Contains(last.message, `"notification_read"`) || last.refs[0] != "user:default/alice" {
+		if last := sig.all()[2]; !strings.Contains(last.message, `"notification_read"`) || last.refs[0] != "user:default/alice" {
 			t.Fatalf("read signal %+v", last)
 		}
 		st, _ = svc.Status(ctx, "user:default/alice")
@@ -88,12 +89,19 @@ func TestSendAndRead(t *testing.T) {
 		if st, _ := svc.Status(ctx, "user:default/bob"); st != (Status{Unread: 2}) {
 			t.Fatalf("bob's status %+v", st)
 		}
-		// Bob cannot mark Alice's notification.
-		if ns, _ := svc.Update(ctx, "user:default/bob", []string{sent[0].ID}, ptr(false), nil); len(ns) != 0 {
+		// Bob's copy shares the id; marking it leaves Alice's alone.
+		if ns, _ := svc.Update(ctx, "user:default/bob", []string{sent[0].ID}, ptr(true), nil); len(ns) != 1 || ns[0].User != "user:default/bob" {
 			t.Fatalf("bob updated %+v", ns)
+		}
+		if _, err := svc.Update(ctx, "user:default/bob", []string{sent[0].ID}, ptr(false), nil); err != nil {
+			t.Fatal(err)
 		}
 		if n, _ := svc.Get(ctx, "user:default/alice", sent[0].ID); n.Read == nil {
 			t.Fatal("bob's update changed alice's notification")
+		}
+		// Carol, who got neither, cannot mark them.
+		if ns, _ := svc.Update(ctx, "user:default/carol", []string{sent[0].ID}, ptr(true), nil); len(ns) != 0 {
+			t.Fatalf("carol updated %+v", ns)
 		}
 		if _, err := svc.Update(ctx, "user:default/alice", []string{b[0].ID}, ptr(false), nil); err != nil {
 			t.Fatal(err)

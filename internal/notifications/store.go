@@ -82,6 +82,7 @@ type dbTime struct {
 	valid bool
 }
 
+// Scan implements sql.Scanner.
 func (d *dbTime) Scan(v any) error {
 	switch x := v.(type) {
 	case nil:

@@ -80,6 +80,7 @@ type smtpTransport struct {
 	tls *tls.Config
 }
 
+// Send delivers m over one SMTP connection.
 func (t *smtpTransport) Send(ctx context.Context, m Mail) error {
 	msg, err := message(m)
 	if err != nil {
@@ -125,12 +126,15 @@ func (t *smtpTransport) Send(ctx context.Context, m Mail) error {
 // the sender, a recipient or the data); the mail is marked failed at once.
 type PermanentError struct{ Err error }
 
+// Error implements error.
 func (e *PermanentError) Error() string { return e.Err.Error() }
 
+// Unwrap returns the transport's error.
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 type sendmailTransport struct{ path string }
 
+// Send pipes m to the sendmail binary.
 func (t sendmailTransport) Send(ctx context.Context, m Mail) error {
 	msg, err := message(m)
 	if err != nil {
@@ -146,6 +150,7 @@ func (t sendmailTransport) Send(ctx context.Context, m Mail) error {
 // transport, for trying configurations out).
 type streamTransport struct{ log *slog.Logger }
 
+// Send logs m.
 func (t streamTransport) Send(ctx context.Context, m Mail) error {
 	msg, err := message(m)
 	if err != nil {
