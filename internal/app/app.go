@@ -23,6 +23,7 @@ import (
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/events"
 	"github.com/portico-dev/portico/internal/httpapi"
+	"github.com/portico-dev/portico/internal/notifications"
 	"github.com/portico-dev/portico/internal/server"
 	"github.com/portico-dev/portico/internal/store"
 )
@@ -44,6 +45,9 @@ type Env struct {
 	// Catalog is the catalog service once the catalog plugin has started;
 	// plugins initialised after it read entities through it.
 	Catalog *catalog.Service
+	// Notifications sends notifications in process (the scaffolder and the
+	// orchestrator tell people what happened through it), once started.
+	Notifications *notifications.Service
 
 	server  *server.Server
 	workers *workers

@@ -1,10 +1,13 @@
 package app_test
 
 import (
+	"context"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/portico-dev/portico/internal/notifications"
 	"io"
 	"net/http"
 	"strings"
@@ -231,4 +234,21 @@ func TestStartupConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPluginsSendNotificationsInProcess(t *testing.T) {
+	inst := apptest.Start(t, apptest.Options{Development: true})
+	svc := inst.App.Env().Notifications
+	if svc == nil {
+		t.Fatal("the notifications service is not handed to plugins")
+	}
+	out, err := svc.Send(context.Background(), notifications.Request{
+		Origin:     "plugin:test",
+		Recipients: &notifications.Recipients{Type: notifications.RecipientsEntity, EntityRef: []string{"user:development/guest"}},
+		Payload:    notifications.Payload{Title: "sent without HTTP"},
+	})
+	if err != nil || len(out) != 1 {
+		t.Fatalf("Send = %v, %v", out, err)
+	}
+	run(t, inst.URL, scenario{path: "/api/notifications/notifications", wantStatus: 200, wantBody: []string{"sent without HTTP"}})
 }

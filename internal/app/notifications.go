@@ -70,6 +70,7 @@ func initNotifications(ctx context.Context, env *Env) error {
 		DefaultSettings: cfg.DefaultSettings,
 		Logger:          log,
 	})
+	env.Notifications = svc
 	(&notifications.HTTP{Service: svc}).Routes(env.Router("notifications"))
 	// Finishes sends whose processors a stopped process left undone.
 	env.Go("notifications", svc.Run)
