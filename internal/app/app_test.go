@@ -2,12 +2,10 @@ package app_test
 
 import (
 	"context"
-
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/portico-dev/portico/internal/notifications"
 	"io"
 	"net/http"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/notifications"
 	"github.com/portico-dev/portico/internal/store/storetest"
 )
 
