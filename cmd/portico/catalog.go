@@ -44,7 +44,7 @@ Each problem is printed as FILE:LINE: KIND:NAMESPACE/NAME: FIELD: MESSAGE.
 The exit code is 1 when any entity is invalid.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			files, err := catalogFiles(args)
+			files, walked, err := catalogFiles(args)
 			if err != nil {
 				return err
 			}
@@ -55,6 +55,7 @@ The exit code is 1 when any entity is invalid.`,
 			v := &catalogValidator{
 				pipeline: pipeline,
 				out:      cmd.OutOrStdout(),
+				walked:   walked,
 			}
 			progress := newProgress(cmd.ErrOrStderr(), len(files))
 			for i, f := range files {
@@ -62,7 +63,11 @@ The exit code is 1 when any entity is invalid.`,
 				progress.update(i + 1)
 			}
 			progress.done()
-			summary := fmt.Sprintf("%d %s in %d %s", v.entities, catalogNoun(v.entities, "entity", "entities"), len(files), catalogNoun(len(files), "file", "files"))
+			checked := len(files) - v.skipped
+			summary := fmt.Sprintf("%d %s in %d %s", v.entities, catalogNoun(v.entities, "entity", "entities"), checked, catalogNoun(checked, "file", "files"))
+			if v.skipped > 0 {
+				summary += fmt.Sprintf(" (%d other YAML %s skipped)", v.skipped, catalogNoun(v.skipped, "file", "files"))
+			}
 			if v.invalid > 0 || v.badFiles > 0 {
 				var parts []string
 				if v.invalid > 0 {
@@ -110,7 +115,10 @@ func catalogPipeline(configFiles []string) (*catalog.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return catalog.NewDefaultPipeline(reg, validators), nil
+	// $text, $json and $yaml placeholders are resolved as the server does,
+	// for files; URLs are not fetched (validation works offline).
+	placeholders := &catalog.PlaceholderProcessor{Sources: catalog.NewSources(nil, nil, nil)}
+	return catalog.NewDefaultPipeline(reg, validators, placeholders), nil
 }
 
 func catalogNoun(n int, one, many string) string {
@@ -123,12 +131,12 @@ func catalogNoun(n int, one, many string) string {
 // catalogFiles expands the arguments into the files to check, in a stable
 // order: files as given, directories searched for YAML files. A file named
 // twice (directly and through its directory) is checked once.
-func catalogFiles(args []string) ([]string, error) {
-	var files []string
+func catalogFiles(args []string) (files []string, walked map[string]bool, err error) {
+	walked = map[string]bool{}
 	for _, arg := range args {
 		info, err := os.Stat(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !info.IsDir() {
 			files = append(files, arg)
@@ -151,9 +159,12 @@ func catalogFiles(args []string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		slices.Sort(found)
+		for _, f := range found {
+			walked[f] = true
+		}
 		files = append(files, found...)
 	}
 	seen := map[string]bool{}
@@ -166,14 +177,39 @@ func catalogFiles(args []string) ([]string, error) {
 		seen[abs] = true
 		return dup
 	})
-	return files, nil
+	return files, walked, nil
+}
+
+// holdsEntities reports whether a parsed YAML file looks like catalog data:
+// some document has an apiVersion or a kind, or cannot be read at all. A
+// directory also holds other YAML (OpenAPI definitions that entities pull
+// in with $text, say), which is not validated as entities.
+func holdsEntities(docs []catalog.Document) bool {
+	for _, d := range docs {
+		if d.Err != nil {
+			return true
+		}
+		m, ok := d.Value.(map[string]any)
+		if !ok {
+			return true
+		}
+		if _, ok := m["apiVersion"]; ok {
+			return true
+		}
+		if _, ok := m["kind"]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 type catalogValidator struct {
 	pipeline *catalog.Pipeline
 	out      io.Writer
+	// walked are the files found in directories rather than named.
+	walked map[string]bool
 
-	entities, invalid, badFiles int
+	entities, invalid, badFiles, skipped int
 }
 
 func (v *catalogValidator) report(file string, line int, what, msg string) {
@@ -200,6 +236,10 @@ func (v *catalogValidator) validateFile(ctx context.Context, file string) {
 			line, msg = se.Line, se.Msg
 		}
 		v.report(file, line, "", msg)
+		return
+	}
+	if v.walked[file] && !holdsEntities(docs) {
+		v.skipped++
 		return
 	}
 	abs, err := filepath.Abs(file)

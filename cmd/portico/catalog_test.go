@@ -109,3 +109,19 @@ func TestCatalogValidateWithConfig(t *testing.T) {
 		t.Errorf("unregistered kind not reported:\n%s", stdout)
 	}
 }
+
+// The example catalog validates, with its $text placeholders resolved and
+// the OpenAPI files beside it (not entities) left alone.
+func TestCatalogValidateExamples(t *testing.T) {
+	_, stderr, err := runCatalog(t, "validate", "../../examples/catalog")
+	if err != nil {
+		t.Fatalf("examples/catalog: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "other YAML files skipped") || !strings.Contains(stderr, "all valid") {
+		t.Errorf("summary: %s", stderr)
+	}
+	// Named explicitly, a file that is not an entity is still checked.
+	if _, _, err := runCatalog(t, "validate", "../../examples/catalog/apis/payments-api.openapi.yaml"); err == nil {
+		t.Error("an OpenAPI file named explicitly passed as an entity file")
+	}
+}
