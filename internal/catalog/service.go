@@ -244,7 +244,10 @@ func (s *Service) Start(ctx context.Context) error {
 		spec := LocationSpec{Type: l.Type, Target: l.Target}
 		des = append(des, DeferredEntity{Entity: LocationEntity(spec), LocationKey: spec.String()})
 	}
-	if err := s.applyMutation(ctx, locationProviderName, FullMutation{Entities: des}); err != nil {
+	// Added, not replaced: another replica may register a location between
+	// the read above and this write, and a full mutation built from the
+	// older read would orphan it. Removals go through DeleteLocation.
+	if err := s.applyMutation(ctx, locationProviderName, DeltaMutation{Added: des}); err != nil {
 		return fmt.Errorf("registered locations: %w", err)
 	}
 	for _, p := range s.providers {
