@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -305,44 +304,11 @@ func loadProperties(dir, file string) (map[string]string, error) {
 			return props, nil
 		}
 	}
-	f, err := os.Open(file)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			k, v, _ = strings.Cut(line, ":")
-		}
-		props[strings.TrimSpace(k)] = expandEnv(strings.TrimSpace(v))
-	}
-	return props, sc.Err()
-}
-
-// expandEnv expands Quarkus-style ${NAME:default} references.
-func expandEnv(v string) string {
-	for {
-		i := strings.Index(v, "${")
-		if i < 0 {
-			return v
-		}
-		j := strings.IndexByte(v[i:], '}')
-		if j < 0 {
-			return v
-		}
-		name, def, _ := strings.Cut(v[i+2:i+j], ":")
-		val, ok := os.LookupEnv(name)
-		if !ok {
-			val = def
-		}
-		v = v[:i] + val + v[i+j+1:]
-	}
+	return workflow.ParseProperties(data, os.LookupEnv), nil
 }
 
 // findSubFlow parses the workflow files of dir until one has the id.

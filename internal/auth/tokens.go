@@ -22,7 +22,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations are the auth tables.
-var Migrations = store.Migrations{Plugin: "auth", FS: mustSub(migrationFiles, "migrations")}
+var Migrations = store.EmbeddedMigrations("auth", migrationFiles, "migrations")
 
 // Token types, as Backstage writes them in the JWT "typ" header.
 const (

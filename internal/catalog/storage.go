@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -22,15 +21,7 @@ import (
 var migrationFS embed.FS
 
 // Migrations are the catalog's tables.
-var Migrations = store.Migrations{Plugin: "catalog", FS: mustSub(migrationFS, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = store.EmbeddedMigrations("catalog", migrationFS, "migrations")
 
 // chunkSize bounds the rows of one multi-row statement, well below both
 // databases' limits on bound parameters.

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -19,15 +18,7 @@ import (
 var migrationFS embed.FS
 
 // Migrations are the notifications plugin's tables.
-var Migrations = store.Migrations{Plugin: "notifications", FS: mustSub(migrationFS, "migrations")}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err) // the directory is embedded: a failure is a build mistake
-	}
-	return sub
-}
+var Migrations = store.EmbeddedMigrations("notifications", migrationFS, "migrations")
 
 // insertChunk bounds the rows of one multi-row INSERT, well below
 // PostgreSQL's 65535 parameters and SQLite's 32766 variables.

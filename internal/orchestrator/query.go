@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/portico-dev/portico/internal/store"
@@ -18,7 +17,7 @@ import (
 var migrationFS embed.FS
 
 // Migrations are the orchestrator's tables.
-var Migrations = store.Migrations{Plugin: "orchestrator", FS: mustSub(migrationFS, "migrations")}
+var Migrations = store.EmbeddedMigrations("orchestrator", migrationFS, "migrations")
 
 // Instance is an instance as the Data Index describes it.
 type Instance struct {
@@ -176,12 +175,4 @@ func (rt *Runtime) Audit(ctx context.Context, id string) ([]AuditEntry, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err) // the directory is embedded above; this cannot fail
-	}
-	return sub
 }

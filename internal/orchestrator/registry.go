@@ -1,8 +1,6 @@
 package orchestrator
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -219,7 +217,7 @@ func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Work
 	}
 	props := map[string]string{}
 	if b, err := fs.ReadFile(sub, "application.properties"); err == nil {
-		props = ParseProperties(b)
+		props = workflow.ParseProperties(b, os.LookupEnv)
 	}
 	for k, v := range r.properties {
 		props[k] = v
@@ -344,54 +342,4 @@ func (l fsLoader) Load(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	return fs.ReadFile(l.fsys, path.Clean(name))
-}
-
-// ParseProperties reads an application.properties file: key=value or
-// key: value lines, # and ! comments, and Quarkus-style ${NAME:default}
-// references to environment variables.
-func ParseProperties(b []byte) map[string]string {
-	props := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			k, v, _ = strings.Cut(line, ":")
-		}
-		props[strings.TrimSpace(k)] = ExpandEnv(strings.TrimSpace(v), os.LookupEnv)
-	}
-	return props
-}
-
-// ExpandEnv expands ${NAME} and ${NAME:default} references with lookup;
-// a reference without a value or a default is left as written, as Quarkus
-// would fail on it only when the property is used.
-func ExpandEnv(v string, lookup func(string) (string, bool)) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(v, "${")
-		if i < 0 {
-			b.WriteString(v)
-			return b.String()
-		}
-		j := strings.IndexByte(v[i:], '}')
-		if j < 0 {
-			b.WriteString(v)
-			return b.String()
-		}
-		b.WriteString(v[:i])
-		ref := v[i+2 : i+j]
-		name, def, hasDef := strings.Cut(ref, ":")
-		if val, ok := lookup(name); ok {
-			b.WriteString(val)
-		} else if hasDef {
-			b.WriteString(def)
-		} else {
-			b.WriteString(v[i : i+j+1])
-		}
-		v = v[i+j+1:]
-	}
 }

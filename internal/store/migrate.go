@@ -11,6 +11,17 @@ import (
 	"strings"
 )
 
+// EmbeddedMigrations returns the migrations of plugin kept in the dir
+// directory of an embedded file system. The directory is part of the
+// binary, so a missing one is a build mistake and panics.
+func EmbeddedMigrations(plugin string, fsys fs.FS, dir string) Migrations {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(fmt.Sprintf("migrations of %s: %v", plugin, err))
+	}
+	return Migrations{Plugin: plugin, FS: sub}
+}
+
 // Migrations are one plugin's schema changes, as SQL files in FS named
 // NNNN_description.sql. A file NNNN_description.sqlite.sql or
 // NNNN_description.postgres.sql replaces the plain one for that dialect, for
