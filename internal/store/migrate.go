@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,15 +24,21 @@ func EmbeddedMigrations(plugin string, fsys fs.FS, dir string) Migrations {
 }
 
 // Migrations are one plugin's schema changes, as SQL files in FS named
-// NNNN_description.sql. A file NNNN_description.sqlite.sql or
-// NNNN_description.postgres.sql replaces the plain one for that dialect, for
-// the statements the two databases spell differently. Versions are applied
+// NNNN_description.sql. Plain files are written for PostgreSQL and run on
+// both databases: on SQLite the column type TIMESTAMPTZ becomes TIMESTAMP,
+// the type the SQLite driver reads back as time.Time. A file
+// NNNN_description.sqlite.sql or NNNN_description.postgres.sql replaces the
+// plain one for that dialect, for statements the two databases spell
+// differently in other ways. Versions are applied
 // in order, each in its own transaction, and never edited once released.
 type Migrations struct {
 	// Plugin names the plugin; its versions are counted separately.
 	Plugin string
 	FS     fs.FS
 }
+
+// timestamptz matches PostgreSQL's timestamp type in plain migrations.
+var timestamptz = regexp.MustCompile(`(?i)\bTIMESTAMPTZ\b`)
 
 type migration struct {
 	version int
@@ -86,7 +93,11 @@ func (m Migrations) load(d Dialect) ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: pick.name, sql: string(data)})
+		sql := string(data)
+		if pick.dialect == "" && d == SQLite {
+			sql = timestamptz.ReplaceAllString(sql, "TIMESTAMP")
+		}
+		out = append(out, migration{version: v, name: pick.name, sql: sql})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	for i, mig := range out {

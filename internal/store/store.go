@@ -4,9 +4,10 @@
 //
 // Queries are written once with PostgreSQL-style placeholders ($1, $2, …),
 // which both drivers accept. Timestamps are bound as UTC time.Time values
-// (TIMESTAMP columns in SQLite, TIMESTAMPTZ in PostgreSQL). On SQLite, reads
-// go to a pool of read-only connections and writes to a single writer
-// connection, so writers queue in Go instead of failing with SQLITE_BUSY.
+// (TIMESTAMPTZ columns, which migrations turn into TIMESTAMP on SQLite). On
+// SQLite, reads go to a pool of read-only connections and writes to a single
+// writer connection, so writers queue in Go instead of failing with
+// SQLITE_BUSY.
 package store
 
 import (

@@ -18,7 +18,7 @@ var testMigrations = store.Migrations{Plugin: "test", FS: fstest.MapFS{
 	"0001_items.sql": {Data: []byte(`CREATE TABLE test_items (
 		id TEXT PRIMARY KEY,
 		n INTEGER NOT NULL,
-		created_at TIMESTAMP NOT NULL)`)},
+		created_at TIMESTAMPTZ NOT NULL)`)}, // TIMESTAMP on SQLite
 	// The dialect-specific file wins over a plain one with the same version.
 	"0002_counter.sql":          {Data: []byte(`this is not SQL and must never run`)},
 	"0002_counter.sqlite.sql":   {Data: []byte(`CREATE TABLE test_counter (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)`)},

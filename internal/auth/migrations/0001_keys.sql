@@ -4,5 +4,5 @@
 CREATE TABLE auth_keys (
     kid TEXT PRIMARY KEY,
     public_key TEXT NOT NULL,
-    created_at TIMESTAMP NOT NULL
+    created_at TIMESTAMPTZ NOT NULL
 );
