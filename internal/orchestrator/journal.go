@@ -396,7 +396,7 @@ func pureAction(w *workflow.Workflow, state, name string) bool {
 	}
 	pure, found := true, false
 	for _, a := range actions {
-		if actionName(a) != name {
+		if a.DisplayName() != name {
 			continue
 		}
 		found = true
@@ -413,17 +413,3 @@ func pureAction(w *workflow.Workflow, state, name string) bool {
 	return found && pure
 }
 
-// actionName is the name the engine records for an action.
-func actionName(a *workflow.Action) string {
-	switch {
-	case a.Name != "":
-		return a.Name
-	case a.FunctionRef != nil:
-		return a.FunctionRef.RefName
-	case a.SubFlowRef != nil:
-		return a.SubFlowRef.WorkflowID
-	case a.EventRef != nil:
-		return a.EventRef.TriggerEventRef
-	}
-	return ""
-}

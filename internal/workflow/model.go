@@ -394,6 +394,22 @@ type Action struct {
 	Condition          string
 }
 
+// DisplayName names the action in journals, logs and errors: its name, or
+// else what it calls (function, sub-flow or trigger event).
+func (a *Action) DisplayName() string {
+	switch {
+	case a.Name != "":
+		return a.Name
+	case a.FunctionRef != nil:
+		return a.FunctionRef.RefName
+	case a.SubFlowRef != nil:
+		return a.SubFlowRef.WorkflowID
+	case a.EventRef != nil:
+		return a.EventRef.TriggerEventRef
+	}
+	return ""
+}
+
 // FunctionRef calls a function definition.
 type FunctionRef struct {
 	RefName string

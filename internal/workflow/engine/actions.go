@@ -109,21 +109,7 @@ func (s *step) actionErr(a *workflow.Action, err error) error {
 	if errors.As(err, &je) || errors.Is(err, errSuspended) {
 		return err
 	}
-	return classify(err, s.st.Name, actionName(a))
-}
-
-func actionName(a *workflow.Action) string {
-	switch {
-	case a.Name != "":
-		return a.Name
-	case a.FunctionRef != nil:
-		return a.FunctionRef.RefName
-	case a.SubFlowRef != nil:
-		return a.SubFlowRef.WorkflowID
-	case a.EventRef != nil:
-		return a.EventRef.TriggerEventRef
-	}
-	return ""
+	return classify(err, s.st.Name, a.DisplayName())
 }
 
 // action runs one action: condition, sleep before, the call with its
@@ -159,7 +145,7 @@ func (s *step) action(ctx context.Context, key string, a *workflow.Action, data 
 		if errors.As(err, &je) || s.host.Err() != nil {
 			return actionResult{err: err}
 		}
-		we := classify(err, s.st.Name, actionName(a))
+		we := classify(err, s.st.Name, a.DisplayName())
 		delay, retry := s.retryDelay(a, we, attempt)
 		if !retry {
 			return actionResult{err: we}
@@ -193,7 +179,7 @@ func (s *step) actionSleep(id, dur string) error {
 // action has no result to merge (async invocations).
 func (s *step) invoke(ctx context.Context, key string, a *workflow.Action, input any, vars expr.Vars) (any, bool, error) {
 	in := s.in
-	name := actionName(a)
+	name := a.DisplayName()
 	switch {
 	case a.FunctionRef != nil:
 		fr := a.FunctionRef
@@ -269,7 +255,7 @@ func (s *step) invokeFunction(ctx context.Context, call *Call) (res any, err err
 func (s *step) eventAction(ctx context.Context, key string, a *workflow.Action, input any, vars expr.Vars) (any, bool, error) {
 	in := s.in
 	er := a.EventRef
-	_, err := s.effect(ctx, key+"/trigger", actionName(a), "EventNode", func(ctx context.Context) (any, error) {
+	_, err := s.effect(ctx, key+"/trigger", a.DisplayName(), "EventNode", func(ctx context.Context) (any, error) {
 		ev, err := in.buildEvent(ctx, er.TriggerEventRef, er.Data, er.ContextAttributes, input, key)
 		if err != nil {
 			return nil, err
@@ -305,7 +291,7 @@ func (s *step) eventAction(ctx context.Context, key string, a *workflow.Action, 
 		return nil, false, err
 	}
 	if i == 1 {
-		return nil, false, &Error{Kind: KindTimeout, State: s.st.Name, Action: actionName(a), Message: fmt.Sprintf("no %q event within the resultEventTimeout", er.ResultEventRef)}
+		return nil, false, &Error{Kind: KindTimeout, State: s.st.Name, Action: a.DisplayName(), Message: fmt.Sprintf("no %q event within the resultEventTimeout", er.ResultEventRef)}
 	}
 	return s.eventPayload(er.ResultEventRef, sig.Event), true, nil
 }
@@ -321,7 +307,7 @@ func (s *step) subFlow(ctx context.Context, key string, a *workflow.Action, inpu
 	}
 	if sf.Invoke == workflow.InvokeAsync {
 		req.Async = true
-		_, err := s.effect(ctx, key, actionName(a), "SubProcessNode", func(ctx context.Context) (any, error) {
+		_, err := s.effect(ctx, key, a.DisplayName(), "SubProcessNode", func(ctx context.Context) (any, error) {
 			if err := in.append(ctx, Entry{Kind: EntrySubFlowStarted, Step: in.cur.Step, State: s.st.Name, Key: key, SubFlow: &req}); err != nil {
 				return nil, &journalError{err}
 			}
@@ -343,11 +329,11 @@ func (s *step) subFlow(ctx context.Context, key string, a *workflow.Action, inpu
 		return nil, false, err
 	}
 	if i == 1 {
-		return nil, false, &Error{Kind: KindTimeout, State: s.st.Name, Action: actionName(a), Message: fmt.Sprintf("sub-flow %q did not end within the actionExecTimeout", sf.WorkflowID)}
+		return nil, false, &Error{Kind: KindTimeout, State: s.st.Name, Action: a.DisplayName(), Message: fmt.Sprintf("sub-flow %q did not end within the actionExecTimeout", sf.WorkflowID)}
 	}
 	if sig.Error != nil {
 		e := sig.Error.Err()
-		return nil, false, &Error{Kind: KindSubFlow, State: s.st.Name, Action: actionName(a), Status: e.Status,
+		return nil, false, &Error{Kind: KindSubFlow, State: s.st.Name, Action: a.DisplayName(), Status: e.Status,
 			Message: fmt.Sprintf("sub-flow %q failed: %s", sf.WorkflowID, e.Message), Err: e}
 	}
 	return sig.Result, true, nil
