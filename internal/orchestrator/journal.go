@@ -412,4 +412,3 @@ func pureAction(w *workflow.Workflow, state, name string) bool {
 	}
 	return found && pure
 }
-
