@@ -186,10 +186,7 @@ func (s *Sources) Resolve(base LocationSpec, target string) (LocationSpec, error
 func readOSFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errs.NotFoundf("file %s does not exist", name)
-		}
-		return nil, errs.InputErrorf("cannot read %s: %v", name, err)
+		return nil, openError(err, name)
 	}
 	defer f.Close()
 	return readLimited(f, name)
@@ -198,13 +195,20 @@ func readOSFile(name string) ([]byte, error) {
 func readFS(fsys fs.FS, name string) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errs.NotFoundf("file %s does not exist", name)
-		}
-		return nil, errs.InputErrorf("cannot read %s: %v", name, err)
+		return nil, openError(err, name)
 	}
 	defer f.Close()
 	return readLimited(f, name)
+}
+
+// openError reports a source file that cannot be opened: missing files
+// are NotFound (an optional location may be missing), anything else is
+// the caller's mistake.
+func openError(err error, name string) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return errs.NotFoundf("file %s does not exist", name)
+	}
+	return errs.InputErrorf("cannot read %s: %v", name, err)
 }
 
 func readLimited(r io.Reader, name string) ([]byte, error) {
