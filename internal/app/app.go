@@ -175,8 +175,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	srv.SetReadyCheck(func(ctx context.Context) error {
-		_, err := db.QueryContext(ctx, "SELECT 1")
-		return err
+		var one int
+		return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 	})
 
 	bus := events.New(log)
