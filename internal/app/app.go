@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/internal/events"
 	"github.com/portico-dev/portico/internal/httpapi"
 	"github.com/portico-dev/portico/internal/notifications"
+	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/server"
 	"github.com/portico-dev/portico/internal/store"
 )
@@ -48,6 +49,9 @@ type Env struct {
 	// Notifications sends notifications in process (the scaffolder and the
 	// orchestrator tell people what happened through it), once started.
 	Notifications *notifications.Service
+	// Orchestrator is the workflow runtime once the orchestrator plugin has
+	// started (the scaffolder's orchestrator:workflow:run action uses it).
+	Orchestrator *orchestrator.Runtime
 
 	server  *server.Server
 	workers *workers
@@ -74,7 +78,7 @@ type Plugin struct {
 
 // plugins lists what portico serve runs, in initialisation order.
 func plugins() []Plugin {
-	return []Plugin{catalogPlugin(), notificationsPlugin(), orchestratorPlugin()}
+	return []Plugin{catalogPlugin(), notificationsPlugin(), orchestratorPlugin(), scaffolderPlugin()}
 }
 
 // Migrations returns every schema migration set, for portico migrate.

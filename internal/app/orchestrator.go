@@ -72,6 +72,13 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated}
 	h.Routes(env.RootRouter("orchestrator"))
 	h.PluginRoutes(env.Router("orchestrator"))
+	env.Orchestrator = rt
+	if err := initDataIndex(ctx, env, rt, &cfg); err != nil {
+		return err
+	}
+	if err := initOrchestratorAPI(ctx, env, rt, &cfg); err != nil {
+		return err
+	}
 	env.Go("orchestrator", rt.Run)
 	if cfg.ReloadInterval >= 0 && len(sources) > 0 {
 		interval := cfg.ReloadInterval
