@@ -43,6 +43,9 @@ type Workflow struct {
 	// InputSchema and OutputSchema are the data schemas with references to
 	// other files inlined (nil when the workflow has none).
 	InputSchema, OutputSchema any
+	// Text is the workflow file as written (the Data Index serves it as
+	// the definition's source).
+	Text []byte
 }
 
 // LoadError is a workflow file that could not be loaded; the others load
@@ -230,7 +233,11 @@ func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Work
 	if err != nil {
 		return nil, err
 	}
-	wf := &Workflow{ID: w.ID, File: file, Definition: def, Loaded: time.Now().UTC()}
+	text, err := fs.ReadFile(src.FS, file)
+	if err != nil {
+		return nil, err
+	}
+	wf := &Workflow{ID: w.ID, File: file, Definition: def, Loaded: time.Now().UTC(), Text: text}
 	if wf.InputSchema, err = resolvedSchema(src.FS, w, w.DataInputSchema); err != nil {
 		return nil, fmt.Errorf("dataInputSchema: %w", err)
 	}
