@@ -64,6 +64,9 @@ func (h *HTTP) Routes(r *httpapi.Router) {
 	r.HandleFunc("GET "+m+"/{processId}/instances/{instanceId}/timers", h.timers, opts...)
 	r.HandleFunc("POST "+m+"/{processId}/instances/{instanceId}/retrigger", h.retrigger, opts...)
 	r.HandleFunc("POST "+m+"/{processId}/instances/{instanceId}/skip", h.skip, opts...)
+	r.HandleFunc("POST "+m+"/{processId}/instances/{instanceId}/nodes/{nodeId}", h.triggerNode, opts...)
+	r.HandleFunc("POST "+m+"/{processId}/instances/{instanceId}/nodeInstances/{nodeInstanceId}", h.retriggerNode, opts...)
+	r.HandleFunc("DELETE "+m+"/{processId}/instances/{instanceId}/nodeInstances/{nodeInstanceId}", h.cancelNode, opts...)
 	r.HandleFunc("DELETE "+m+"/{processId}/instances/{instanceId}", h.abort, opts...)
 }
 
@@ -116,6 +119,8 @@ func fail(w http.ResponseWriter, err error) {
 		message(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, errDuplicate):
 		message(w, http.StatusConflict, err.Error())
+	case errors.Is(err, ErrUnsupported):
+		message(w, http.StatusNotImplemented, err.Error())
 	default:
 		message(w, http.StatusInternalServerError, err.Error())
 	}
@@ -282,7 +287,7 @@ func (h *HTTP) instanceResource(w http.ResponseWriter, r *http.Request) {
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": res.ID, "workflowdata": dataOrEmpty(res.Data)})
 	case http.MethodPut, http.MethodPatch:
-		message(w, http.StatusNotImplemented, "changing the data of a running instance is not supported yet")
+		h.updateData(w, r, wid, rest)
 	default:
 		w.Header().Set("Allow", "GET, PUT, PATCH, DELETE")
 		message(w, http.StatusMethodNotAllowed, "method not allowed")
@@ -420,6 +425,57 @@ func (h *HTTP) timers(w http.ResponseWriter, r *http.Request) {
 
 func (h *HTTP) retrigger(w http.ResponseWriter, r *http.Request) {
 	res, err := h.Runtime.Retrigger(r.Context(), r.PathValue("processId"), r.PathValue("instanceId"), actor(r.Context()))
+	writeOperation(w, res, err)
+}
+
+func (h *HTTP) skip(w http.ResponseWriter, r *http.Request) {
+	res, err := h.Runtime.Skip(r.Context(), r.PathValue("processId"), r.PathValue("instanceId"), actor(r.Context()))
+	writeOperation(w, res, err)
+}
+
+func (h *HTTP) triggerNode(w http.ResponseWriter, r *http.Request) {
+	res, err := h.Runtime.TriggerNode(r.Context(), r.PathValue("processId"), r.PathValue("instanceId"), r.PathValue("nodeId"), actor(r.Context()))
+	writeOperation(w, res, err)
+}
+
+func (h *HTTP) retriggerNode(w http.ResponseWriter, r *http.Request) {
+	res, err := h.Runtime.RetriggerNode(r.Context(), r.PathValue("processId"), r.PathValue("instanceId"), r.PathValue("nodeInstanceId"), actor(r.Context()))
+	writeOperation(w, res, err)
+}
+
+func (h *HTTP) cancelNode(w http.ResponseWriter, r *http.Request) {
+	res, err := h.Runtime.CancelNode(r.Context(), r.PathValue("processId"), r.PathValue("instanceId"), r.PathValue("nodeInstanceId"), actor(r.Context()))
+	writeOperation(w, res, err)
+}
+
+// updateData serves PUT (replace) and PATCH (merge) of an instance's data.
+// The body is SonataFlow's model ({"workflowdata": {...}}) or the data.
+func (h *HTTP) updateData(w http.ResponseWriter, r *http.Request, workflowID, id string) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		message(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
+		return
+	}
+	data, err := decodeData(body)
+	if err != nil {
+		message(w, http.StatusBadRequest, "the request body is not valid JSON: "+err.Error())
+		return
+	}
+	obj, ok := data.(map[string]any)
+	if !ok {
+		message(w, http.StatusBadRequest, `the request body must be a JSON object: {"workflowdata": {...}}`)
+		return
+	}
+	if wd, ok := obj["workflowdata"]; ok {
+		data = wd
+	}
+	res, err := h.Runtime.UpdateData(r.Context(), workflowID, id, data, r.Method == http.MethodPatch, actor(r.Context()))
+	writeOperation(w, res, err)
+}
+
+// writeOperation answers an operator action with the instance's data, or
+// SonataFlow's error body when the instance failed on the way.
+func writeOperation(w http.ResponseWriter, res *Result, err error) {
 	if err != nil {
 		fail(w, err)
 		return
@@ -433,10 +489,6 @@ func (h *HTTP) retrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": res.ID, "workflowdata": dataOrEmpty(res.Data)})
-}
-
-func (h *HTTP) skip(w http.ResponseWriter, r *http.Request) {
-	message(w, http.StatusNotImplemented, "skipping a failed node is not supported yet; retrigger or abort the instance")
 }
 
 func (h *HTTP) abort(w http.ResponseWriter, r *http.Request) {

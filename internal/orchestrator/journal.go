@@ -40,6 +40,7 @@ type dbJournal struct {
 	create *newRow
 	vars   map[string]any // process variables, workflowdata included
 	step   int            // current state visit, for error node ids
+	failed bool           // the instance is in error
 	// processID and bk label produced events.
 	processID, bk string
 	seq           int64 // the engine's last sequence number
@@ -70,6 +71,11 @@ type batchEffect struct {
 // step up to date; Restore's entries pass through it too.
 func (j *dbJournal) observe(entries []engine.Entry) batchEffect {
 	eff := batchEffect{state: string(engine.StatusActive)}
+	if j.failed {
+		// An operator's change to an instance in error (new data, say)
+		// leaves it in error.
+		eff.state = string(engine.StatusError)
+	}
 	for i := range entries {
 		e := &entries[i]
 		j.seq = e.Seq
@@ -83,6 +89,8 @@ func (j *dbJournal) observe(entries []engine.Entry) batchEffect {
 			j.vars["workflowdata"] = e.Start.Input
 		case engine.EntryStateEntered:
 			j.step = e.Step
+			j.failed = false
+			eff.state = string(engine.StatusActive)
 			if e.Cursor != nil {
 				j.vars["workflowdata"] = e.Cursor.Data
 			}
@@ -98,7 +106,10 @@ func (j *dbJournal) observe(entries []engine.Entry) batchEffect {
 			if e.Data != nil {
 				j.vars["workflowdata"] = e.Data
 			}
+		case engine.EntryDataUpdated:
+			j.vars["workflowdata"] = e.Data
 		case engine.EntryFailed:
+			j.failed = true
 			eff.state, eff.errInfo, eff.errStep = string(engine.StatusError), e.Error, e.Step
 			if eff.errStep == 0 {
 				eff.errStep = j.step

@@ -696,32 +696,14 @@ func (rt *Runtime) Retrigger(ctx context.Context, processID, id, actor string) (
 	if err := rt.claimWait(ctx, id, "ERROR"); err != nil {
 		return nil, err
 	}
-	err := rt.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_journal SET void = 1 WHERE instance_id = $1 AND kind IN ('failed', 'actionFailed')
-			AND pos > (SELECT MAX(pos) FROM orchestrator_journal WHERE instance_id = $1 AND kind = 'stateEntered')`, id); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE orchestrator_instances SET state = 'ACTIVE', error_node_definition_id = NULL,
-			error_node_instance_id = NULL, error_message = NULL, last_update = $2 WHERE id = $1`, id, store.Now())
-		return err
-	})
-	if err != nil {
+	if err := rt.setAsideFailure(ctx, id); err != nil {
 		rt.unlease(ctx, id)
 		return nil, fmt.Errorf("retrigger: %w", err)
 	}
-	rt.acquire(id)
-	defer rt.release(id)
-	in, j, _, err := rt.restore(ctx, id)
-	if err != nil {
-		rt.unlease(ctx, id)
-		return nil, err
-	}
-	rt.audit(ctx, actor, "retrigger", processID, id, nil)
-	out, err := in.Run(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return rt.finish(ctx, in, j, out, nil)
+	return rt.operate(ctx, id, func(in *engine.Instance) (*engine.Outcome, error) {
+		rt.audit(ctx, actor, "retrigger", processID, id, nil)
+		return in.Run(ctx)
+	})
 }
 
 // checkProcess makes sure an instance belongs to the workflow the URL names.

@@ -184,6 +184,16 @@ func (in *Instance) applyLocked(e *Entry) {
 	case EntryKeptActive:
 		in.output = e.Data
 		in.cur = nil
+	case EntryDataUpdated:
+		if in.cur == nil {
+			in.output = e.Data
+			break
+		}
+		// Entries may be shared with the journal: the cursor is replaced,
+		// never changed in place.
+		c := *in.cur
+		c.Data = e.Data
+		in.cur = &c
 	}
 }
 

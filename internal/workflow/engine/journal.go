@@ -30,6 +30,9 @@ const (
 	// the instance active (with no state running) until it is aborted or
 	// its workflowExecTimeout expires.
 	EntryKeptActive EntryKind = "keptActive"
+	// EntryDataUpdated: the workflow data was replaced from outside; Data
+	// holds the new data.
+	EntryDataUpdated EntryKind = "dataUpdated"
 )
 
 // Entry is one step of an instance, in the order it happened. Entries are
