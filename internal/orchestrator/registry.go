@@ -46,6 +46,9 @@ type Workflow struct {
 	// Text is the workflow file as written (the Data Index serves it as
 	// the definition's source).
 	Text []byte
+	// files are every file the version was loaded from, by path within
+	// its source; the runtime stores them once an instance uses it.
+	files map[string][]byte
 }
 
 // LoadError is a workflow file that could not be loaded; the others load
@@ -197,6 +200,8 @@ func (r *Registry) Watch(ctx context.Context, interval time.Duration) error {
 
 // loadFile parses, validates and prepares one workflow file.
 func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Workflow, error) {
+	rec := &recordingFS{FS: src.FS, files: map[string]bool{}}
+	src.FS = rec
 	dir := path.Dir(file)
 	sub, err := fs.Sub(src.FS, dir)
 	if err != nil {
@@ -249,6 +254,9 @@ func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Work
 	schemas, _ := json.Marshal([]any{wf.InputSchema, wf.OutputSchema})
 	sum := sha256.Sum256(append([]byte(hash), schemas...))
 	wf.Hash = hex.EncodeToString(sum[:])
+	if wf.files, err = rec.snapshot(); err != nil {
+		return nil, err
+	}
 	return wf, nil
 }
 

@@ -64,8 +64,11 @@ type Sink interface {
 
 // Runtime runs workflow instances durably.
 type Runtime struct {
-	db             *store.DB
-	reg            *Registry
+	db  *store.DB
+	reg *Registry
+	// savedVersions are the definition hashes stored in
+	// orchestrator_definitions by this process (a sync.Map of string).
+	savedVersions  sync.Map
 	owner          string
 	lease          time.Duration
 	poll           time.Duration
@@ -183,6 +186,9 @@ func (rt *Runtime) Start(ctx context.Context, req StartRequest) (*Result, error)
 		processID: wf.ID, processName: wf.Definition.W.Name, version: wf.Definition.W.Version, hash: wf.Hash,
 		parentID: req.parentID, rootID: rootID, rootProcessID: rootP,
 	}}
+	if err := rt.saveDefinition(ctx, wf); err != nil {
+		return nil, err
+	}
 	rt.acquire(id)
 	defer rt.release(id)
 	in, err := wf.Definition.New(ctx, j, engine.StartOptions{
@@ -559,6 +565,13 @@ func (rt *Runtime) restore(ctx context.Context, id string) (*engine.Instance, *d
 		return nil, nil, nil, err
 	}
 	wf, ok := rt.reg.Version(row.processID, row.hash)
+	if !ok || wf.Hash != row.hash {
+		if stored, err := rt.storedDefinition(ctx, row.hash); err == nil {
+			wf, ok = stored, true
+		} else if !errors.Is(err, ErrNotFound) {
+			rt.log.Warn("stored workflow version not loaded", "instance", id, "workflow", row.processID, "error", err)
+		}
+	}
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("instance %s: workflow %q is not loaded", id, row.processID)
 	}
