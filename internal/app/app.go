@@ -63,6 +63,13 @@ func (e *Env) Router(id string) *httpapi.Router { return e.server.Router(id) }
 // RootRouter returns a router for the plugin's routes at the server root.
 func (e *Env) RootRouter(id string) *httpapi.Router { return e.server.RootRouter(id) }
 
+// AddPort declares an extra listener with routes of its own (see
+// server.Port); Port finds it again by name.
+func (e *Env) AddPort(name string, l server.Listen) *server.Port { return e.server.AddPort(name, l) }
+
+// Port returns the extra listener declared under name, or nil.
+func (e *Env) Port(name string) *server.Port { return e.server.Port(name) }
+
 // Go runs fn in the background while the server runs. Its context is
 // cancelled at shutdown, after the HTTP server has drained; the app waits
 // for fn to return before closing the database.

@@ -10,10 +10,14 @@ import (
 
 	"github.com/portico-dev/portico/examples"
 	"github.com/portico-dev/portico/internal/orchestrator"
+	"github.com/portico-dev/portico/internal/server"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 	"github.com/portico-dev/portico/internal/workflow/function"
 )
+
+// runtimePort names the extra listener of orchestrator.runtimeApi.listen.
+const runtimePort = "orchestrator.runtimeApi.listen"
 
 func orchestratorPlugin() Plugin {
 	return Plugin{
@@ -71,6 +75,14 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 	})
 	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated}
 	h.Routes(env.RootRouter("orchestrator"))
+	if cfg.RuntimeAPI.Listen != nil {
+		var l server.Listen
+		if err := env.Config.Decode("orchestrator.runtimeApi.listen", &l); err != nil {
+			return err
+		}
+		internal := &orchestrator.HTTP{Runtime: rt, Public: true}
+		internal.Routes(env.AddPort(runtimePort, l).Router("orchestrator"))
+	}
 	h.PluginRoutes(env.Router("orchestrator"))
 	env.Orchestrator = rt
 	if err := initDataIndex(ctx, env, rt, &cfg); err != nil {

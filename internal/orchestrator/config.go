@@ -40,6 +40,12 @@ type RuntimeAPIConfig struct {
 	// AllowUnauthenticated serves SonataFlow's API without Portico
 	// credentials, as SonataFlow's callers send none.
 	AllowUnauthenticated bool `yaml:"allowUnauthenticated"`
+	// Listen, when set ({host, port} or "host:port"), also serves the
+	// runtime API (SonataFlow's routes, CloudEvents ingress and the Data
+	// Index) on a port of its own without Portico credentials, for
+	// callers inside the cluster; the main port keeps serving it with
+	// credentials. The app decodes it (see internal/app).
+	Listen any `yaml:"listen"`
 }
 
 // EventingConfig is orchestrator.eventing.

@@ -39,6 +39,9 @@ type Server struct {
 	// and let the in-flight requests drain.
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
+
+	gzip  func(http.Handler) http.Handler
+	ports []*Port
 }
 
 // New returns a server for cfg. Plugins mount their routes with Router
@@ -54,6 +57,7 @@ func New(cfg BackendConfig, authn *auth.Authenticator, registry *prometheus.Regi
 	if err != nil {
 		return nil, err
 	}
+	s.gzip = gzip
 	s.mux.HandleFunc("GET /healthcheck", s.healthcheck)
 	s.mux.HandleFunc("GET /.backstage/health/v1/readiness", s.healthcheck)
 	s.mux.HandleFunc("GET /.backstage/health/v1/liveness", func(w http.ResponseWriter, _ *http.Request) {
@@ -115,6 +119,10 @@ func (s *Server) Listen() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend.listen: cannot listen on %s: %v; choose another port or stop what uses it", s.cfg.Listen.Addr(), unwrapOpError(err))
 	}
+	if err := s.listenPorts(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	return ln, nil
 }
 
@@ -130,22 +138,29 @@ func unwrapOpError(err error) error {
 // accepting, reports not ready, and waits for in-flight requests up to the
 // shutdown timeout. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: s.cfg.Server.ReadHeaderTimeout,
-		ReadTimeout:       s.cfg.Server.ReadTimeout,
-		WriteTimeout:      s.cfg.Server.WriteTimeout,
-		IdleTimeout:       s.cfg.Server.IdleTimeout,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: s.cfg.Server.ReadHeaderTimeout,
+			ReadTimeout:       s.cfg.Server.ReadTimeout,
+			WriteTimeout:      s.cfg.Server.WriteTimeout,
+			IdleTimeout:       s.cfg.Server.IdleTimeout,
+			MaxHeaderBytes:    1 << 20,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
 	}
+	hs := newServer(s.handler)
+	stopPorts := s.servePorts(ctx, newServer)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.ready.Store(true)
 	select {
 	case err := <-errc:
 		s.ready.Store(false)
+		stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		stopPorts(stopCtx)
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
@@ -153,6 +168,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.shutdownOnce.Do(func() { close(s.shutdown) })
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	stopPorts(shutdownCtx)
 	err := hs.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("shutdown timeout reached; closing remaining connections", "timeout", s.cfg.ShutdownTimeout)
