@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/portico-dev/portico/internal/errs"
 )
@@ -50,15 +51,24 @@ func (AllowAllPolicy) Decide(context.Context, Principal, Request) (Decision, err
 
 // Permissions is the permission hook every plugin calls before it acts.
 type Permissions struct {
-	policy Policy
+	policy atomic.Pointer[Policy]
 }
 
 // NewPermissions returns a hook that asks policy (AllowAllPolicy when nil).
 func NewPermissions(policy Policy) *Permissions {
+	ps := &Permissions{}
+	ps.SetPolicy(policy)
+	return ps
+}
+
+// SetPolicy replaces the policy (AllowAllPolicy when nil) of a hook that
+// may already be answering requests; tests install a denying policy in a
+// running server this way.
+func (ps *Permissions) SetPolicy(policy Policy) {
 	if policy == nil {
 		policy = AllowAllPolicy{}
 	}
-	return &Permissions{policy: policy}
+	ps.policy.Store(&policy)
 }
 
 // Decide answers one request. A service token's access restrictions are
@@ -72,7 +82,7 @@ func (ps *Permissions) Decide(ctx context.Context, p Principal, req Request) (De
 			return Deny, nil
 		}
 	}
-	return ps.policy.Decide(ctx, p, req)
+	return (*ps.policy.Load()).Decide(ctx, p, req)
 }
 
 // Authorize returns a NotAllowed error unless the principal in ctx may do
