@@ -85,7 +85,7 @@ type Plugin struct {
 
 // plugins lists what portico serve runs, in initialisation order.
 func plugins() []Plugin {
-	return []Plugin{catalogPlugin(), notificationsPlugin(), orchestratorPlugin(), scaffolderPlugin()}
+	return []Plugin{catalogPlugin(), notificationsPlugin(), orchestratorPlugin(), scaffolderPlugin(), webPlugin()}
 }
 
 // Migrations returns every schema migration set, for portico migrate.

@@ -73,7 +73,7 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 		DB: env.DB, Registry: reg, Lease: cfg.LeaseDuration, Poll: cfg.PollInterval,
 		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, ServiceURL: serviceURL, Logger: log,
 	})
-	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated}
+	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated, Fallback: webUI(env)}
 	h.Routes(env.RootRouter("orchestrator"))
 	if cfg.RuntimeAPI.Listen != nil {
 		var l server.Listen

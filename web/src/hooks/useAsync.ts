@@ -1,0 +1,39 @@
+import { useCallback, useEffect, useRef, useState, type DependencyList } from 'react';
+
+/** AsyncState is a value being loaded: loading, loaded, or failed. */
+export interface AsyncState<T> {
+  loading: boolean;
+  value?: T;
+  error?: unknown;
+  /** reload runs the loader again, keeping the current value shown meanwhile. */
+  reload: () => void;
+}
+
+/**
+ * useAsync runs load when deps change and returns its state. A newer load
+ * wins over an older one still in flight, and the older one is aborted.
+ */
+export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: DependencyList): AsyncState<T> {
+  const [state, setState] = useState<{ loading: boolean; value?: T; error?: unknown }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  useEffect(() => {
+    const ctrl = new AbortController();
+    setState((s) => ({ ...s, loading: true }));
+    loadRef.current(ctrl.signal).then(
+      (value) => {
+        if (!ctrl.signal.aborted) setState({ loading: false, value });
+      },
+      (error: unknown) => {
+        if (!ctrl.signal.aborted) setState((s) => ({ loading: false, value: s.value, error }));
+      },
+    );
+    return () => ctrl.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}

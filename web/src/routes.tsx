@@ -1,0 +1,42 @@
+// The app's sections. Each section is its own chunk (React.lazy), loaded
+// when first visited, and matches its own sub-paths: a section's page gets
+// the whole path and routes below its prefix itself (see matchPath).
+//
+// The Workflows (/workflows/...) and Create (/create/...) sections live in
+// pages/workflows/ and pages/create/; their index.tsx default-exports the
+// section component.
+import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
+
+export interface Section {
+  /** The path prefix: "/catalog" matches /catalog and /catalog/... */
+  path: string;
+  component: LazyExoticComponent<ComponentType>;
+}
+
+export const sections: Section[] = [
+  { path: '/', component: lazy(() => import('./pages/home/HomePage')) },
+  { path: '/catalog', component: lazy(() => import('./pages/catalog/CatalogSection')) },
+  { path: '/create', component: lazy(() => import('./pages/create/index')) },
+  { path: '/workflows', component: lazy(() => import('./pages/workflows/index')) },
+  { path: '/notifications', component: lazy(() => import('./pages/notifications/NotificationsPage')) },
+  { path: '/settings', component: lazy(() => import('./pages/settings/SettingsPage')) },
+];
+
+export const NotFound = lazy(() => import('./pages/NotFoundPage'));
+
+/** navItems are the sidebar's entries, in order. */
+export const navItems = [
+  { path: '/', label: 'Home', icon: 'home' },
+  { path: '/catalog', label: 'Catalog', icon: 'catalog' },
+  { path: '/create', label: 'Create', icon: 'create' },
+  { path: '/workflows', label: 'Workflows', icon: 'workflows' },
+  { path: '/notifications', label: 'Notifications', icon: 'notifications' },
+  { path: '/settings', label: 'Settings', icon: 'settings' },
+];
+
+/** findSection returns the section serving pathname, if any. */
+export function findSection(pathname: string): Section | undefined {
+  const p = pathname.replace(/\/+$/, '') || '/';
+  if (p === '/' || p === '/home') return sections[0];
+  return sections.find((s) => s.path !== '/' && (p === s.path || p.startsWith(s.path + '/')));
+}
