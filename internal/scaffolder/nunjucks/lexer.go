@@ -1,0 +1,403 @@
+package nunjucks
+
+import (
+	"regexp"
+	"strings"
+)
+
+// tokenType names a kind of token; the names appear in syntax errors.
+type tokenType string
+
+const (
+	tokString        tokenType = "string"
+	tokWhitespace    tokenType = "whitespace"
+	tokData          tokenType = "data"
+	tokBlockStart    tokenType = "block-start"
+	tokBlockEnd      tokenType = "block-end"
+	tokVariableStart tokenType = "variable-start"
+	tokVariableEnd   tokenType = "variable-end"
+	tokComment       tokenType = "comment"
+	tokLeftParen     tokenType = "left-paren"
+	tokRightParen    tokenType = "right-paren"
+	tokLeftBracket   tokenType = "left-bracket"
+	tokRightBracket  tokenType = "right-bracket"
+	tokLeftCurly     tokenType = "left-curly"
+	tokRightCurly    tokenType = "right-curly"
+	tokOperator      tokenType = "operator"
+	tokComma         tokenType = "comma"
+	tokColon         tokenType = "colon"
+	tokTilde         tokenType = "tilde"
+	tokPipe          tokenType = "pipe"
+	tokInt           tokenType = "int"
+	tokFloat         tokenType = "float"
+	tokBoolean       tokenType = "boolean"
+	tokNone          tokenType = "none"
+	tokSymbol        tokenType = "symbol"
+	tokRegex         tokenType = "regex"
+)
+
+// token is one lexical token; line and col are 0-based like the lexer's
+// counters, errors add one.
+type token struct {
+	typ       tokenType
+	val       string
+	flags     string // regex flags
+	line, col int
+}
+
+const (
+	whitespaceChars = " \n\t\r\u00a0"
+	delimChars      = "()[]{}%*-+~/#,:|.<>=!"
+)
+
+// tags are the delimiters of a template.
+type tags struct {
+	blockStart, blockEnd, varStart, varEnd, commentStart, commentEnd string
+}
+
+// lexer splits a template into tokens on demand: the parser pulls them one
+// by one because `{% raw %}` reads the source directly.
+type lexer struct {
+	src        string
+	pos        int
+	line, col  int
+	inCode     bool
+	tags       tags
+	beginChars string
+	trimBlocks bool
+	lstrip     bool
+}
+
+func newLexer(src string, t tags, trimBlocks, lstrip bool) *lexer {
+	return &lexer{
+		src:        src,
+		tags:       t,
+		beginChars: t.blockStart[:1] + t.varStart[:1] + t.commentStart[:1] + t.commentEnd[:1],
+		trimBlocks: trimBlocks,
+		lstrip:     lstrip,
+	}
+}
+
+func (l *lexer) finished() bool { return l.pos >= len(l.src) }
+
+func (l *lexer) current() byte {
+	if l.pos < len(l.src) {
+		return l.src[l.pos]
+	}
+	return 0
+}
+
+// forward moves one byte, counting lines and (rune) columns.
+func (l *lexer) forward() {
+	c := l.src[l.pos]
+	l.pos++
+	switch {
+	case c == '\n':
+		l.line++
+		l.col = 0
+	case c < 0x80 || c >= 0xc0:
+		l.col++
+	}
+}
+
+func (l *lexer) forwardN(n int) {
+	for i := 0; i < n && l.pos < len(l.src); i++ {
+		l.forward()
+	}
+}
+
+func (l *lexer) matches(s string) bool { return strings.HasPrefix(l.src[l.pos:], s) }
+
+func (l *lexer) extractString(s string) bool {
+	if l.matches(s) {
+		l.forwardN(len(s))
+		return true
+	}
+	return false
+}
+
+// extractWhile consumes bytes in set (or not in set when until is true).
+func (l *lexer) extractWhile(set string, until bool) string {
+	start := l.pos
+	for l.pos < len(l.src) {
+		in := strings.IndexByte(set, l.src[l.pos]) >= 0
+		if in == until {
+			break
+		}
+		l.forward()
+	}
+	return l.src[start:l.pos]
+}
+
+// syntaxError is returned by the lexer and the parser.
+func (l *lexer) errorf(line, col int, msg string) error {
+	return &Error{Line: line + 1, Column: col + 1, Msg: msg}
+}
+
+// next returns the next token, or nil at the end of the input.
+func (l *lexer) next() (*token, error) {
+	line, col := l.line, l.col
+	if l.finished() {
+		return nil, nil
+	}
+	if l.inCode {
+		return l.nextCode(line, col)
+	}
+	if l.extractString(l.tags.blockStart + "-") {
+		l.inCode = true
+		return &token{typ: tokBlockStart, val: l.tags.blockStart + "-", line: line, col: col}, nil
+	}
+	if l.extractString(l.tags.blockStart) {
+		l.inCode = true
+		return &token{typ: tokBlockStart, val: l.tags.blockStart, line: line, col: col}, nil
+	}
+	if l.extractString(l.tags.varStart + "-") {
+		l.inCode = true
+		return &token{typ: tokVariableStart, val: l.tags.varStart + "-", line: line, col: col}, nil
+	}
+	if l.extractString(l.tags.varStart) {
+		l.inCode = true
+		return &token{typ: tokVariableStart, val: l.tags.varStart, line: line, col: col}, nil
+	}
+	inComment := false
+	start := l.pos
+	if l.matches(l.tags.commentStart) {
+		inComment = true
+		l.forwardN(len(l.tags.commentStart))
+	}
+	for {
+		l.extractWhile(l.beginChars, true)
+		if l.finished() {
+			if inComment {
+				return nil, l.errorf(line, col, "expected end of comment, got end of file")
+			}
+			break
+		}
+		if !inComment && (l.matches(l.tags.blockStart) || l.matches(l.tags.varStart) || l.matches(l.tags.commentStart)) {
+			if l.lstrip && l.matches(l.tags.blockStart) && l.col > 0 {
+				tok := l.src[start:l.pos]
+				lastLine, ok := "", false
+				if i := strings.LastIndexByte(tok, '\n'); i >= 0 {
+					lastLine, ok = tok[i+1:], true
+				} else if col == 0 {
+					lastLine, ok = tok, true
+				}
+				if ok && lastLine != "" && strings.TrimLeftFunc(lastLine, jsSpace) == "" {
+					tok = tok[:len(tok)-len(lastLine)]
+					if tok == "" {
+						return l.next()
+					}
+					return &token{typ: tokData, val: tok, line: line, col: col}, nil
+				}
+			}
+			break
+		}
+		if l.matches(l.tags.commentEnd) {
+			if !inComment {
+				return nil, l.errorf(l.line, l.col, "unexpected end of comment")
+			}
+			l.forwardN(len(l.tags.commentEnd))
+			break
+		}
+		l.forward()
+	}
+	typ := tokData
+	if inComment {
+		typ = tokComment
+	}
+	return &token{typ: typ, val: l.src[start:l.pos], line: line, col: col}, nil
+}
+
+var complexOps = map[string]bool{"==": true, "===": true, "!=": true, "!==": true, "<=": true, ">=": true, "//": true, "**": true}
+
+func (l *lexer) nextCode(line, col int) (*token, error) {
+	cur := l.current()
+	switch {
+	case cur == '"' || cur == '\'':
+		return &token{typ: tokString, val: l.parseString(cur), line: line, col: col}, nil
+	case strings.IndexByte(" \n\t\r", cur) >= 0 || strings.HasPrefix(l.src[l.pos:], "\u00a0"):
+		start := l.pos
+		for l.pos < len(l.src) {
+			if strings.IndexByte(" \n\t\r", l.src[l.pos]) >= 0 {
+				l.forward()
+			} else if strings.HasPrefix(l.src[l.pos:], "\u00a0") {
+				l.forwardN(2)
+			} else {
+				break
+			}
+		}
+		return &token{typ: tokWhitespace, val: l.src[start:l.pos], line: line, col: col}, nil
+	}
+	for _, end := range []string{l.tags.blockEnd, "-" + l.tags.blockEnd} {
+		if l.extractString(end) {
+			l.inCode = false
+			if l.trimBlocks {
+				if l.current() == '\n' {
+					l.forward()
+				} else if l.matches("\r\n") {
+					l.forwardN(2)
+				}
+			}
+			return &token{typ: tokBlockEnd, val: end, line: line, col: col}, nil
+		}
+	}
+	for _, end := range []string{l.tags.varEnd, "-" + l.tags.varEnd} {
+		if l.extractString(end) {
+			l.inCode = false
+			return &token{typ: tokVariableEnd, val: end, line: line, col: col}, nil
+		}
+	}
+	if cur == 'r' && l.pos+1 < len(l.src) && l.src[l.pos+1] == '/' {
+		l.forwardN(2)
+		var body strings.Builder
+		for !l.finished() {
+			if l.current() == '/' && l.src[l.pos-1] != '\\' {
+				l.forward()
+				break
+			}
+			body.WriteByte(l.current())
+			l.forward()
+		}
+		flags := l.extractWhile("gimy", false)
+		return &token{typ: tokRegex, val: body.String(), flags: flags, line: line, col: col}, nil
+	}
+	if strings.IndexByte(delimChars, cur) >= 0 {
+		l.forward()
+		op := string(cur)
+		if l.pos < len(l.src) && complexOps[op+string(l.current())] {
+			op += string(l.current())
+			l.forward()
+			if l.pos < len(l.src) && complexOps[op+string(l.current())] {
+				op += string(l.current())
+				l.forward()
+			}
+		}
+		typ := tokOperator
+		switch op {
+		case "(":
+			typ = tokLeftParen
+		case ")":
+			typ = tokRightParen
+		case "[":
+			typ = tokLeftBracket
+		case "]":
+			typ = tokRightBracket
+		case "{":
+			typ = tokLeftCurly
+		case "}":
+			typ = tokRightCurly
+		case ",":
+			typ = tokComma
+		case ":":
+			typ = tokColon
+		case "~":
+			typ = tokTilde
+		case "|":
+			typ = tokPipe
+		}
+		return &token{typ: typ, val: op, line: line, col: col}, nil
+	}
+	start := l.pos
+	for l.pos < len(l.src) {
+		c := l.src[l.pos]
+		if strings.IndexByte(" \n\t\r"+delimChars, c) >= 0 || strings.HasPrefix(l.src[l.pos:], "\u00a0") {
+			break
+		}
+		l.forward()
+	}
+	word := l.src[start:l.pos]
+	switch {
+	case isDigits(word):
+		if l.current() == '.' {
+			l.forward()
+			dec := l.extractWhile("0123456789", false)
+			return &token{typ: tokFloat, val: word + "." + dec, line: line, col: col}, nil
+		}
+		return &token{typ: tokInt, val: word, line: line, col: col}, nil
+	case word == "true" || word == "false":
+		return &token{typ: tokBoolean, val: word, line: line, col: col}, nil
+	case word == "none" || word == "null":
+		return &token{typ: tokNone, val: word, line: line, col: col}, nil
+	}
+	return &token{typ: tokSymbol, val: word, line: line, col: col}, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseString reads a quoted string; only \n, \t and \r are escapes, any
+// other escaped character stands for itself.
+func (l *lexer) parseString(delim byte) string {
+	l.forward()
+	var b strings.Builder
+	for !l.finished() && l.current() != delim {
+		c := l.current()
+		if c == '\\' {
+			l.forward()
+			if l.finished() {
+				break
+			}
+			switch l.current() {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			default:
+				b.WriteByte(l.current())
+			}
+			l.forward()
+			continue
+		}
+		b.WriteByte(c)
+		l.forward()
+	}
+	if !l.finished() {
+		l.forward()
+	}
+	return b.String()
+}
+
+var rawBlockRegexps = map[string]*regexp.Regexp{
+	"raw":      regexp.MustCompile(`^([\s\S]*?)\{%\s*(raw|endraw)\s*%\}`),
+	"verbatim": regexp.MustCompile(`^([\s\S]*?)\{%\s*(verbatim|endverbatim)\s*%\}`),
+}
+
+// extractRaw reads the body of a raw block up to its matching end tag
+// (nested raw blocks count), and consumes the end tag.
+func (l *lexer) extractRaw(tag string) string {
+	re := rawBlockRegexps[tag]
+	level := 1
+	var b strings.Builder
+	for {
+		m := re.FindStringSubmatchIndex(l.src[l.pos:])
+		if m == nil {
+			break
+		}
+		all := l.src[l.pos : l.pos+m[1]]
+		pre := l.src[l.pos+m[2] : l.pos+m[3]]
+		name := l.src[l.pos+m[4] : l.pos+m[5]]
+		if name == tag {
+			level++
+		} else {
+			level--
+		}
+		l.forwardN(len(all))
+		if level == 0 {
+			b.WriteString(pre)
+			break
+		}
+		b.WriteString(all)
+	}
+	return b.String()
+}

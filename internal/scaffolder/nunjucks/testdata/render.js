@@ -1,0 +1,26 @@
+// Renders every case of cases.json with the real nunjucks package and
+// prints the results as JSON (keyed by case name) on stdout. Portico's
+// differential test compares them with its own engine's output.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const nunjucks = require('nunjucks');
+
+const file = JSON.parse(fs.readFileSync(path.join(__dirname, 'cases.json'), 'utf8'));
+const out = {};
+for (const c of file.cases) {
+  const opts = c.options || {};
+  const env = new nunjucks.Environment(null, {
+    autoescape: false,
+    trimBlocks: !!opts.trimBlocks,
+    lstripBlocks: !!opts.lstripBlocks,
+    tags: { variableStart: opts.cookiecutter ? '{{' : '${{', variableEnd: '}}' },
+  });
+  const data = c.data !== undefined ? c.data : file.data;
+  try {
+    out[c.name] = { output: env.renderString(c.template, data) };
+  } catch (e) {
+    out[c.name] = { error: true };
+  }
+}
+process.stdout.write(JSON.stringify(out, null, 1) + '\n');
