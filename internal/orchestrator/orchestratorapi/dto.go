@@ -35,7 +35,7 @@ func (n *FlexInt) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f != float64(int64(f)) {
-		return fmt.Errorf("expected a whole number, got %s", b)
+		return fmt.Errorf("paginationInfo.pageSize and offset must be whole numbers, got %s", b)
 	}
 	*n = FlexInt(f)
 	return nil
