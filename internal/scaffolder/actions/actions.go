@@ -13,12 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/catalog"
 	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/scaffolder"
+	"github.com/portico-dev/portico/internal/scaffolder/nunjucks"
 )
 
 // Catalog is what the catalog:* actions need from the catalog;
@@ -61,6 +63,14 @@ type Deps struct {
 	// ReadAllow lists the hosts fetch:* may download from; file:// URLs
 	// are allowed only below the template's own directory.
 	ReadAllow []ReadAllow
+	// FileSystems are the named file systems template locations may live
+	// in (location type to file system, such as Portico's embedded
+	// examples); a template based at "embedded:templates/x/" fetches
+	// ./skeleton from there.
+	FileSystems map[string]fs.FS
+	// TemplateFilters are the filters fetch:template offers besides
+	// Nunjucks' own (parseRepoUrl, parseEntityRef, pick, projectSlug).
+	TemplateFilters map[string]nunjucks.Filter
 	// HTTPClient makes every outgoing request (fetch, GitHub API).
 	HTTPClient *http.Client
 	// DefaultAuthor and DefaultCommitMessage are scaffolder.defaultAuthor
@@ -103,6 +113,8 @@ func Builtins(deps Deps) []scaffolder.Action {
 		debugLog(),
 		debugWait(),
 	}
+	f := &fetcher{deps: deps}
+	out = append(out, fetchPlain(f), fetchPlainFile(f), fetchTemplate(f), fetchTemplateFile(f))
 	return out
 }
 
@@ -145,7 +157,7 @@ func prop(typ, title string) map[string]any {
 	return p
 }
 
-func strings_(title string) map[string]any {
+func stringList(title string) map[string]any {
 	return map[string]any{"title": title, "type": "array", "items": map[string]any{"type": "string"}}
 }
 
