@@ -1007,3 +1007,26 @@ func writeJSON(b *strings.Builder, v any, gap, indent string, depth int) bool {
 func propertyKey(v any) string {
 	return toString(v)
 }
+
+// NewObject returns an object whose properties keep the given order, for
+// filters whose results are printed with `dump` (JSON.stringify keeps
+// insertion order; a Go map would sort). Keys missing from values are
+// skipped, as JavaScript drops undefined properties when serializing.
+func NewObject(keys []string, values map[string]any) any {
+	o := newObject(len(keys))
+	for _, k := range keys {
+		if v, ok := values[k]; ok {
+			o.set(k, fromGo(v))
+		}
+	}
+	return o
+}
+
+// ToGo converts a value a filter receives (which may be an object built by
+// the template, or Undefined) into plain JSON-like Go values:
+// map[string]any, []any, string, float64, bool or nil.
+func ToGo(v any) any { return toGo(v) }
+
+// IsUndefined reports whether v is JavaScript's undefined (a missing
+// variable or property), as opposed to null (nil).
+func IsUndefined(v any) bool { return isUndefined(v) }
