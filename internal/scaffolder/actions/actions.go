@@ -114,7 +114,8 @@ func Builtins(deps Deps) []scaffolder.Action {
 		debugWait(),
 	}
 	f := &fetcher{deps: deps}
-	out = append(out, fetchPlain(f), fetchPlainFile(f), fetchTemplate(f), fetchTemplateFile(f))
+	out = append(out, fetchPlain(f), fetchPlainFile(f), fetchTemplate(f), fetchTemplateFile(f),
+		fsDelete(), fsRename(), fsReaddir())
 	return out
 }
 
@@ -135,6 +136,20 @@ func decodeInput(input map[string]any, in any) error {
 		return fmt.Errorf("invalid input: %w", err)
 	}
 	return nil
+}
+
+// jsonValue turns v into plain JSON values (map[string]any, []any,
+// float64, ...), the form step outputs take so templates can read them.
+func jsonValue(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil
+	}
+	return out
 }
 
 // schema builds a JSON Schema object from properties and required names.
