@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errs"
@@ -157,6 +158,7 @@ func (t *Template) ValidateValues(values map[string]any, secrets map[string]stri
 		all = appendUnique(all, fes)
 	}
 	if len(all) > 0 {
+		slices.SortStableFunc(all, func(a, b FieldError) int { return strings.Compare(a.Property, b.Property) })
 		return &ValidationError{What: "invalid values", Errors: all}
 	}
 	if t.Spec.Secrets != nil && t.Spec.Secrets.Schema != nil {
