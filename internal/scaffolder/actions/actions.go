@@ -77,6 +77,10 @@ type Deps struct {
 	// and scaffolder.defaultCommitMessage.
 	DefaultAuthor        GitAuthor
 	DefaultCommitMessage string
+	// LocalGitDir is where publish:git keeps local bare repositories
+	// (repoUrl local?owner=…&repo=…) and the only place file:// remotes
+	// may point into; empty allows neither.
+	LocalGitDir string
 	// MaxFetchSize bounds what fetch:* read in total per call; 0 means
 	// DefaultMaxFetchSize.
 	MaxFetchSize int64
@@ -115,7 +119,7 @@ func Builtins(deps Deps) []scaffolder.Action {
 	}
 	f := &fetcher{deps: deps}
 	out = append(out, fetchPlain(f), fetchPlainFile(f), fetchTemplate(f), fetchTemplateFile(f),
-		fsDelete(), fsRename(), fsReaddir())
+		fsDelete(), fsRename(), fsReaddir(), publishGit(deps))
 	return out
 }
 

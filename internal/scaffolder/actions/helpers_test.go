@@ -157,3 +157,5 @@ func wantErr(t *testing.T, err error, parts ...string) {
 		}
 	}
 }
+
+func osChmod(p string, mode os.FileMode) error { return os.Chmod(p, mode) }
