@@ -5,54 +5,67 @@ import (
 	"strings"
 )
 
-// tokenType names a kind of token; the names appear in syntax errors.
-type tokenType string
+// tokenType is a kind of token; String gives the name syntax errors use.
+type tokenType uint8
 
 const (
-	tokString        tokenType = "string"
-	tokWhitespace    tokenType = "whitespace"
-	tokData          tokenType = "data"
-	tokBlockStart    tokenType = "block-start"
-	tokBlockEnd      tokenType = "block-end"
-	tokVariableStart tokenType = "variable-start"
-	tokVariableEnd   tokenType = "variable-end"
-	tokComment       tokenType = "comment"
-	tokLeftParen     tokenType = "left-paren"
-	tokRightParen    tokenType = "right-paren"
-	tokLeftBracket   tokenType = "left-bracket"
-	tokRightBracket  tokenType = "right-bracket"
-	tokLeftCurly     tokenType = "left-curly"
-	tokRightCurly    tokenType = "right-curly"
-	tokOperator      tokenType = "operator"
-	tokComma         tokenType = "comma"
-	tokColon         tokenType = "colon"
-	tokTilde         tokenType = "tilde"
-	tokPipe          tokenType = "pipe"
-	tokInt           tokenType = "int"
-	tokFloat         tokenType = "float"
-	tokBoolean       tokenType = "boolean"
-	tokNone          tokenType = "none"
-	tokSymbol        tokenType = "symbol"
-	tokRegex         tokenType = "regex"
+	tokEOF tokenType = iota
+	tokString
+
+	tokData
+	tokBlockStart
+	tokBlockEnd
+	tokVariableStart
+	tokVariableEnd
+	tokComment
+	tokLeftParen
+	tokRightParen
+	tokLeftBracket
+	tokRightBracket
+	tokLeftCurly
+	tokRightCurly
+	tokOperator
+	tokComma
+	tokColon
+	tokTilde
+	tokPipe
+	tokInt
+	tokFloat
+	tokBoolean
+	tokNone
+	tokSymbol
+	tokRegex
 )
+
+var tokenNames = [...]string{tokEOF: "end of file", tokString: "string", tokData: "data", tokBlockStart: "block-start", tokBlockEnd: "block-end", tokVariableStart: "variable-start", tokVariableEnd: "variable-end", tokComment: "comment", tokLeftParen: "left-paren", tokRightParen: "right-paren", tokLeftBracket: "left-bracket", tokRightBracket: "right-bracket", tokLeftCurly: "left-curly", tokRightCurly: "right-curly", tokOperator: "operator", tokComma: "comma", tokColon: "colon", tokTilde: "tilde", tokPipe: "pipe", tokInt: "int", tokFloat: "float", tokBoolean: "boolean", tokNone: "none", tokSymbol: "symbol", tokRegex: "regex"}
+
+func (t tokenType) String() string { return tokenNames[t] }
 
 // token is one lexical token; line and col are 0-based like the lexer's
 // counters, errors add one.
 type token struct {
 	typ       tokenType
-	val       string
-	flags     string // regex flags
+	val       string // a regex literal is its body, NUL, its flags
 	line, col int
 }
 
 const (
-	whitespaceChars = " \n\t\r\u00a0"
-	delimChars      = "()[]{}%*-+~/#,:|.<>=!"
+	delimChars = "()[]{}%*-+~/#,:|.<>=!"
+	// wordBreakChars end a symbol or number: ASCII white space and the
+	// delimiters (U+00A0 is checked separately).
+	wordBreakChars = " \n\t\r" + delimChars
 )
 
 // tags are the delimiters of a template.
 type tags struct {
 	blockStart, blockEnd, varStart, varEnd, commentStart, commentEnd string
+}
+
+// tagSet is tags with the dashed variants precomputed, so the lexer does
+// not build strings per token.
+type tagSet struct {
+	tags
+	blockStartDash, blockEndDash, varStartDash, varEndDash string
 }
 
 // lexer splits a template into tokens on demand: the parser pulls them one
@@ -62,7 +75,7 @@ type lexer struct {
 	pos        int
 	line, col  int
 	inCode     bool
-	tags       tags
+	tags       tagSet
 	beginChars string
 	trimBlocks bool
 	lstrip     bool
@@ -70,8 +83,10 @@ type lexer struct {
 
 func newLexer(src string, t tags, trimBlocks, lstrip bool) *lexer {
 	return &lexer{
-		src:        src,
-		tags:       t,
+		src: src,
+		tags: tagSet{tags: t,
+			blockStartDash: t.blockStart + "-", blockEndDash: "-" + t.blockEnd,
+			varStartDash: t.varStart + "-", varEndDash: "-" + t.varEnd},
 		beginChars: t.blockStart[:1] + t.varStart[:1] + t.commentStart[:1] + t.commentEnd[:1],
 		trimBlocks: trimBlocks,
 		lstrip:     lstrip,
@@ -129,35 +144,34 @@ func (l *lexer) extractWhile(set string, until bool) string {
 	return l.src[start:l.pos]
 }
 
+func (l *lexer) tok(typ tokenType, val string, line, col int) token {
+	return token{typ: typ, val: val, line: line, col: col}
+}
+
+var eof = token{typ: tokEOF}
+
 // syntaxError is returned by the lexer and the parser.
 func (l *lexer) errorf(line, col int, msg string) error {
 	return &Error{Line: line + 1, Column: col + 1, Msg: msg}
 }
 
 // next returns the next token, or nil at the end of the input.
-func (l *lexer) next() (*token, error) {
+func (l *lexer) next() (token, error) {
 	line, col := l.line, l.col
 	if l.finished() {
-		return nil, nil
+		return eof, nil
 	}
 	if l.inCode {
-		return l.nextCode(line, col)
+		return l.nextCode()
 	}
-	if l.extractString(l.tags.blockStart + "-") {
-		l.inCode = true
-		return &token{typ: tokBlockStart, val: l.tags.blockStart + "-", line: line, col: col}, nil
-	}
-	if l.extractString(l.tags.blockStart) {
-		l.inCode = true
-		return &token{typ: tokBlockStart, val: l.tags.blockStart, line: line, col: col}, nil
-	}
-	if l.extractString(l.tags.varStart + "-") {
-		l.inCode = true
-		return &token{typ: tokVariableStart, val: l.tags.varStart + "-", line: line, col: col}, nil
-	}
-	if l.extractString(l.tags.varStart) {
-		l.inCode = true
-		return &token{typ: tokVariableStart, val: l.tags.varStart, line: line, col: col}, nil
+	for _, start := range [...]struct {
+		s   string
+		typ tokenType
+	}{{l.tags.blockStartDash, tokBlockStart}, {l.tags.blockStart, tokBlockStart}, {l.tags.varStartDash, tokVariableStart}, {l.tags.varStart, tokVariableStart}} {
+		if l.extractString(start.s) {
+			l.inCode = true
+			return l.tok(start.typ, start.s, line, col), nil
+		}
 	}
 	inComment := false
 	start := l.pos
@@ -169,7 +183,7 @@ func (l *lexer) next() (*token, error) {
 		l.extractWhile(l.beginChars, true)
 		if l.finished() {
 			if inComment {
-				return nil, l.errorf(line, col, "expected end of comment, got end of file")
+				return eof, l.errorf(line, col, "expected end of comment, got end of file")
 			}
 			break
 		}
@@ -187,14 +201,14 @@ func (l *lexer) next() (*token, error) {
 					if tok == "" {
 						return l.next()
 					}
-					return &token{typ: tokData, val: tok, line: line, col: col}, nil
+					return l.tok(tokData, tok, line, col), nil
 				}
 			}
 			break
 		}
 		if l.matches(l.tags.commentEnd) {
 			if !inComment {
-				return nil, l.errorf(l.line, l.col, "unexpected end of comment")
+				return eof, l.errorf(l.line, l.col, "unexpected end of comment")
 			}
 			l.forwardN(len(l.tags.commentEnd))
 			break
@@ -205,30 +219,32 @@ func (l *lexer) next() (*token, error) {
 	if inComment {
 		typ = tokComment
 	}
-	return &token{typ: typ, val: l.src[start:l.pos], line: line, col: col}, nil
+	return l.tok(typ, l.src[start:l.pos], line, col), nil
 }
 
 var complexOps = map[string]bool{"==": true, "===": true, "!=": true, "!==": true, "<=": true, ">=": true, "//": true, "**": true}
 
-func (l *lexer) nextCode(line, col int) (*token, error) {
-	cur := l.current()
-	switch {
-	case cur == '"' || cur == '\'':
-		return &token{typ: tokString, val: l.parseString(cur), line: line, col: col}, nil
-	case strings.IndexByte(" \n\t\r", cur) >= 0 || strings.HasPrefix(l.src[l.pos:], "\u00a0"):
-		start := l.pos
-		for l.pos < len(l.src) {
-			if strings.IndexByte(" \n\t\r", l.src[l.pos]) >= 0 {
-				l.forward()
-			} else if strings.HasPrefix(l.src[l.pos:], "\u00a0") {
-				l.forwardN(2)
-			} else {
-				break
-			}
+func (l *lexer) nextCode() (token, error) {
+	// White space between tokens is skipped here: the parser never needs
+	// it.
+	for l.pos < len(l.src) {
+		if c := l.src[l.pos]; c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			l.forward()
+		} else if strings.HasPrefix(l.src[l.pos:], "\u00a0") {
+			l.forwardN(2)
+		} else {
+			break
 		}
-		return &token{typ: tokWhitespace, val: l.src[start:l.pos], line: line, col: col}, nil
 	}
-	for _, end := range []string{l.tags.blockEnd, "-" + l.tags.blockEnd} {
+	line, col := l.line, l.col
+	if l.finished() {
+		return eof, nil
+	}
+	cur := l.current()
+	if cur == '"' || cur == '\'' {
+		return l.tok(tokString, l.parseString(cur), line, col), nil
+	}
+	for _, end := range [2]string{l.tags.blockEnd, l.tags.blockEndDash} {
 		if l.extractString(end) {
 			l.inCode = false
 			if l.trimBlocks {
@@ -238,13 +254,13 @@ func (l *lexer) nextCode(line, col int) (*token, error) {
 					l.forwardN(2)
 				}
 			}
-			return &token{typ: tokBlockEnd, val: end, line: line, col: col}, nil
+			return l.tok(tokBlockEnd, end, line, col), nil
 		}
 	}
-	for _, end := range []string{l.tags.varEnd, "-" + l.tags.varEnd} {
+	for _, end := range [2]string{l.tags.varEnd, l.tags.varEndDash} {
 		if l.extractString(end) {
 			l.inCode = false
-			return &token{typ: tokVariableEnd, val: end, line: line, col: col}, nil
+			return l.tok(tokVariableEnd, end, line, col), nil
 		}
 	}
 	if cur == 'r' && l.pos+1 < len(l.src) && l.src[l.pos+1] == '/' {
@@ -259,19 +275,18 @@ func (l *lexer) nextCode(line, col int) (*token, error) {
 			l.forward()
 		}
 		flags := l.extractWhile("gimy", false)
-		return &token{typ: tokRegex, val: body.String(), flags: flags, line: line, col: col}, nil
+		return l.tok(tokRegex, body.String()+"\x00"+flags, line, col), nil
 	}
 	if strings.IndexByte(delimChars, cur) >= 0 {
+		start := l.pos
 		l.forward()
-		op := string(cur)
-		if l.pos < len(l.src) && complexOps[op+string(l.current())] {
-			op += string(l.current())
+		if l.pos < len(l.src) && complexOps[l.src[start:l.pos+1]] {
 			l.forward()
-			if l.pos < len(l.src) && complexOps[op+string(l.current())] {
-				op += string(l.current())
+			if l.pos < len(l.src) && complexOps[l.src[start:l.pos+1]] {
 				l.forward()
 			}
 		}
+		op := l.src[start:l.pos]
 		typ := tokOperator
 		switch op {
 		case "(":
@@ -295,12 +310,12 @@ func (l *lexer) nextCode(line, col int) (*token, error) {
 		case "|":
 			typ = tokPipe
 		}
-		return &token{typ: typ, val: op, line: line, col: col}, nil
+		return l.tok(typ, op, line, col), nil
 	}
 	start := l.pos
 	for l.pos < len(l.src) {
 		c := l.src[l.pos]
-		if strings.IndexByte(" \n\t\r"+delimChars, c) >= 0 || strings.HasPrefix(l.src[l.pos:], "\u00a0") {
+		if strings.IndexByte(wordBreakChars, c) >= 0 || (c == 0xc2 && strings.HasPrefix(l.src[l.pos:], "\u00a0")) {
 			break
 		}
 		l.forward()
@@ -311,15 +326,15 @@ func (l *lexer) nextCode(line, col int) (*token, error) {
 		if l.current() == '.' {
 			l.forward()
 			dec := l.extractWhile("0123456789", false)
-			return &token{typ: tokFloat, val: word + "." + dec, line: line, col: col}, nil
+			return l.tok(tokFloat, word+"."+dec, line, col), nil
 		}
-		return &token{typ: tokInt, val: word, line: line, col: col}, nil
+		return l.tok(tokInt, word, line, col), nil
 	case word == "true" || word == "false":
-		return &token{typ: tokBoolean, val: word, line: line, col: col}, nil
+		return l.tok(tokBoolean, word, line, col), nil
 	case word == "none" || word == "null":
-		return &token{typ: tokNone, val: word, line: line, col: col}, nil
+		return l.tok(tokNone, word, line, col), nil
 	}
-	return &token{typ: tokSymbol, val: word, line: line, col: col}, nil
+	return l.tok(tokSymbol, word, line, col), nil
 }
 
 func isDigits(s string) bool {

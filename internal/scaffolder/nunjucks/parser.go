@@ -152,7 +152,7 @@ type (
 // filters binding tighter than unary minus's operand's operators).
 type parser struct {
 	lex                   *lexer
-	peeked                *token
+	peeked                token
 	hasPeeked             bool
 	breakOnBlocks         []string
 	dropLeadingWhitespace bool
@@ -168,32 +168,26 @@ func (p *parser) fail(line, col int, format string, args ...any) {
 
 func (p *parser) failAtPeek(format string, args ...any) {
 	t := p.peek()
-	if t == nil {
+	if t.typ == tokEOF {
 		p.fail(p.lex.line, p.lex.col, format, args...)
 	}
 	p.fail(t.line, t.col, format, args...)
 }
 
-func (p *parser) next() *token {
+func (p *parser) next() token {
 	if p.hasPeeked {
 		t := p.peeked
-		p.peeked, p.hasPeeked = nil, false
-		if t == nil || t.typ != tokWhitespace {
-			return t
-		}
+		p.peeked, p.hasPeeked = eof, false
+		return t
 	}
-	for {
-		t, err := p.lex.next()
-		if err != nil {
-			panic(parseError{err})
-		}
-		if t == nil || t.typ != tokWhitespace {
-			return t
-		}
+	t, err := p.lex.next()
+	if err != nil {
+		panic(parseError{err})
 	}
+	return t
 }
 
-func (p *parser) peek() *token {
+func (p *parser) peek() token {
 	if !p.hasPeeked {
 		p.peeked = p.next()
 		p.hasPeeked = true
@@ -201,7 +195,7 @@ func (p *parser) peek() *token {
 	return p.peeked
 }
 
-func (p *parser) push(t *token) {
+func (p *parser) push(t token) {
 	if p.hasPeeked {
 		p.fail(0, 0, "internal error: pushToken twice")
 	}
@@ -210,7 +204,7 @@ func (p *parser) push(t *token) {
 
 func (p *parser) skip(typ tokenType) bool {
 	t := p.next()
-	if t == nil || t.typ != typ {
+	if t.typ == tokEOF || t.typ != typ {
 		p.push(t)
 		return false
 	}
@@ -219,7 +213,7 @@ func (p *parser) skip(typ tokenType) bool {
 
 func (p *parser) skipValue(typ tokenType, val string) bool {
 	t := p.next()
-	if t == nil || t.typ != typ || t.val != val {
+	if t.typ == tokEOF || t.typ != typ || t.val != val {
 		p.push(t)
 		return false
 	}
@@ -228,9 +222,9 @@ func (p *parser) skipValue(typ tokenType, val string) bool {
 
 func (p *parser) skipSymbol(val string) bool { return p.skipValue(tokSymbol, val) }
 
-func (p *parser) expect(typ tokenType) *token {
+func (p *parser) expect(typ tokenType) token {
 	t := p.next()
-	if t == nil {
+	if t.typ == tokEOF {
 		p.fail(p.lex.line, p.lex.col, "expected %s, got end of file", typ)
 	}
 	if t.typ != typ {
@@ -239,10 +233,10 @@ func (p *parser) expect(typ tokenType) *token {
 	return t
 }
 
-func (p *parser) advanceAfterBlockEnd(name string) *token {
+func (p *parser) advanceAfterBlockEnd(name string) token {
 	if name == "" {
 		t := p.peek()
-		if t == nil {
+		if t.typ == tokEOF {
 			p.fail(p.lex.line, p.lex.col, "unexpected end of file")
 		}
 		if t.typ != tokSymbol {
@@ -251,8 +245,8 @@ func (p *parser) advanceAfterBlockEnd(name string) *token {
 		name = p.next().val
 	}
 	t := p.next()
-	if t == nil || t.typ != tokBlockEnd {
-		if t == nil {
+	if t.typ == tokEOF || t.typ != tokBlockEnd {
+		if t.typ == tokEOF {
 			p.fail(p.lex.line, p.lex.col, "expected block end in %s statement", name)
 		}
 		p.fail(t.line, t.col, "expected block end in %s statement", name)
@@ -265,7 +259,7 @@ func (p *parser) advanceAfterBlockEnd(name string) *token {
 
 func (p *parser) advanceAfterVariableEnd() {
 	t := p.next()
-	if t != nil && t.typ == tokVariableEnd {
+	if t.typ != tokEOF && t.typ == tokVariableEnd {
 		p.dropLeadingWhitespace = strings.HasPrefix(t.val, "-")
 		return
 	}
@@ -298,7 +292,7 @@ func (p *parser) parseFor() node {
 		p.failAtPeek("variable name expected for loop")
 	}
 	n.names = []string{sym.name}
-	if t := p.peek(); t != nil && t.typ == tokComma {
+	if t := p.peek(); t.typ != tokEOF && t.typ == tokComma {
 		for p.skip(tokComma) {
 			prim := p.parsePrimary(false)
 			s, ok := prim.(*symNode)
@@ -336,7 +330,7 @@ func (p *parser) parseIf() node {
 	n.body = p.parseUntilBlocks("elif", "elseif", "else", "endif")
 	t := p.peek()
 	val := ""
-	if t != nil {
+	if t.typ != tokEOF {
 		val = t.val
 	}
 	switch val {
@@ -394,7 +388,7 @@ func (p *parser) parseSwitch() node {
 	n.expr = p.parseExpression()
 	p.advanceAfterBlockEnd("switch")
 	p.parseUntilBlocks("case", "default", "endswitch")
-	var t *token
+	var t token
 	for {
 		p.skipSymbol("case")
 		cond := p.parseExpression()
@@ -402,12 +396,12 @@ func (p *parser) parseSwitch() node {
 		body := p.parseUntilBlocks("case", "default", "endswitch")
 		n.cases = append(n.cases, switchCase{cond: cond, body: body})
 		t = p.peek()
-		if t == nil || t.val != "case" {
+		if t.typ == tokEOF || t.val != "case" {
 			break
 		}
 	}
 	val := ""
-	if t != nil {
+	if t.typ != tokEOF {
 		val = t.val
 	}
 	switch val {
@@ -467,7 +461,7 @@ func (p *parser) parseFilterStatement() node {
 	name := p.parseFilterName()
 	var args []node
 	var kwargs []*pairNode
-	if t := p.peek(); t != nil && t.typ == tokLeftParen {
+	if t := p.peek(); t.typ != tokEOF && t.typ == tokLeftParen {
 		args, kwargs = p.parseSignature(false)
 	}
 	p.advanceAfterBlockEnd(tag.val)
@@ -485,7 +479,7 @@ func (p *parser) parseRaw(tag string) node {
 
 func (p *parser) parseStatement() node {
 	t := p.peek()
-	if t == nil {
+	if t.typ == tokEOF {
 		p.fail(p.lex.line, p.lex.col, "tag name expected, got end of file")
 	}
 	if t.typ != tokSymbol {
@@ -524,7 +518,7 @@ func (p *parser) parseStatement() node {
 
 func (p *parser) parsePostfix(n node) node {
 	t := p.peek()
-	for t != nil {
+	for t.typ != tokEOF {
 		switch {
 		case t.typ == tokLeftParen:
 			args, kwargs := p.parseSignature(false)
@@ -542,7 +536,7 @@ func (p *parser) parsePostfix(n node) node {
 		case t.typ == tokOperator && t.val == ".":
 			p.next()
 			v := p.next()
-			if v == nil {
+			if v.typ == tokEOF {
 				p.fail(t.line, t.col, "expected name as lookup value, got end of file")
 			}
 			if v.typ != tokSymbol {
@@ -624,7 +618,7 @@ func (p *parser) parseIn() node {
 	n := p.parseIs()
 	for {
 		t := p.next()
-		if t == nil {
+		if t.typ == tokEOF {
 			break
 		}
 		invert := t.typ == tokSymbol && t.val == "not"
@@ -681,15 +675,16 @@ var compareOps = map[string]bool{"==": true, "===": true, "!=": true, "!==": tru
 func (p *parser) parseCompare() node {
 	expr := p.parseConcat()
 	var ops []compareItem
-	var first *token
+	var first token
+	hasFirst := false
 	for {
 		t := p.next()
-		if t == nil {
+		if t.typ == tokEOF {
 			break
 		}
 		if t.typ == tokOperator && compareOps[t.val] {
-			if first == nil {
-				first = t
+			if !hasFirst {
+				first, hasFirst = t, true
 			}
 			ops = append(ops, compareItem{op: t.val, expr: p.parseConcat()})
 			continue
@@ -753,7 +748,7 @@ func (p *parser) parseUnary(noFilters bool) node {
 
 func (p *parser) parsePrimary(noPostfix bool) node {
 	t := p.next()
-	if t == nil {
+	if t.typ == tokEOF {
 		p.fail(p.lex.line, p.lex.col, "expected expression, got end of file")
 	}
 	var n node
@@ -778,9 +773,10 @@ func (p *parser) parsePrimary(noPostfix bool) node {
 	case tokNone:
 		n = &litNode{pos: at, val: nil}
 	case tokRegex:
-		re, err := compileJSRegexp(t.val, t.flags)
+		body, flags, _ := strings.Cut(t.val, "\x00")
+		re, err := compileJSRegexp(body, flags)
 		if err != nil {
-			p.fail(t.line, t.col, "invalid regular expression /%s/: %v", t.val, err)
+			p.fail(t.line, t.col, "invalid regular expression /%s/: %v", body, err)
 		}
 		n = &litNode{pos: at, val: re}
 	case tokSymbol:
@@ -834,7 +830,7 @@ func (p *parser) parseFilter(n node) node {
 		t := p.peek()
 		name := p.parseFilterName()
 		f := &filterNode{pos: pos{t.line, t.col}, name: name, args: []node{n}}
-		if nt := p.peek(); nt != nil && nt.typ == tokLeftParen {
+		if nt := p.peek(); nt.typ != tokEOF && nt.typ == tokLeftParen {
 			args, kwargs := p.parseSignature(false)
 			f.args = append(f.args, args...)
 			f.kwargs = kwargs
@@ -846,7 +842,7 @@ func (p *parser) parseFilter(n node) node {
 
 func (p *parser) parseAggregate() node {
 	t := p.next()
-	if t == nil {
+	if t.typ == tokEOF {
 		p.fail(p.lex.line, p.lex.col, "expected expression, got end of file")
 	}
 	p.enter()
@@ -863,7 +859,7 @@ func (p *parser) parseAggregate() node {
 	count := 0
 	for {
 		nt := p.peek()
-		if nt == nil {
+		if nt.typ == tokEOF {
 			p.fail(t.line, t.col, "expected closing bracket, got end of file")
 		}
 		if nt.typ == tokRightParen || nt.typ == tokRightBracket || nt.typ == tokRightCurly {
@@ -911,7 +907,7 @@ func (p *parser) parseAggregate() node {
 // parseSignature parses `(a, b, key=value)`.
 func (p *parser) parseSignature(tolerant bool) ([]node, []*pairNode) {
 	t := p.peek()
-	if t == nil || t.typ != tokLeftParen {
+	if t.typ == tokEOF || t.typ != tokLeftParen {
 		if tolerant {
 			return nil, nil
 		}
@@ -925,7 +921,7 @@ func (p *parser) parseSignature(tolerant bool) ([]node, []*pairNode) {
 	checkComma := false
 	for {
 		t = p.peek()
-		if t == nil {
+		if t.typ == tokEOF {
 			p.fail(p.lex.line, p.lex.col, "expected ), got end of file")
 		}
 		if t.typ == tokRightParen {
@@ -970,7 +966,7 @@ func (p *parser) parseNodes() []node {
 	var buf []node
 	for {
 		t := p.next()
-		if t == nil {
+		if t.typ == tokEOF {
 			break
 		}
 		switch t.typ {
@@ -981,7 +977,7 @@ func (p *parser) parseNodes() []node {
 				data = strings.TrimLeftFunc(data, jsSpace)
 				p.dropLeadingWhitespace = false
 			}
-			if nt != nil && ((nt.typ == tokBlockStart && strings.HasSuffix(nt.val, "-")) ||
+			if nt.typ != tokEOF && ((nt.typ == tokBlockStart && strings.HasSuffix(nt.val, "-")) ||
 				(nt.typ == tokVariableStart && strings.HasSuffix(nt.val, "-")) ||
 				(nt.typ == tokComment && strings.HasPrefix(nt.val[len(p.lex.tags.commentStart):], "-"))) {
 				data = strings.TrimRightFunc(data, jsSpace)
