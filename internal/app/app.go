@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/internal/httpapi"
 	"github.com/portico-dev/portico/internal/notifications"
 	"github.com/portico-dev/portico/internal/orchestrator"
+	"github.com/portico-dev/portico/internal/scaffolder"
 	"github.com/portico-dev/portico/internal/server"
 	"github.com/portico-dev/portico/internal/store"
 )
@@ -52,6 +53,8 @@ type Env struct {
 	// Orchestrator is the workflow runtime once the orchestrator plugin has
 	// started (the scaffolder's orchestrator:workflow:run action uses it).
 	Orchestrator *orchestrator.Runtime
+	// Scaffolder runs software templates once the scaffolder has started.
+	Scaffolder *scaffolder.Service
 
 	server  *server.Server
 	workers *workers

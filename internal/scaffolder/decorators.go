@@ -20,7 +20,7 @@ type FormDecorator struct {
 	Description string `json:"description,omitempty"`
 	// InputSchema is the JSON Schema of the decorator's input in the
 	// template; input that fails it is refused with 400.
-	InputSchema map[string]any `json:"schema,omitempty"`
+	InputSchema map[string]any                                        `json:"schema,omitempty"`
 	Decorate    func(ctx context.Context, dc *DecoratorContext) error `json:"-"`
 }
 
