@@ -119,7 +119,7 @@ func Builtins(deps Deps) []scaffolder.Action {
 	}
 	f := &fetcher{deps: deps}
 	out = append(out, fetchPlain(f), fetchPlainFile(f), fetchTemplate(f), fetchTemplateFile(f),
-		fsDelete(), fsRename(), fsReaddir(), publishGit(deps))
+		fsDelete(), fsRename(), fsReaddir(), publishGit(deps), publishGitHub(deps))
 	return out
 }
 
