@@ -3,10 +3,28 @@ package app
 import (
 	"context"
 
+	"github.com/portico-dev/portico/internal/httpapi"
 	"github.com/portico-dev/portico/internal/orchestrator"
+	"github.com/portico-dev/portico/internal/orchestrator/dataindex"
 )
 
-// initDataIndex serves the Data Index GraphQL API over the runtime's tables.
+// initDataIndex serves the Data Index GraphQL API over the runtime's
+// tables at /graphql (where the orchestrator plugin's
+// dataIndexService.url points) and at /api/orchestrator/graphql. Like
+// SonataFlow's routes it needs no Portico credentials when
+// orchestrator.runtimeApi.allowUnauthenticated is set, as the plugin
+// sends none.
 func initDataIndex(ctx context.Context, env *Env, rt *orchestrator.Runtime, cfg *orchestrator.Config) error {
+	svc := dataindex.New(dataindex.Options{
+		Runtime: rt, DB: env.DB, Logger: env.Logger.With("plugin", "orchestrator", "api", "dataindex"),
+	})
+	var opts []httpapi.RouteOption
+	if cfg.RuntimeAPI.AllowUnauthenticated {
+		opts = append(opts, httpapi.Unauthenticated())
+	}
+	root := env.RootRouter("orchestrator")
+	root.Handle("GET /graphql", svc, opts...)
+	root.Handle("POST /graphql", svc, opts...)
+	env.Router("orchestrator").Handle("/graphql", svc, opts...)
 	return nil
 }
