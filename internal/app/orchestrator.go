@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -47,6 +49,13 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 			return fmt.Errorf("orchestrator.workflows: %s is not a directory", dir)
 		}
 		sources = append(sources, orchestrator.Source{Name: dir, FS: os.DirFS(dir)})
+	}
+	if git := cfg.SonataFlowService.WorkflowsSource; git.GitRepositoryURL != "" {
+		src, err := gitWorkflows(ctx, env, git, log)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, src)
 	}
 	eng := engine.NewEngine(&function.Invoker{Logger: log})
 	eng.Logger = log
@@ -100,4 +109,29 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 		env.Go("orchestrator-reload", func(ctx context.Context) error { return reg.Watch(ctx, interval) })
 	}
 	return nil
+}
+
+// gitWorkflows clones orchestrator.sonataFlowService.workflowsSource and
+// keeps pulling it; the registry's reload picks up what changed. A clone
+// that fails at start is logged and retried: the other sources load.
+func gitWorkflows(ctx context.Context, env *Env, cfg orchestrator.GitSourceConfig, log *slog.Logger) (orchestrator.Source, error) {
+	dir := cfg.LocalPath
+	if dir == "" {
+		dir = filepath.Join(env.Backend.DataDirectory, "workflows-git")
+	}
+	gs := &orchestrator.GitSource{URL: cfg.GitRepositoryURL, Dir: dir, Branch: cfg.Branch, Token: cfg.Token, Log: log}
+	if commit, err := gs.Sync(ctx); err != nil {
+		log.Error("workflows repository not cloned; retrying in the background", "repository", cfg.GitRepositoryURL, "error", err)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return orchestrator.Source{}, fmt.Errorf("orchestrator.sonataFlowService.workflowsSource.localPath: %w", err)
+		}
+	} else {
+		log.Info("workflows repository cloned", "repository", cfg.GitRepositoryURL, "commit", commit, "dir", dir)
+	}
+	interval := cfg.PullInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	env.Go("orchestrator-git", func(ctx context.Context) error { return gs.Watch(ctx, interval) })
+	return orchestrator.Source{Name: cfg.GitRepositoryURL, FS: os.DirFS(dir)}, nil
 }

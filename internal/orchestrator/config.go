@@ -26,13 +26,16 @@ type Config struct {
 	// Data Index reports); default backend.baseUrl.
 	ServiceURL string `yaml:"serviceUrl"`
 
+	// SonataFlowService is the RHDH plugin's workflow service section:
+	// its workflowsSource names a git repository of workflows to load.
+	SonataFlowService SonataFlowServiceConfig `yaml:"sonataFlowService"`
+
 	// Keys of the RHDH orchestrator plugin's configuration, accepted so
 	// that a Backstage configuration loads; Portico itself serves what
-	// dataIndexService.url and sonataFlowService.baseUrl point at.
-	DataIndexService  any `yaml:"dataIndexService"`
-	SonataFlowService any `yaml:"sonataFlowService"`
-	Kafka             any `yaml:"kafka"`
-	Editor            any `yaml:"editor"`
+	// dataIndexService.url points at.
+	DataIndexService any `yaml:"dataIndexService"`
+	Kafka            any `yaml:"kafka"`
+	Editor           any `yaml:"editor"`
 }
 
 // RuntimeAPIConfig is orchestrator.runtimeApi.
