@@ -197,7 +197,9 @@ func (p *parser) peek() token {
 
 func (p *parser) push(t token) {
 	if p.hasPeeked {
-		p.fail(0, 0, "internal error: pushToken twice")
+		// Nunjucks can only put back one token; `a not b` needs two and
+		// fails there, so it fails here too.
+		p.fail(t.line, t.col, "unexpected %s", t.val)
 	}
 	p.peeked, p.hasPeeked = t, true
 }
