@@ -553,6 +553,7 @@ func TestV2API(t *testing.T) {
 				{"POST", "/v2/workflows/instances", `{"filters": {"field": "id", "operator": "SIMILAR", "value": "x"}}`, 400, "filters.operator: unknown operator"},
 				{"POST", "/v2/workflows/instances", `{"paginationInfo": {"orderBy": "colour"}}`, 400, "paginationInfo.orderBy"},
 				{"GET", "/v2/workflows/hello/whatever", "", 404, "NotFoundError"},
+				{"GET", "/health", "", 200, `{"status":"ok"}`},
 				{"GET", "/v2/workflows/instances/" + helloID + "/logs", "", 501, "log provider"},
 			} {
 				status, body := a.do(sc.method, sc.path, sc.body)

@@ -18,6 +18,9 @@ type HTTP struct {
 // Routes registers the API on the orchestrator plugin's router (below
 // /api/orchestrator).
 func (h *HTTP) Routes(r *httpapi.Router) {
+	r.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	r.HandleFunc("POST /v2/workflows/overview", h.overviews)
 	r.HandleFunc("POST /v2/workflows/overview/entity", h.overviewsForEntity)
 	r.HandleFunc("POST /v2/workflows/instances", h.instances)
