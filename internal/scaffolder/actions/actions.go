@@ -110,6 +110,9 @@ func Builtins(deps Deps) []scaffolder.Action {
 	if deps.DefaultAuthor.Email == "" {
 		deps.DefaultAuthor.Email = "scaffolder@backstage.io"
 	}
+	if deps.TemplateFilters == nil {
+		deps.TemplateFilters = scaffolder.TemplateFilters()
+	}
 	if deps.DefaultCommitMessage == "" {
 		deps.DefaultCommitMessage = "Initial commit"
 	}
@@ -119,7 +122,10 @@ func Builtins(deps Deps) []scaffolder.Action {
 	}
 	f := &fetcher{deps: deps}
 	out = append(out, fetchPlain(f), fetchPlainFile(f), fetchTemplate(f), fetchTemplateFile(f),
-		fsDelete(), fsRename(), fsReaddir(), publishGit(deps), publishGitHub(deps))
+		fsDelete(), fsRename(), fsReaddir(), publishGit(deps), publishGitHub(deps), catalogWrite())
+	if deps.Catalog != nil {
+		out = append(out, catalogRegister(deps.Catalog), catalogFetch(deps.Catalog))
+	}
 	return out
 }
 
