@@ -172,10 +172,14 @@ func (b *sqlBuilder) cond(c *Cond) (string, error) {
 		if len(c.Values) != 1 {
 			return "", fmt.Errorf("%s takes one value", c.Op)
 		}
-		if _, num := c.Values[0].(float64); isVar && num && b.dialect == store.Postgres {
-			// Compare numbers as numbers; a value of another type is no match.
-			path := "'{" + strings.Join(c.Variable, ",") + "}'"
-			return "(CASE WHEN jsonb_typeof(variables::jsonb #> " + path + ") = 'number' THEN (variables::jsonb #>> " + path + ")::numeric END " + op + " " + b.arg(c.Values[0]) + ")", nil
+		if _, num := c.Values[0].(float64); isVar && num {
+			// Compare numbers as numbers; a variable of another type is
+			// no match, on both databases.
+			if b.dialect == store.Postgres {
+				path := "'{" + strings.Join(c.Variable, ",") + "}'"
+				return "(CASE WHEN jsonb_typeof(variables::jsonb #> " + path + ") = 'number' THEN (variables::jsonb #>> " + path + ")::numeric END " + op + " " + b.arg(c.Values[0]) + ")", nil
+			}
+			return "(json_type(variables, '$." + strings.Join(c.Variable, ".") + "') IN ('integer', 'real') AND " + expr + " " + op + " " + b.arg(c.Values[0]) + ")", nil
 		}
 		return expr + " " + op + " " + value(c.Values[0]), nil
 	}

@@ -451,6 +451,20 @@ func TestV2API(t *testing.T) {
 			if got := l.ids(); !slices.Equal(got, []string{helloID}) {
 				t.Errorf("filtered instances = %v", got)
 			}
+			a.json("POST", "/v2/workflows/instances", `{"filters": {"field": "businessKey", "operator": "IN", "value": [7, true]}}`, 200, &l)
+			if len(l.Items) != 0 {
+				t.Errorf("numbers compared with a text field = %v", l.ids())
+			}
+			a.json("POST", "/v2/workflows/instances", `{"filters": {"operator": "OR", "filters": [
+				{"field": "variables.workflowdata.name", "operator": "GT", "value": 1},
+				{"field": "variables.workflowdata.name", "operator": "BETWEEN", "value": ["Am", "Ao"]}]}}`, 200, &l)
+			if got := l.ids(); !slices.Equal(got, []string{helloID}) {
+				t.Errorf("variable comparisons = %v", got)
+			}
+			a.json("POST", "/v2/workflows/instances", `{"filters": {"field": "variables.workflowdata.name", "operator": "GT", "value": 1}}`, 200, &l)
+			if len(l.Items) != 0 {
+				t.Errorf("a text variable compared with a number = %v", l.ids())
+			}
 			a.json("POST", "/v2/workflows/fail/instances", `{}`, 200, &l)
 			if got := l.ids(); !slices.Equal(got, []string{failID}) {
 				t.Errorf("instances of fail = %v", got)

@@ -186,6 +186,18 @@ func fieldCond(f *Filter, at, field string, path []string) (*orchestrator.Cond, 
 	if err != nil {
 		return nil, err
 	}
+	if field != "" && !orchestrator.IsTimeField(field) {
+		// Instance fields are text: compare a number or boolean by its
+		// text, as the Data Index does with a quoted literal.
+		for i, v := range vals {
+			switch v.(type) {
+			case float64, bool:
+				if f.Operator != orchestrator.OpIsNull {
+					vals[i] = fmt.Sprint(v)
+				}
+			}
+		}
+	}
 	if field == "state" {
 		if f.Operator != orchestrator.OpEq && f.Operator != orchestrator.OpIn {
 			return nil, errs.InputErrorf("%s.operator: state takes EQ or IN, got %q", at, f.Operator)
