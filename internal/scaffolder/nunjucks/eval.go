@@ -395,6 +395,8 @@ func (r *renderer) eval(n node) (any, error) {
 			return !truthy(v), nil
 		case "-":
 			return -toNumber(v), nil
+		case "floor":
+			return math.Floor(toNumber(v)), nil
 		}
 		return toNumber(v), nil
 	case *compareNode:
@@ -517,12 +519,12 @@ func (r *renderer) evalBin(x *binNode) (any, error) {
 		return nil, err
 	}
 	switch x.op {
-	case "and":
+	case "and", "&&":
 		if !truthy(left) {
 			return left, nil
 		}
 		return r.eval(x.right)
-	case "or":
+	case "or", "||":
 		if truthy(left) {
 			return left, nil
 		}
@@ -533,6 +535,8 @@ func (r *renderer) evalBin(x *binNode) (any, error) {
 		return nil, err
 	}
 	switch x.op {
+	case "==", "!=", "===", "!==", "<", ">", "<=", ">=":
+		return compareOp(x.op, left, right), nil
 	case "~":
 		s := toString(left) + toString(right)
 		if err := r.checkSize(x, len(s)); err != nil {

@@ -310,7 +310,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 			key := func(p []any) any {
 				x := p[si]
 				if s, ok := x.(string); ok && !caseSensitive {
-					return strings.ToUpper(s)
+					return jsUpper(s)
 				}
 				return x
 			}
@@ -491,14 +491,14 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if err != nil {
 				return nil, err
 			}
-			return strings.ToLower(s), nil
+			return jsLower(s), nil
 		},
 		"upper": func(v any, _ ...any) (any, error) {
 			s, err := stringArg("upper", v)
 			if err != nil {
 				return nil, err
 			}
-			return strings.ToUpper(s), nil
+			return jsUpper(s), nil
 		},
 		"nl2br": func(v any, _ ...any) (any, error) {
 			if isNullish(v) {
@@ -606,7 +606,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 				xs, xok := x.(string)
 				ys, yok := y.(string)
 				if !caseSens && xok && yok {
-					x, y = strings.ToLower(xs), strings.ToLower(ys)
+					x, y = jsLower(xs), jsLower(ys)
 				}
 				c, ok := compareValues(x, y)
 				if !ok {
@@ -733,12 +733,12 @@ func arrSlice(arr []any, start, end float64) []any {
 }
 
 func capitalize(s string) string {
-	low := strings.ToLower(s)
+	low := jsLower(s)
 	if low == "" {
 		return ""
 	}
 	first := jsCharAt(low, 0)
-	return strings.ToUpper(first) + low[len(first):]
+	return jsUpper(first) + low[len(first):]
 }
 
 func defaultFilter(v any, args ...any) (any, error) {
@@ -961,7 +961,6 @@ var tests = map[string]testFunc{
 	"defined":     func(v, _ any) (bool, error) { return !isUndefined(v), nil },
 	"undefined":   func(v, _ any) (bool, error) { return isUndefined(v), nil },
 	"null":        func(v, _ any) (bool, error) { return v == nil, nil },
-	"none":        func(v, _ any) (bool, error) { return v == nil, nil },
 	"divisibleby": func(v, a any) (bool, error) { return math.Mod(toNumber(v), toNumber(a)) == 0, nil },
 	"escaped":     func(v, _ any) (bool, error) { return false, nil },
 	"equalto":     func(v, a any) (bool, error) { return strictEquals(v, a), nil },
@@ -985,14 +984,14 @@ var tests = map[string]testFunc{
 		if !ok {
 			return false, typeError("the lower test", v, "a string")
 		}
-		return strings.ToLower(s) == s, nil
+		return jsLower(s) == s, nil
 	},
 	"upper": func(v, _ any) (bool, error) {
 		s, ok := v.(string)
 		if !ok {
 			return false, typeError("the upper test", v, "a string")
 		}
-		return strings.ToUpper(s) == s, nil
+		return jsUpper(s) == s, nil
 	},
 	"iterable": func(v, _ any) (bool, error) {
 		if isNullish(v) {

@@ -136,9 +136,9 @@ func stringMethod(s, name string) any {
 	var f Func
 	switch name {
 	case "toUpperCase", "toLocaleUpperCase":
-		f = func(...any) (any, error) { return strings.ToUpper(s), nil }
+		f = func(...any) (any, error) { return jsUpper(s), nil }
 	case "toLowerCase", "toLocaleLowerCase":
-		f = func(...any) (any, error) { return strings.ToLower(s), nil }
+		f = func(...any) (any, error) { return jsLower(s), nil }
 	case "trim":
 		f = func(...any) (any, error) { return jsTrim(s), nil }
 	case "trimStart", "trimLeft":

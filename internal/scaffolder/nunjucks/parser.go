@@ -157,6 +157,7 @@ type parser struct {
 	breakOnBlocks         []string
 	dropLeadingWhitespace bool
 	depth                 int
+	exprDepth             int
 }
 
 // parseError aborts parsing; parse recovers it into an *Error.
@@ -571,7 +572,14 @@ func nodeName(n node) string {
 func (p *parser) parseExpression() node {
 	p.enter()
 	defer p.leave()
-	return p.parseInlineIf()
+	p.exprDepth++
+	n := p.parseInlineIf()
+	p.exprDepth--
+	if p.exprDepth == 0 {
+		// Once per outermost expression: jsify walks the whole tree.
+		n = jsify(n)
+	}
+	return n
 }
 
 func (p *parser) parseInlineIf() node {

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 )
 
 // undefinedType is the type of Undefined.
@@ -1030,3 +1033,20 @@ func ToGo(v any) any { return toGo(v) }
 // IsUndefined reports whether v is JavaScript's undefined (a missing
 // variable or property), as opposed to null (nil).
 func IsUndefined(v any) bool { return isUndefined(v) }
+
+// jsUpper is String.prototype.toUpperCase: full Unicode case mapping
+// (ß becomes SS), which strings.ToUpper does not do.
+func jsUpper(s string) string {
+	if isASCII(s) {
+		return strings.ToUpper(s)
+	}
+	return cases.Upper(language.Und).String(s)
+}
+
+// jsLower is String.prototype.toLowerCase.
+func jsLower(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	return cases.Lower(language.Und).String(s)
+}
