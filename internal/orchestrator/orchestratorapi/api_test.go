@@ -516,8 +516,15 @@ func TestV2API(t *testing.T) {
 			if !strings.Contains(r.NextWorkflows[0].ExecutePath, "businessKey="+assessID) {
 				t.Errorf("execute path = %q", r.NextWorkflows[0].ExecutePath)
 			}
-			nextID := execute(a, "hello", `{"inputData": {"name": "Bo"}}`+"")
-			_ = nextID
+			// The example assessment recommends deployed example workflows.
+			exampleID := execute(a, "assessment", `{"inputData": {"language": "Spanish", "needsApproval": true}}`)
+			var ex instanceDTO
+			a.json("GET", "/v2/workflows/instances/"+exampleID, "", 200, &ex)
+			if ex.State != "COMPLETED" || ex.WorkflowResult == nil || len(ex.WorkflowResult.NextWorkflows) != 2 ||
+				!ex.WorkflowResult.NextWorkflows[0].Available || ex.WorkflowResult.NextWorkflows[1].ID != "greeting" ||
+				len(ex.OutputSchemaErrors) != 0 || len(ex.WorkflowResult.Problems) != 0 {
+				t.Errorf("example assessment = %+v, result %+v", ex, ex.WorkflowResult)
+			}
 			runID := func() string {
 				var res struct{ ID string }
 				a.json("POST", "/v2/workflows/hello/execute?businessKey="+assessID, `{"inputData": {"name": "Cy"}}`, 200, &res)
