@@ -87,7 +87,7 @@ func instanceCond(f *Filter, at string) (*orchestrator.Cond, error) {
 		f.Field = f.FieldName
 	}
 	if f.Filters != nil || isLogical(f.Operator) {
-		return logical(f, at, instanceCond)
+		return logical(f, at, instanceCond, instanceLogic)
 	}
 	if f.Nested != nil {
 		if f.Field != "variables" {
@@ -137,10 +137,9 @@ func instanceCond(f *Filter, at string) (*orchestrator.Cond, error) {
 
 func isLogical(op string) bool { return op == "AND" || op == "OR" || op == "NOT" }
 
-// logical checks a logical filter and converts its operands with conv.
-func logical[T any](f *Filter, at string, conv func(*Filter, string) (*T, error)) (*T, error) {
-	var zero T
-	_ = zero
+// logical checks a logical filter, converts its operands with conv and
+// combines them with build.
+func logical[T any](f *Filter, at string, conv func(*Filter, string) (*T, error), build func(op string, list []T) *T) (*T, error) {
 	if !isLogical(f.Operator) {
 		return nil, errs.InputErrorf("%s.operator: a filter with filters must be AND, OR or NOT, got %q", at, f.Operator)
 	}
@@ -158,27 +157,22 @@ func logical[T any](f *Filter, at string, conv func(*Filter, string) (*T, error)
 		}
 		out = append(out, *c)
 	}
-	return combine(f.Operator, out), nil
+	return build(f.Operator, out), nil
 }
 
-// combine builds the logical node of either condition type.
-func combine[T any](op string, list []T) *T {
-	var v any
-	switch l := any(list).(type) {
-	case []orchestrator.Cond:
-		switch op {
-		case "AND":
-			v = &orchestrator.Cond{And: l}
-		case "OR":
-			v = &orchestrator.Cond{Or: l}
-		default:
-			v = &orchestrator.Cond{Not: &l[0]}
-		}
-	case []wfCond:
-		v = &wfCond{op: op, list: l}
+// instanceLogic builds the runtime's logical condition.
+func instanceLogic(op string, list []orchestrator.Cond) *orchestrator.Cond {
+	switch op {
+	case "AND":
+		return &orchestrator.Cond{And: list}
+	case "OR":
+		return &orchestrator.Cond{Or: list}
 	}
-	return v.(*T)
+	return &orchestrator.Cond{Not: &list[0]}
 }
+
+// overviewLogic builds a logical condition on overviews.
+func overviewLogic(op string, list []wfCond) *wfCond { return &wfCond{op: op, list: list} }
 
 // fieldCond checks a field filter's operator and value.
 func fieldCond(f *Filter, at, field string, path []string) (*orchestrator.Cond, error) {
@@ -339,7 +333,7 @@ func overviewCond(f *Filter, at string) (*wfCond, error) {
 		f.Field = f.FieldName
 	}
 	if f.Filters != nil || isLogical(f.Operator) {
-		return logical(f, at, overviewCond)
+		return logical(f, at, overviewCond, overviewLogic)
 	}
 	if f.Nested != nil {
 		return nil, errs.InputErrorf("%s.nested: workflow filters take no nested filters", at)
