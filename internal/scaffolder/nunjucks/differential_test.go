@@ -65,6 +65,7 @@ func renderCorpus(t *testing.T, c corpus) map[string]result {
 		opts := nunjucks.Options{TrimBlocks: tc.Options.TrimBlocks, LstripBlocks: tc.Options.LstripBlocks}
 		if tc.Options.Cookiecutter {
 			opts.VariableStart, opts.VariableEnd = "{{", "}}"
+			opts.JinjaCompat = true
 		}
 		data := c.Data
 		if len(tc.Data) > 0 {

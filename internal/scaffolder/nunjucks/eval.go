@@ -352,6 +352,16 @@ func (r *renderer) lookupName(name string) any {
 	if v, ok := r.env.globals[name]; ok {
 		return v
 	}
+	if r.env.opts.JinjaCompat {
+		switch name {
+		case "True":
+			return true
+		case "False":
+			return false
+		case "None":
+			return nil
+		}
+	}
 	return Undefined
 }
 
@@ -378,7 +388,12 @@ func (r *renderer) eval(n node) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.env.opts.JinjaCompat {
+			return jinjaMember(t, k), nil
+		}
 		return memberLookup(t, k), nil
+	case *sliceNode:
+		return r.evalSlice(x)
 	case *callNode:
 		return r.evalCall(x)
 	case *filterNode:

@@ -116,6 +116,8 @@ func jsifyChildren(n node) node {
 		}
 	case *lookupNode:
 		x.target, x.key = jsify(x.target), jsify(x.key)
+	case *sliceNode:
+		x.target, x.start, x.stop, x.step = jsify(x.target), jsify(x.start), jsify(x.stop), jsify(x.step)
 	case *callNode:
 		x.fn = jsify(x.fn)
 		for i := range x.args {

@@ -47,6 +47,11 @@ type Options struct {
 	CacheSize int
 	// RandomSeed seeds the `random` filter, which is deterministic.
 	RandomSeed uint64
+	// JinjaCompat turns on what the scaffolder's cookiecutterCompat adds
+	// besides the delimiters: True/False/None, Python-style methods on
+	// lists and dicts (items, keys, values, get, count, index, …), slices
+	// (`name[1:3]`) and the jsonify filter.
+	JinjaCompat bool
 }
 
 const (
@@ -104,6 +109,9 @@ func New(opts Options) *Environment {
 		cache:   map[string]*list.Element{},
 		lru:     list.New(),
 	}
+	if opts.JinjaCompat {
+		e.filters["jsonify"] = e.filters["dump"]
+	}
 	for name, f := range opts.Filters {
 		e.filters[name] = f
 	}
@@ -146,7 +154,7 @@ func (e *Environment) Compile(src string) (*Template, error) {
 		return t, nil
 	}
 	e.mu.Unlock()
-	nodes, err := parse(src, e.tags, e.opts.TrimBlocks, e.opts.LstripBlocks)
+	nodes, err := parse(src, e.tags, e.opts.TrimBlocks, e.opts.LstripBlocks, e.opts.JinjaCompat)
 	if err != nil {
 		return nil, err
 	}

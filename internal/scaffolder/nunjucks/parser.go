@@ -158,6 +158,7 @@ type parser struct {
 	dropLeadingWhitespace bool
 	depth                 int
 	exprDepth             int
+	jinja                 bool // Jinja compatibility: slices a[1:3]
 }
 
 // parseError aborts parsing; parse recovers it into an *Error.
@@ -526,6 +527,8 @@ func (p *parser) parsePostfix(n node) node {
 		case t.typ == tokLeftParen:
 			args, kwargs := p.parseSignature(false)
 			n = &callNode{pos: pos{t.line, t.col}, fn: n, args: args, kwargs: kwargs, name: nodeName(n)}
+		case t.typ == tokLeftBracket && p.jinja:
+			n = p.parseSubscript(n, t)
 		case t.typ == tokLeftBracket:
 			agg := p.parseAggregate()
 			arr, ok := agg.(*arrayNode)
@@ -1018,8 +1021,8 @@ func (p *parser) parseNodes() []node {
 }
 
 // parse parses a whole template.
-func parse(src string, t tags, trimBlocks, lstripBlocks bool) (nodes []node, err error) {
-	p := &parser{lex: newLexer(src, t, trimBlocks, lstripBlocks)}
+func parse(src string, t tags, trimBlocks, lstripBlocks, jinja bool) (nodes []node, err error) {
+	p := &parser{lex: newLexer(src, t, trimBlocks, lstripBlocks), jinja: jinja}
 	defer func() {
 		if r := recover(); r != nil {
 			if pe, ok := r.(parseError); ok {
@@ -1034,4 +1037,55 @@ func parse(src string, t tags, trimBlocks, lstripBlocks bool) (nodes []node, err
 	// only inside a block; at the top level it is an unknown tag, reported
 	// by parseStatement.
 	return nodes, nil
+}
+
+// sliceNode is a Jinja slice, `value[start:stop:step]`.
+type sliceNode struct {
+	pos
+	target            node
+	start, stop, step node
+}
+
+// parseSubscript parses `[index]` or, with Jinja compatibility,
+// `[start:stop:step]` (each part optional).
+func (p *parser) parseSubscript(target node, open token) node {
+	p.next()
+	var parts [3]node
+	isSlice := false
+	for i := 0; i <= 3; i++ {
+		if p.skip(tokRightBracket) {
+			break
+		}
+		if i == 3 {
+			if isSlice {
+				p.fail(open.line, open.col, "too many slice components")
+			}
+			break
+		}
+		if p.skip(tokColon) {
+			isSlice = true
+			continue
+		}
+		parts[i] = p.parseExpression()
+		if p.skip(tokColon) {
+			isSlice = true
+		}
+	}
+	at := pos{open.line, open.col}
+	if !isSlice {
+		if parts[0] == nil {
+			p.fail(open.line, open.col, "invalid index: expected an expression inside []")
+		}
+		return &lookupNode{pos: at, target: target, key: parts[0]}
+	}
+	for i := range parts {
+		if parts[i] == nil {
+			var v any
+			if i == 2 {
+				v = 1.0
+			}
+			parts[i] = &litNode{pos: at, val: v}
+		}
+	}
+	return &sliceNode{pos: at, target: target, start: parts[0], stop: parts[1], step: parts[2]}
 }

@@ -16,11 +16,21 @@ for (const c of file.cases) {
     lstripBlocks: !!opts.lstripBlocks,
     tags: { variableStart: opts.cookiecutter ? '{{' : '${{', variableEnd: '}}' },
   });
+  // cookiecutterCompat as the scaffolder does it: {{ }} delimiters, the
+  // Jinja compatibility layer and a jsonify filter.
+  let uninstall;
+  if (opts.cookiecutter) {
+    env.addFilter('jsonify', env.getFilter('dump'));
+    uninstall = nunjucks.installJinjaCompat();
+  }
   const data = c.data !== undefined ? c.data : file.data;
   try {
     out[c.name] = { output: env.renderString(c.template, data) };
   } catch (e) {
     out[c.name] = { error: true };
+  }
+  if (uninstall) {
+    uninstall();
   }
 }
 process.stdout.write(JSON.stringify(out, null, 1) + '\n');
