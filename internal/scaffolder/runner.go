@@ -25,6 +25,7 @@ type Templater interface {
 
 // Causes a run's context can end with.
 var (
+	errTimedOut  = errors.New("This task was marked as stale as it exceeded its timeout (scaffolder.taskTimeout)")
 	errCancelled = errors.New("the task was cancelled")
 	errStopping  = errors.New("the replica is stopping")
 )
@@ -109,6 +110,9 @@ func (r *run) execute(ctx context.Context, recovered bool) (map[string]any, erro
 			continue
 		}
 		if cause := context.Cause(ctx); cause != nil {
+			if errors.Is(cause, errTimedOut) {
+				r.log(ctx, map[string]any{"message": cause.Error(), "stepId": st.ID, "status": StatusFailed})
+			}
 			if errors.Is(cause, errCancelled) {
 				r.event(ctx, EventCancelled, map[string]any{"message": fmt.Sprintf("Step %s has been cancelled.", st.ID), "stepId": st.ID, "status": StatusCancelled})
 			}

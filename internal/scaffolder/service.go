@@ -110,12 +110,18 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		decorators: map[string]FormDecorator{}, running: map[string]*runningTask{},
 		wake: make(chan struct{}, 1), stopping: make(chan struct{}),
 	}
-	if s.settings.ConcurrentTasksLimit == 0 && s.settings.StaleTimeout == 0 {
-		// Settings{} (tests, tools): Backstage's defaults.
-		d, _ := Config{}.Resolve()
-		d.ConcurrentTasksLimit, d.SecretsKey = 10, s.settings.SecretsKey
-		d.WorkspaceProvider = s.settings.WorkspaceProvider
-		s.settings = d
+	// Settings made in code may leave durations out: use the defaults.
+	defaults, _ := Config{}.Resolve()
+	for _, d := range []struct{ v, def *time.Duration }{
+		{&s.settings.TaskTimeout, &defaults.TaskTimeout},
+		{&s.settings.JanitorFrequency, &defaults.JanitorFrequency},
+		{&s.settings.StaleTimeout, &defaults.StaleTimeout},
+		{&s.settings.RecoveryInterval, &defaults.RecoveryInterval},
+		{&s.settings.GracefulShutdownTimeout, &defaults.GracefulShutdownTimeout},
+	} {
+		if *d.v <= 0 {
+			*d.v = *d.def
+		}
 	}
 	for _, a := range opts.Actions {
 		if err := s.AddAction(a); err != nil {
@@ -413,6 +419,11 @@ func (s *Service) runTask(parent context.Context, t *claimedTask) {
 		s.heartbeat(ctx, t, cancel, lost)
 	}()
 	defer func() { cancel(nil); <-hbDone }()
+
+	// scaffolder.taskTimeout bounds a run, so a hung step cannot hold a
+	// worker forever.
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, s.settings.TaskTimeout, errTimedOut)
+	defer cancelTimeout()
 
 	// Between steps, a stopping replica hands the task over.
 	stepCtx, stopSteps := context.WithCancelCause(ctx)

@@ -523,3 +523,30 @@ spec:
 		}
 	})
 }
+
+func TestTaskTimeoutFailsAHungStep(t *testing.T) {
+	runDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.addTemplate(t, `
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: hung}
+spec:
+  type: service
+  steps:
+    - {id: wait, action: test:block}
+`)
+		svc, _ := e.service(t, scaffolder.Settings{TaskTimeout: 300 * time.Millisecond})
+		id, err := svc.CreateTask(context.Background(), scaffolder.CreateRequest{TemplateRef: "hung"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task := waitDone(t, svc, id)
+		lines, _ := logLines(t, svc, id)
+		if task.Status != scaffolder.StatusFailed || !slices.ContainsFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "log failed wait: This task was marked as stale as it exceeded its timeout")
+		}) {
+			t.Errorf("status %s, log:\n%s", task.Status, strings.Join(lines, "\n"))
+		}
+	})
+}
