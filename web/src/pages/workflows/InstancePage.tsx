@@ -205,7 +205,10 @@ export function InstancePage({ instanceId }: { instanceId: string }) {
 }
 
 function Timeline({ nodes, running }: { nodes: NodeInstance[]; running: boolean }) {
-  const sorted = [...nodes].sort((a, b) => a.enter.localeCompare(b.enter) || Number(a.id) - Number(b.id));
+  // Nodes entered in the same instant keep the engine's order, with the
+  // start node first and the end node last.
+  const rank = (n: NodeInstance) => (n.type === 'StartNode' ? -1 : n.type === 'EndNode' ? 1 : 0);
+  const sorted = [...nodes].sort((a, b) => a.enter.localeCompare(b.enter) || rank(a) - rank(b));
   if (sorted.length === 0) return <p className="muted">No state has run yet.</p>;
   return (
     <ol className="timeline">

@@ -22,9 +22,11 @@ export function RunPage({ workflowId }: { workflowId: string }) {
   const overview = useAsync((signal) => getOverview(api, workflowId, signal), [api, workflowId]);
   const input = useAsync((signal) => getInputSchema(api, workflowId, instanceId ?? assessmentId, signal), [api, workflowId, instanceId, assessmentId]);
   const steps = useMemo(() => workflowSteps(input.value?.inputSchema, 'Input'), [input.value]);
-  const [data, setData] = useState<Record<string, unknown>>({});
+  // The form shows once its starting data is known, so that a re-run or a
+  // recommended run never shows the defaults first.
+  const [data, setData] = useState<Record<string, unknown> | null>(null);
   useEffect(() => {
-    if (input.value?.data) setData(input.value.data);
+    if (input.value) setData(input.value.data ?? {});
   }, [input.value]);
 
   const name = overview.value?.name || workflowId;
@@ -60,7 +62,7 @@ export function RunPage({ workflowId }: { workflowId: string }) {
         <ErrorPanel title="This workflow could not be read" error={overview.error} onRetry={overview.reload} />
       ) : input.error ? (
         <ErrorPanel title="The workflow's input schema could not be read" error={input.error} onRetry={input.reload} />
-      ) : !input.value || !overview.value ? (
+      ) : !input.value || !overview.value || !data ? (
         <Loading />
       ) : (
         <Card>

@@ -94,7 +94,8 @@ export function workflowSteps(input: JsonSchema | undefined, fallbackTitle = 'In
   const names = Object.keys(props);
   const nested = names.length > 0 && names.every((n) => isObject(props[n]) && (props[n] as JsonSchema).type === 'object');
   if (!nested) {
-    return [{ title: (schema.title as string) || fallbackTitle, description: schema.description as string | undefined, schema, uiSchema }];
+    // The step's heading shows the title and description; the form does not repeat them.
+    return [{ title: (schema.title as string) || fallbackTitle, description: schema.description as string | undefined, schema: withoutHeading(schema), uiSchema }];
   }
   return names.map((name) => {
     const sub = props[name] as JsonSchema;
@@ -135,11 +136,18 @@ export function resolveLocalRefs(root: JsonSchema): JsonSchema {
   return walk(root, []) as JsonSchema;
 }
 
+function withoutHeading(schema: JsonSchema): JsonSchema {
+  const out = { ...schema };
+  delete out.title;
+  delete out.description;
+  return out;
+}
+
 /** templateSteps turns a template's parameter-schema steps into form steps. */
 export function templateSteps(steps: { title: string; description?: string; schema: JsonSchema }[]): FormStep[] {
   return steps.map((s) => {
     const { schema, uiSchema } = extractUiSchema(s.schema ?? {});
-    return { title: s.title, description: s.description, schema, uiSchema };
+    return { title: s.title, description: s.description, schema: withoutHeading(schema), uiSchema };
   });
 }
 

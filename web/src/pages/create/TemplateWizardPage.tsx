@@ -1,0 +1,84 @@
+// A template's wizard: each parameter step rendered from its JSON Schema,
+// a review, the template's form decorators, then POST /v2/tasks and on to
+// the task's page.
+import { useMemo, useRef, useState } from 'react';
+import { useApi, useIdentity } from '../../api/auth';
+import { Card, Page } from '../../components/Page';
+import { ErrorPanel, Loading } from '../../components/States';
+import { useAsync } from '../../hooks/useAsync';
+import { Link, useNavigate } from '../../router';
+import { createTask, getParameterSchema, taskPath } from './api';
+import { defaultDecorators, runDecorators } from './decorators';
+import type { FormContext } from './form/fields';
+import { templateSteps } from './form/schema';
+import { Wizard } from './form/Wizard';
+
+export function TemplateWizardPage({ namespace, name }: { namespace: string; name: string }) {
+  const api = useApi();
+  const identity = useIdentity();
+  const navigate = useNavigate();
+  const schema = useAsync((signal) => getParameterSchema(api, namespace, name, signal), [api, namespace, name]);
+  const steps = useMemo(() => templateSteps(schema.value?.steps ?? []), [schema.value]);
+  const [data, setData] = useState<Record<string, unknown>>({});
+  const secrets = useRef<Record<string, string>>({});
+  const context = useMemo<FormContext>(
+    () => ({
+      api,
+      userRef: identity.userEntityRef,
+      secrets: secrets.current,
+      setSecret: (k, v) => {
+        secrets.current = { ...secrets.current, [k]: v };
+      },
+    }),
+    [api, identity.userEntityRef],
+  );
+  const uses = schema.value?.formDecorators ?? schema.value?.EXPERIMENTAL_formDecorators ?? [];
+  const labels = schema.value?.presentation?.buttonLabels;
+
+  const submit = async (values: Record<string, unknown>) => {
+    const decorated = await runDecorators(uses, defaultDecorators, { values, secrets: secrets.current }, { identity, api });
+    const res = await createTask(api, {
+      templateRef: `template:${namespace}/${name}`,
+      values: decorated.values,
+      secrets: Object.keys(decorated.secrets).length ? decorated.secrets : undefined,
+    });
+    navigate(taskPath(res.id));
+  };
+
+  const title = schema.value?.title ?? name;
+  return (
+    <Page
+      title={title}
+      subtitle={schema.value?.description}
+      actions={
+        <Link className="btn" to="/create">
+          All templates
+        </Link>
+      }
+    >
+      {schema.error ? (
+        <ErrorPanel title="This template could not be read" error={schema.error} onRetry={schema.reload} />
+      ) : !schema.value ? (
+        <Loading />
+      ) : (
+        <Card>
+          <Wizard
+            steps={steps}
+            data={data}
+            onDataChange={setData}
+            onSubmit={submit}
+            context={context}
+            labels={{ back: labels?.backButtonText, review: labels?.reviewButtonText, submit: labels?.createButtonText ?? 'Create' }}
+            reviewNote={
+              uses.length > 0 ? (
+                <p className="notice" role="note">
+                  On Create, these form decorators run first: {uses.map((u) => u.id).join(', ')}.
+                </p>
+              ) : undefined
+            }
+          />
+        </Card>
+      )}
+    </Page>
+  );
+}
