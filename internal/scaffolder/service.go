@@ -588,14 +588,46 @@ type storeSink struct {
 	svc  *Service
 	task *claimedTask
 	dir  string
+
+	mu      sync.Mutex
+	pending bool
+	last    time.Time
 }
+
+// notifyEvery spaces out "new events" messages of one run: streams re-read
+// everything after their last event anyway, and a NOTIFY per log line
+// would double the database round trips of a chatty step.
+const notifyEvery = 20 * time.Millisecond
 
 func (k *storeSink) event(ctx context.Context, typ string, body map[string]any) error {
 	if _, err := k.svc.store.log(ctx, k.task.ID, typ, body); err != nil {
 		return err
 	}
-	k.svc.publishEvents(ctx, k.task.ID)
+	k.notify(ctx)
 	return nil
+}
+
+func (k *storeSink) notify(ctx context.Context) {
+	k.mu.Lock()
+	if k.pending {
+		k.mu.Unlock()
+		return
+	}
+	wait := notifyEvery - time.Since(k.last)
+	if wait <= 0 {
+		k.last = time.Now()
+		k.mu.Unlock()
+		k.svc.publishEvents(ctx, k.task.ID)
+		return
+	}
+	k.pending = true
+	k.mu.Unlock()
+	time.AfterFunc(wait, func() {
+		k.mu.Lock()
+		k.pending, k.last = false, time.Now()
+		k.mu.Unlock()
+		k.svc.publishEvents(context.WithoutCancel(ctx), k.task.ID)
+	})
 }
 
 func (k *storeSink) saveStep(ctx context.Context, stepID string, output map[string]any) error {
