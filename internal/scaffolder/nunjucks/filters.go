@@ -280,10 +280,8 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if width > maxStringBuild {
 				return nil, ErrOutputLimit
 			}
-			spaces := width - n
-			pre := math.Ceil(spaces/2 - math.Mod(spaces, 2))
-			post := math.Ceil(spaces / 2)
-			return strings.Repeat(" ", int(math.Max(pre, 0))) + s + strings.Repeat(" ", int(math.Max(post, 0))), nil
+			gap := width - n
+			return spaces(gap/2-math.Mod(gap, 2)) + s + spaces(gap/2), nil
 		},
 		"default": defaultFilter,
 		"d":       defaultFilter,
@@ -404,7 +402,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if width > maxStringBuild {
 				return nil, ErrOutputLimit
 			}
-			sp := strings.Repeat(" ", int(math.Max(0, math.Ceil(width))))
+			sp := spaces(width)
 			lines := strings.Split(s, "\n")
 			for i := range lines {
 				if i > 0 || truthy(arg(args, 1)) {
@@ -720,6 +718,15 @@ func builtinFilters(seed uint64) map[string]Filter {
 		},
 	}
 	return f
+}
+
+// spaces is Nunjucks' lib.repeat(' ', n): a loop while i < n, so NaN and
+// negative counts give "" and fractions round up.
+func spaces(n float64) string {
+	if !(n > 0) {
+		return ""
+	}
+	return strings.Repeat(" ", int(math.Ceil(n)))
 }
 
 func arrSlice(arr []any, start, end float64) []any {

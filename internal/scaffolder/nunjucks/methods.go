@@ -247,6 +247,9 @@ func stringMethod(s, name string) any {
 			if n < 0 || math.IsInf(n, 0) {
 				return nil, errors.New("RangeError: Invalid count value: " + toString(arg(args, 0)))
 			}
+			if s == "" {
+				return "", nil
+			}
 			if float64(len(s))*n > maxStringBuild {
 				return nil, ErrOutputLimit
 			}

@@ -176,3 +176,51 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestFiltersNeverPanic calls every built-in filter, method and test with
+// values of every kind as input and arguments: errors are fine (Nunjucks
+// raises TypeErrors too), a recovered panic ("internal error") is not.
+func TestFiltersNeverPanic(t *testing.T) {
+	env := nunjucks.New(nunjucks.Options{MaxSteps: 100000, MaxOutputBytes: 1 << 20})
+	data := map[string]any{
+		"s": "héllo wörld", "e": "", "n": -2.5, "z": 0.0, "big": 1e308, "t": true, "nul": nil,
+		"arr": []any{3.0, "b", nil, true, []any{1.0}}, "ea": []any{}, "obj": map[string]any{"a": 1.0, "b": []any{"x"}},
+	}
+	values := []string{"missing", "nul", "t", "n", "z", "big", "(0/0)", "s", "e", "arr", "ea", "obj", "r/l+/g"}
+	filters := []string{"abs", "batch", "capitalize", "center", "default", "dictsort", "dump", "escape", "first", "float",
+		"forceescape", "groupby", "indent", "int", "join", "last", "length", "list", "lower", "nl2br", "random", "reject",
+		"rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags",
+		"sum", "title", "trim", "truncate", "upper", "urlencode", "urlize", "wordcount"}
+	argSets := [][]string{{}}
+	for _, a := range values {
+		argSets = append(argSets, []string{a}, []string{a, a}, []string{a, a, a})
+	}
+	argSets = append(argSets, []string{"width=n", "x=obj"}, []string{"reverse=t", "attribute='a'"})
+	check := func(src string) {
+		_, err := env.RenderString(context.Background(), src, data)
+		if err != nil && strings.Contains(err.Error(), "internal error") {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+	for _, f := range filters {
+		for _, v := range values {
+			for _, args := range argSets {
+				check("${{ " + v + " | " + f + "(" + strings.Join(args, ", ") + ") }}")
+			}
+		}
+	}
+	methods := []string{"toUpperCase", "split", "replace", "replaceAll", "startsWith", "endsWith", "includes", "slice", "substring",
+		"substr", "indexOf", "lastIndexOf", "charAt", "at", "concat", "repeat", "padStart", "padEnd", "match", "join", "toFixed", "toString", "trim"}
+	for _, m := range methods {
+		for _, v := range values {
+			for _, args := range argSets[:20] {
+				check("${{ " + v + "." + m + "(" + strings.Join(args, ", ") + ") }}")
+			}
+		}
+	}
+	for _, test := range []string{"defined", "divisibleby(n)", "even", "odd", "lower", "upper", "iterable", "mapping", "gt(s)", "equalto(arr)", "number", "callable"} {
+		for _, v := range values {
+			check("${{ " + v + " is " + test + " }}")
+		}
+	}
+}
