@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/portico-dev/portico/examples"
 	"github.com/portico-dev/portico/internal/catalog"
 	"github.com/portico-dev/portico/internal/scaffolder"
 	"github.com/portico-dev/portico/internal/scaffolder/actions"
@@ -66,6 +68,9 @@ func initScaffolder(ctx context.Context, env *Env) error {
 		HTTPClient:           &http.Client{Timeout: 5 * time.Minute},
 		DefaultAuthor:        actions.GitAuthor{Name: cfg.DefaultAuthor.Name, Email: cfg.DefaultAuthor.Email},
 		DefaultCommitMessage: cfg.DefaultCommitMessage,
+		// Templates of the embedded examples fetch their skeletons from
+		// the binary.
+		FileSystems: map[string]fs.FS{EmbeddedLocationType: examples.FS},
 	}
 	if env.Orchestrator != nil {
 		deps.Orchestrator = env.Orchestrator
