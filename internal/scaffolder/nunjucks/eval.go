@@ -180,6 +180,8 @@ func (r *renderer) renderNode(n node) error {
 	case *macroNode:
 		r.frame.set(x.name, r.makeMacro(x))
 		return nil
+	case *blockNode:
+		return r.renderNodes(x.body)
 	}
 	return r.errorf(n, "internal error: unexpected statement %T", n)
 }

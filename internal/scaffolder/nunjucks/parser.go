@@ -138,6 +138,10 @@ type (
 		cases []switchCase
 		def   []node
 	}
+	blockNode struct {
+		pos
+		body []node
+	}
 	macroNode struct {
 		pos
 		name     string
@@ -286,7 +290,16 @@ const maxNesting = 200
 
 func (p *parser) parseFor() node {
 	forTok := p.peek()
-	if !p.skipSymbol("for") {
+	// asyncEach and asyncAll render like for when rendering is synchronous.
+	endBlock := ""
+	switch {
+	case p.skipSymbol("for"):
+		endBlock = "endfor"
+	case p.skipSymbol("asyncEach"):
+		endBlock = "endeach"
+	case p.skipSymbol("asyncAll"):
+		endBlock = "endall"
+	default:
 		p.fail(forTok.line, forTok.col, "expected for")
 	}
 	n := &forNode{pos: pos{forTok.line, forTok.col}}
@@ -312,10 +325,10 @@ func (p *parser) parseFor() node {
 	}
 	n.arr = p.parseExpression()
 	p.advanceAfterBlockEnd(forTok.val)
-	n.body = p.parseUntilBlocks("endfor", "else")
+	n.body = p.parseUntilBlocks(endBlock, "else")
 	if p.skipSymbol("else") {
 		p.advanceAfterBlockEnd("else")
-		n.els = p.parseUntilBlocks("endfor")
+		n.els = p.parseUntilBlocks(endBlock)
 	}
 	p.advanceAfterBlockEnd("")
 	return n
@@ -323,7 +336,7 @@ func (p *parser) parseFor() node {
 
 func (p *parser) parseIf() node {
 	tag := p.peek()
-	if !p.skipSymbol("if") && !p.skipSymbol("elif") && !p.skipSymbol("elseif") {
+	if !p.skipSymbol("if") && !p.skipSymbol("elif") && !p.skipSymbol("elseif") && !p.skipSymbol("ifAsync") {
 		p.fail(tag.line, tag.col, "expected if, elif, or elseif")
 	}
 	p.enter()
@@ -458,6 +471,28 @@ func (p *parser) parseMacro() node {
 	return n
 }
 
+// parseBlock parses `{% block name %}…{% endblock %}`. Without extends
+// (which templates cannot use here) a block renders in place.
+func (p *parser) parseBlock() node {
+	tag := p.peek()
+	p.skipSymbol("block")
+	name := p.parsePrimary(false)
+	sym, ok := name.(*symNode)
+	if !ok {
+		p.fail(tag.line, tag.col, "block: expected a name")
+	}
+	p.advanceAfterBlockEnd(tag.val)
+	body := p.parseUntilBlocks("endblock")
+	p.skipSymbol("endblock")
+	p.skipSymbol(sym.name)
+	t := p.peek()
+	if t.typ == tokEOF {
+		p.fail(tag.line, tag.col, "expected endblock, got end of file")
+	}
+	p.advanceAfterBlockEnd(t.val)
+	return &blockNode{pos: pos{tag.line, tag.col}, body: body}
+}
+
 func (p *parser) parseFilterStatement() node {
 	tag := p.peek()
 	p.skipSymbol("filter")
@@ -513,7 +548,13 @@ func (p *parser) parseStatement() node {
 		return p.parseFilterStatement()
 	case "macro":
 		return p.parseMacro()
-	case "include", "extends", "import", "from", "block", "call", "asyncEach", "asyncAll", "ifAsync":
+	case "ifAsync":
+		return p.parseIf()
+	case "asyncEach", "asyncAll":
+		return p.parseFor()
+	case "block":
+		return p.parseBlock()
+	case "include", "extends", "import", "from", "call":
 		p.fail(t.line, t.col, "the %s tag is not supported: templates cannot load other templates", t.val)
 	}
 	p.fail(t.line, t.col, "unknown block tag: %s", t.val)
