@@ -97,6 +97,9 @@ func initScaffolder(ctx context.Context, env *Env) error {
 		return err
 	}
 	env.Scaffolder = svc
+	if err := addFormDecorators(svc); err != nil {
+		return err
+	}
 	(&scaffolder.HTTP{
 		Service:              svc,
 		Permissions:          env.Permissions,

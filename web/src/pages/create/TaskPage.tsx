@@ -258,6 +258,9 @@ function TaskActions({ task, onChange, startOver }: { task: Task; onChange: () =
           Start over
         </Link>
       )}
+      <Link className="btn" to="/create/tasks">
+        All tasks
+      </Link>
     </div>
   );
 }

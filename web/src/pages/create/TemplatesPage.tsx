@@ -6,6 +6,7 @@ import { Chip, Page } from '../../components/Page';
 import { EmptyState, ErrorPanel, Loading } from '../../components/States';
 import { useAsync } from '../../hooks/useAsync';
 import { Link, useQueryParams } from '../../router';
+import { runPath } from '../workflows/api';
 import { listTemplates, templatePath } from './api';
 import { CreateTabs } from './Tabs';
 
@@ -61,6 +62,9 @@ export function TemplatesPage() {
             const ns = t.metadata.namespace ?? 'default';
             const owner = ownerOf(t);
             const title = t.metadata.title ?? t.metadata.name;
+            // The orchestrator lists each workflow as a Template of type
+            // "workflow": choosing one opens the workflow's run page.
+            const to = t.spec?.type === 'workflow' ? runPath(t.metadata.name) : templatePath(ns, t.metadata.name);
             return (
               <li key={`${ns}/${t.metadata.name}`} className="card template-card" data-template={t.metadata.name}>
                 <div className="card-body">
@@ -85,7 +89,7 @@ export function TemplatesPage() {
                       'No owner'
                     )}
                   </span>
-                  <Link className="btn btn-primary" to={templatePath(ns, t.metadata.name)} aria-label={`Choose ${title}`}>
+                  <Link className="btn btn-primary" to={to} aria-label={`Choose ${title}`}>
                     Choose
                   </Link>
                 </footer>

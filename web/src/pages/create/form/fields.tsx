@@ -21,7 +21,10 @@ function options(props: FieldProps): Record<string, unknown> {
   return o;
 }
 
-/** FieldFrame is the label, description, control and errors of one field. */
+/**
+ * FieldFrame is the label, description and control of one field; rjsf's
+ * field template around it shows the field's errors.
+ */
 function FieldFrame({ props, children, htmlFor }: { props: FieldProps; children: ReactNode; htmlFor?: string }) {
   const title = (props.uiSchema?.['ui:title'] as string) ?? (props.schema.title as string) ?? props.name;
   const description = (props.uiSchema?.['ui:description'] as string) ?? (props.schema.description as string | undefined);
@@ -38,15 +41,6 @@ function FieldFrame({ props, children, htmlFor }: { props: FieldProps; children:
         <p id={`${id}__description`} className="field-description">
           {description}
         </p>
-      )}
-      {errors.length > 0 && (
-        <ul className="error-detail" id={`${id}__error`}>
-          {errors.map((e, i) => (
-            <li key={i} className="text-danger">
-              {e}
-            </li>
-          ))}
-        </ul>
       )}
     </div>
   );

@@ -168,8 +168,10 @@ export function reviewRows(schema: JsonSchema, uiSchema: UiSchema, data: unknown
   const props = isObject(schema.properties) ? schema.properties : {};
   const extra = collectConditionalProps(schema);
   const all: Record<string, unknown> = { ...extra, ...props };
+  const known = Object.keys(all).length > 0;
   for (const [name, value] of Object.entries(data)) {
-    if (value === undefined) continue;
+    // Steps share one data object: each shows only its own properties.
+    if (value === undefined || (known && !(name in all))) continue;
     const sub = isObject(all[name]) ? (all[name] as JsonSchema) : {};
     const subUi = isObject(uiSchema[name]) ? (uiSchema[name] as UiSchema) : {};
     const review = isObject(subUi['ui:backstage']) ? (subUi['ui:backstage'] as Record<string, unknown>).review : undefined;
