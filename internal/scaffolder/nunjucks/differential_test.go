@@ -37,13 +37,18 @@ type result struct {
 
 func loadCorpus(t *testing.T) corpus {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "cases.json"))
+	return loadCorpusFile(t, filepath.Join("testdata", "cases.json"))
+}
+
+func loadCorpusFile(t *testing.T, path string) corpus {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var c corpus
 	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatalf("testdata/cases.json: %v", err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	return c
 }
@@ -168,4 +173,23 @@ func TestDifferentialNode(t *testing.T) {
 		compareResults(t, c, loadResults(t, golden, "testdata/golden.json"), fromNode, "nunjucks (npm)")
 	}
 	compareResults(t, c, renderCorpus(t, c), fromNode, "nunjucks (npm)")
+}
+
+// TestRenderCorpusFile renders another corpus (PORTICO_NUNJUCKS_CORPUS, in
+// the format of testdata/cases.json) and writes Portico's results as JSON
+// to PORTICO_NUNJUCKS_OUT, for comparing generated corpora with
+// `node testdata/render.js <corpus>` while exploring.
+func TestRenderCorpusFile(t *testing.T) {
+	in, out := os.Getenv("PORTICO_NUNJUCKS_CORPUS"), os.Getenv("PORTICO_NUNJUCKS_OUT")
+	if in == "" || out == "" {
+		t.Skip("set PORTICO_NUNJUCKS_CORPUS and PORTICO_NUNJUCKS_OUT to render another corpus")
+	}
+	c := loadCorpusFile(t, in)
+	b, err := json.MarshalIndent(renderCorpus(t, c), "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

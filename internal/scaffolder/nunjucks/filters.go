@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Filter is a template filter: `${{ value | name(arg1, arg2) }}` calls
@@ -224,14 +225,10 @@ func builtinFilters(seed uint64) map[string]Filter {
 	f := map[string]Filter{
 		"abs": func(v any, _ ...any) (any, error) { return math.Abs(toNumber(v)), nil },
 		"batch": func(v any, args ...any) (any, error) {
-			arr, ok := norm(v).([]any)
-			if !ok {
-				if s, isStr := norm(v).(string); isStr {
-					arr = stringChars(s)
-				} else {
-					return nil, typeError("batch", v, "an array")
-				}
+			if isNullish(v) {
+				return nil, typeError("batch", v, "an array")
 			}
+			arr := listOf(v)
 			n := toNumber(arg(args, 0))
 			fill := arg(args, 1)
 			res := []any{}
@@ -264,24 +261,26 @@ func builtinFilters(seed uint64) map[string]Filter {
 			return capitalize(s), nil
 		},
 		"center": func(v any, args ...any) (any, error) {
-			s, err := stringArg("center", v)
-			if err != nil {
-				return nil, err
-			}
+			// Nunjucks pads by .length and concatenates, so any value
+			// works: arrays by their length, others print as they are.
+			val := normalize(v, "")
 			w := arg(args, 0)
 			width := 80.0
 			if truthy(w) {
 				width = toNumber(w)
 			}
-			n := float64(jsLength(s))
-			if n >= width || math.IsNaN(width) {
-				return s, nil
+			n := math.NaN()
+			if l, ok := lengthOf(val); ok {
+				n = float64(l)
+			}
+			if n >= width {
+				return val, nil
 			}
 			if width > maxStringBuild {
 				return nil, ErrOutputLimit
 			}
 			gap := width - n
-			return spaces(gap/2-math.Mod(gap, 2)) + s + spaces(gap/2), nil
+			return spaces(gap/2-math.Mod(gap, 2)) + toString(val) + spaces(gap/2), nil
 		},
 		"default": defaultFilter,
 		"d":       defaultFilter,
@@ -431,15 +430,15 @@ func builtinFilters(seed uint64) map[string]Filter {
 			return res, nil
 		},
 		"join": func(v any, args ...any) (any, error) {
-			arr, ok := norm(v).([]any)
-			if !ok {
-				return nil, typeError("join", v, "an array")
-			}
 			del := ""
 			if d := arg(args, 0); truthy(d) {
 				del = toString(d)
 			}
+			arr, ok := norm(v).([]any)
 			if attr := arg(args, 1); truthy(attr) {
+				// Mapping the attribute first turns anything but an array
+				// or a string into an empty list, as lib.map does.
+				arr = listOf(v)
 				mapped := make([]any, len(arr))
 				for i, x := range arr {
 					if isNullish(x) {
@@ -448,6 +447,8 @@ func builtinFilters(seed uint64) map[string]Filter {
 					mapped[i] = memberLookup(norm(x), attr)
 				}
 				arr = mapped
+			} else if !ok {
+				return nil, typeError("join", v, "an array")
 			}
 			return joinValues(arr, del), nil
 		},
@@ -558,12 +559,18 @@ func builtinFilters(seed uint64) map[string]Filter {
 		},
 		"slice": func(v any, args ...any) (any, error) {
 			arr, ok := norm(v).([]any)
-			if !ok {
+			str, isStr := norm(v).(string)
+			if isStr {
+				arr = stringChars(str)
+			} else if !ok {
 				return nil, typeError("slice", v, "an array")
 			}
 			slices := toNumber(arg(args, 0))
-			if math.IsNaN(slices) || slices > float64(len(arr))+1000 {
-				return nil, fmt.Errorf("slice: invalid number of slices %s", toString(arg(args, 0)))
+			if math.IsNaN(slices) {
+				return []any{}, nil
+			}
+			if slices > maxRange {
+				return nil, fmt.Errorf("%w: slice into %s lists", ErrOutputLimit, toString(arg(args, 0)))
 			}
 			fill := arg(args, 1)
 			n := float64(len(arr))
@@ -578,6 +585,18 @@ func builtinFilters(seed uint64) map[string]Filter {
 				}
 				end := offset + (i+1)*sliceLen
 				cur := arrSlice(arr, start, end)
+				if isStr {
+					// A string's slices are strings, which cannot be filled.
+					if truthy(fill) && i >= extra {
+						return nil, typeError("slice", v, "an array when a fill value is given")
+					}
+					var b strings.Builder
+					for _, ch := range cur {
+						b.WriteString(ch.(string))
+					}
+					res = append(res, b.String())
+					continue
+				}
 				if truthy(fill) && i >= extra {
 					cur = append(cur, fill)
 				}
@@ -703,6 +722,9 @@ func builtinFilters(seed uint64) map[string]Filter {
 		},
 		"urlize": urlizeFilter,
 		"wordcount": func(v any, _ ...any) (any, error) {
+			if !truthy(v) {
+				return nil, nil
+			}
 			s, err := stringArg("wordcount", v)
 			if err != nil {
 				return nil, err
@@ -744,8 +766,13 @@ func capitalize(s string) string {
 	if low == "" {
 		return ""
 	}
-	first := jsCharAt(low, 0)
-	return jsUpper(first) + low[len(first):]
+	r, size := utf8.DecodeRuneInString(low)
+	if r >= 0x10000 {
+		// JavaScript upper-cases only the first UTF-16 unit, half of this
+		// character, which leaves it unchanged.
+		return low
+	}
+	return jsUpper(low[:size]) + low[size:]
 }
 
 func defaultFilter(v any, args ...any) (any, error) {
@@ -771,6 +798,9 @@ func selectOrReject(want bool) Filter {
 		test, ok := tests[name]
 		if !ok {
 			return nil, fmt.Errorf("test not found: %s", name)
+		}
+		if isNullish(v) {
+			return nil, typeError("select/reject", v, "an array")
 		}
 		out := []any{}
 		for _, item := range listOf(v) {
@@ -873,18 +903,21 @@ func replaceFilter(v any, args ...any) (any, error) {
 }
 
 func truncateFilter(v any, args ...any) (any, error) {
-	s, err := stringArg("truncate", v)
-	if err != nil {
-		return nil, err
-	}
 	length := 255.0
 	if l := arg(args, 0); truthy(l) {
 		length = toNumber(l)
 	}
-	n := jsLength(s)
-	if float64(n) <= length {
-		return s, nil
+	// Anything short enough comes back as it is (an array too); only
+	// strings can be cut.
+	val := normalize(v, "")
+	if n, ok := lengthOf(val); ok && float64(n) <= length {
+		return val, nil
 	}
+	s, err := stringArg("truncate", v)
+	if err != nil {
+		return nil, err
+	}
+	n := jsLength(s)
 	cut := int(math.Max(0, math.Min(length, float64(n))))
 	if math.IsNaN(length) {
 		cut = 0

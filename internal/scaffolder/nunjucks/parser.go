@@ -566,6 +566,11 @@ func (p *parser) parsePostfix(n node) node {
 	for t.typ != tokEOF {
 		switch {
 		case t.typ == tokLeftParen:
+			if hasNullName(n) {
+				// Nunjucks names the callee for its error messages with
+				// toString(), which fails on a null literal.
+				p.fail(t.line, t.col, "cannot call a member of none")
+			}
 			args, kwargs := p.parseSignature(false)
 			n = &callNode{pos: pos{t.line, t.col}, fn: n, args: args, kwargs: kwargs, name: nodeName(n)}
 		case t.typ == tokLeftBracket && p.jinja:
@@ -596,6 +601,19 @@ func (p *parser) parsePostfix(n node) node {
 		t = p.peek()
 	}
 	return n
+}
+
+// hasNullName reports whether describing callee n meets a none literal.
+func hasNullName(n node) bool {
+	switch x := n.(type) {
+	case *callNode:
+		return hasNullName(x.fn)
+	case *lookupNode:
+		return hasNullName(x.target) || hasNullName(x.key)
+	case *litNode:
+		return x.val == nil
+	}
+	return false
 }
 
 // nodeName describes a callee in "Unable to call" errors.
@@ -702,19 +720,27 @@ func (p *parser) parseIs() node {
 		right := p.parseCompare()
 		l, c := n.position()
 		is := &isNode{pos: pos{l, c}, left: n}
+		// The test is named by the right side's name (or literal value);
+		// anything without one names the test "undefined", as Nunjucks'
+		// compiler reads it.
+		is.test = "undefined"
 		switch r := right.(type) {
 		case *symNode:
 			is.test = r.name
 		case *callNode:
-			s, ok := r.fn.(*symNode)
-			if !ok {
-				p.fail(l, c, "is: expected a test name")
+			if s, ok := r.fn.(*symNode); ok {
+				is.test = s.name
 			}
-			is.test, is.args, is.kwargs = s.name, r.args, r.kwargs
+			is.args, is.kwargs = r.args, r.kwargs
+		case *filterNode:
+			is.test, is.args, is.kwargs = r.name, r.args, r.kwargs
 		case *litNode:
 			is.test = toString(r.val)
-		default:
-			p.fail(l, c, "is: expected a test name")
+		}
+		// Nunjucks writes a test's arguments without commas between them,
+		// so more than one is a syntax error in the generated code.
+		if n := len(is.args) + min(len(is.kwargs), 1); n > 1 {
+			p.fail(l, c, "a test takes at most one argument, got %d", n)
 		}
 		n = is
 		if not {

@@ -6,7 +6,9 @@ const fs = require('fs');
 const path = require('path');
 const nunjucks = require('nunjucks');
 
-const file = JSON.parse(fs.readFileSync(path.join(__dirname, 'cases.json'), 'utf8'));
+// An optional argument names another corpus file (for exploratory runs).
+const casesPath = process.argv[2] || path.join(__dirname, 'cases.json');
+const file = JSON.parse(fs.readFileSync(casesPath, 'utf8'));
 const out = {};
 for (const c of file.cases) {
   const opts = c.options || {};
