@@ -25,6 +25,7 @@ type Templater interface {
 
 // Causes a run's context can end with.
 var (
+	//lint:ignore ST1005 Backstage's message, which clients show as is.
 	errTimedOut  = errors.New("This task was marked as stale as it exceeded its timeout (scaffolder.taskTimeout)")
 	errCancelled = errors.New("the task was cancelled")
 	errStopping  = errors.New("the replica is stopping")
@@ -202,6 +203,7 @@ func (r *run) step(ctx context.Context, st TaskStep, failed bool) error {
 			label = fmt.Sprintf("%s[%v]", action.ID, item["key"])
 		}
 		if err := r.svc.validateInput(action, input); err != nil {
+			//lint:ignore ST1005 Backstage's message, which clients show as is.
 			return fmt.Errorf("Invalid input passed to action %s, %w", label, err)
 		}
 		if r.dryRun && !action.SupportsDryRun {

@@ -414,10 +414,10 @@ func (s *Service) runTask(parent context.Context, t *claimedTask) {
 	log := s.log.With("task", t.ID)
 	lost := make(chan struct{})
 	hbDone := make(chan struct{})
-	go func() {
+	go func(ctx context.Context) {
 		defer close(hbDone)
 		s.heartbeat(ctx, t, cancel, lost)
-	}()
+	}(ctx)
 	defer func() { cancel(nil); <-hbDone }()
 
 	// scaffolder.taskTimeout bounds a run, so a hung step cannot hold a
