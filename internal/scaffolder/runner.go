@@ -224,9 +224,7 @@ func (r *run) step(ctx context.Context, st TaskStep, failed bool) error {
 	r.mu.Lock()
 	r.outputs[st.ID] = output
 	r.mu.Unlock()
-	if err := r.sink.serialize(ctx); err != nil {
-		return fmt.Errorf("save the workspace after step %s: %w", st.ID, err)
-	}
+	r.saveWorkspace(ctx, st.ID)
 	r.log(ctx, map[string]any{"message": "Finished step " + st.Name, "stepId": st.ID, "status": StatusCompleted})
 	return nil
 }
@@ -278,6 +276,15 @@ func (r *run) callAction(ctx context.Context, st TaskStep, action Action, input,
 	return nil
 }
 
+// saveWorkspace stores the workspace for recovery. A failure (a workspace
+// over the provider's size limit, say) does not fail the task, which can
+// still finish here; the log says that a recovery would lack the files.
+func (r *run) saveWorkspace(ctx context.Context, stepID string) {
+	if err := r.sink.serialize(ctx); err != nil {
+		r.log(ctx, map[string]any{"message": "Could not save the workspace for recovery; if this task is recovered, its files are gone: " + err.Error(), "stepId": stepID})
+	}
+}
+
 // checkpoint runs fn unless an earlier run stored its result.
 func (r *run) checkpoint(ctx context.Context, stepID, key string, fn func(ctx context.Context) (json.RawMessage, error)) (json.RawMessage, error) {
 	full := "v1.task.checkpoint." + stepID + "." + key
@@ -303,9 +310,7 @@ func (r *run) checkpoint(ctx context.Context, stepID, key string, fn func(ctx co
 	if serr := r.sink.saveCheckpoint(ctx, full, cp); serr != nil {
 		return nil, fmt.Errorf("store checkpoint %s: %w", key, serr)
 	}
-	if serr := r.sink.serialize(ctx); serr != nil {
-		return nil, fmt.Errorf("save the workspace after checkpoint %s: %w", key, serr)
-	}
+	r.saveWorkspace(ctx, stepID)
 	if err != nil {
 		return nil, err
 	}
