@@ -492,6 +492,8 @@ func (r *renderer) eval(n node) (any, error) {
 		return o, nil
 	case *captureNode:
 		return r.capture(x.body)
+	case *runtimeErrNode:
+		return nil, r.errorf(x, "%s", x.msg)
 	}
 	return nil, r.errorf(n, "internal error: unexpected expression %T", n)
 }
@@ -714,6 +716,7 @@ func (r *renderer) evalIs(x *isNode) (any, error) {
 	if !ok {
 		return nil, r.errorf(x, "test not found: %s", x.test)
 	}
+
 	left, err := r.eval(x.left)
 	if err != nil {
 		return nil, err

@@ -145,7 +145,10 @@ func ownProp(item any, part any) (any, bool) {
 	return Undefined, false
 }
 
-func attrGetter(attr any) func(any) any {
+// attrGetter reads a dotted attribute path; reading a property of null or
+// undefined on the way is an error, as hasOwnProperty on it is in
+// JavaScript.
+func attrGetter(attr any) func(any) (any, error) {
 	var parts []any
 	switch a := attr.(type) {
 	case string:
@@ -159,15 +162,18 @@ func attrGetter(attr any) func(any) any {
 			parts = []any{attr}
 		}
 	}
-	return func(item any) any {
+	return func(item any) (any, error) {
 		for _, p := range parts {
+			if isNullish(item) {
+				return nil, fmt.Errorf("cannot read attribute %q of %s", toString(p), describe(item))
+			}
 			v, ok := ownProp(item, p)
 			if !ok {
-				return Undefined
+				return Undefined, nil
 			}
 			item = v
 		}
-		return item
+		return item, nil
 	}
 }
 
@@ -380,7 +386,11 @@ func builtinFilters(seed uint64) map[string]Filter {
 			get := attrGetter(arg(args, 0))
 			res := newObject(4)
 			for _, item := range arr {
-				k := toString(get(norm(item)))
+				key, err := get(norm(item))
+				if err != nil {
+					return nil, fmt.Errorf("groupby: %w", err)
+				}
+				k := toString(key)
 				cur, _ := res.vals[k].([]any)
 				res.set(k, append(cur, item))
 			}
@@ -612,14 +622,22 @@ func builtinFilters(seed uint64) map[string]Filter {
 			}
 			arr := append([]any{}, listOf(v)...)
 			get := attrGetter(attr)
-			keyOf := func(x any) any {
-				if truthy(attr) {
-					return get(x)
+			// Sort keys once; JavaScript reads them in the comparator,
+			// which runs (and fails on a null item) from two elements on.
+			type keyed struct{ item, key any }
+			items := make([]keyed, len(arr))
+			for i, x := range arr {
+				items[i] = keyed{item: x, key: norm(x)}
+				if truthy(attr) && len(arr) > 1 {
+					k, err := get(norm(x))
+					if err != nil {
+						return nil, fmt.Errorf("sort: %w", err)
+					}
+					items[i].key = k
 				}
-				return norm(x)
 			}
-			sort.SliceStable(arr, func(i, j int) bool {
-				x, y := keyOf(arr[i]), keyOf(arr[j])
+			sort.SliceStable(items, func(i, j int) bool {
+				x, y := items[i].key, items[j].key
 				xs, xok := x.(string)
 				ys, yok := y.(string)
 				if !caseSens && xok && yok {
@@ -634,6 +652,9 @@ func builtinFilters(seed uint64) map[string]Filter {
 				}
 				return c < 0
 			})
+			for i := range items {
+				arr[i] = items[i].item
+			}
 			return arr, nil
 		},
 		"string": func(v any, _ ...any) (any, error) {

@@ -90,6 +90,8 @@ func jsify(n node) node {
 // emitted as one operand (a call, a group, a literal, …).
 func jsifyChildren(n node) node {
 	switch x := n.(type) {
+	case *badNode:
+		panic(parseError{&Error{Line: x.line + 1, Column: x.col + 1, Msg: x.msg}})
 	case *binNode:
 		switch x.op {
 		case "//":

@@ -138,6 +138,19 @@ type (
 		cases []switchCase
 		def   []node
 	}
+	// badNode is code Nunjucks' compiler rejects. It fails when the
+	// expression it is part of is finished (jsify), not when parsed,
+	// because Nunjucks never compiles some parts of a tree (the right side
+	// of an `is` that is not a test name).
+	badNode struct {
+		pos
+		msg string
+	}
+	// runtimeErrNode fails when evaluated.
+	runtimeErrNode struct {
+		pos
+		msg string
+	}
 	blockNode struct {
 		pos
 		body []node
@@ -566,13 +579,14 @@ func (p *parser) parsePostfix(n node) node {
 	for t.typ != tokEOF {
 		switch {
 		case t.typ == tokLeftParen:
-			if hasNullName(n) {
-				// Nunjucks names the callee for its error messages with
-				// toString(), which fails on a null literal.
-				p.fail(t.line, t.col, "cannot call a member of none")
-			}
+			null := hasNullName(n)
 			args, kwargs := p.parseSignature(false)
 			n = &callNode{pos: pos{t.line, t.col}, fn: n, args: args, kwargs: kwargs, name: nodeName(n)}
+			if null {
+				// Nunjucks names the callee for its error messages with
+				// toString(), which fails on a null literal.
+				n = &badNode{pos: pos{t.line, t.col}, msg: "cannot call a member of none"}
+			}
 		case t.typ == tokLeftBracket && p.jinja:
 			n = p.parseSubscript(n, t)
 		case t.typ == tokLeftBracket:
@@ -582,7 +596,8 @@ func (p *parser) parsePostfix(n node) node {
 				p.fail(t.line, t.col, "invalid index")
 			}
 			if len(arr.items) == 0 {
-				p.fail(t.line, t.col, "invalid index: expected an expression inside []")
+				n = &badNode{pos: pos{t.line, t.col}, msg: "invalid index: expected an expression inside []"}
+				break
 			}
 			n = &lookupNode{pos: pos{t.line, t.col}, target: n, key: arr.items[0]}
 		case t.typ == tokOperator && t.val == ".":
@@ -601,6 +616,39 @@ func (p *parser) parsePostfix(n node) node {
 		t = p.peek()
 	}
 	return n
+}
+
+// testArgsNode stands for the arguments of a test given more than one.
+// Nunjucks writes them without commas between them: literals run together
+// into one number (`divisibleby(2, 3)` tests 23) or an undefined name
+// (`none, true` reads nulltrue), anything else is a syntax error.
+func testArgsNode(args []node, kwargs []*pairNode, at pos) node {
+	var text strings.Builder
+	ok := len(kwargs) == 0
+	for _, a := range args {
+		lit, isLit := a.(*litNode)
+		if !isLit {
+			ok = false
+			break
+		}
+		switch v := lit.val.(type) {
+		case nil, bool:
+			text.WriteString(toString(v))
+		case float64:
+			text.WriteString(formatNumber(v))
+		default:
+			ok = false
+		}
+	}
+	joined := text.String()
+	switch {
+	case ok && joined != "" && joined[0] >= '0' && joined[0] <= '9' && isDecimalLiteral(joined):
+		f, _ := strconv.ParseFloat(joined, 64)
+		return &litNode{pos: at, val: f}
+	case ok && joined != "" && (joined[0] < '0' || joined[0] > '9'):
+		return &runtimeErrNode{pos: at, msg: joined + " is not defined"}
+	}
+	return &badNode{pos: at, msg: "a test takes at most one argument"}
 }
 
 // hasNullName reports whether describing callee n meets a none literal.
@@ -737,11 +785,10 @@ func (p *parser) parseIs() node {
 		case *litNode:
 			is.test = toString(r.val)
 		}
-		// Nunjucks writes a test's arguments without commas between them,
-		// so more than one is a syntax error in the generated code.
-		if n := len(is.args) + min(len(is.kwargs), 1); n > 1 {
-			p.fail(l, c, "a test takes at most one argument, got %d", n)
+		if len(is.args)+min(len(is.kwargs), 1) > 1 {
+			is.args, is.kwargs = []node{testArgsNode(is.args, is.kwargs, pos{l, c})}, nil
 		}
+
 		n = is
 		if not {
 			n = &unaryNode{pos: pos{l, c}, op: "not", target: n}
@@ -813,10 +860,10 @@ func (p *parser) parseUnary(noFilters bool) node {
 		p.leave()
 		// Nunjucks compiles `- -x` to JavaScript `--x`, a syntax error;
 		// reject it the same way.
-		if u, ok := target.(*unaryNode); ok && u.op == t.val {
-			p.fail(t.line, t.col, "unexpected %s%s: put the operand in parentheses", t.val, t.val)
-		}
 		n = &unaryNode{pos: pos{t.line, t.col}, op: t.val, target: target}
+		if u, ok := target.(*unaryNode); ok && u.op == t.val {
+			n = &badNode{pos: pos{t.line, t.col}, msg: fmt.Sprintf("unexpected %s%s: put the operand in parentheses", t.val, t.val)}
+		}
 	default:
 		n = p.parsePrimary(false)
 	}

@@ -658,7 +658,10 @@ func sameRef(a, b any) bool {
 			return false
 		}
 		if len(x) == 0 {
-			return cap(x) == 0 || &x[:1][0] == &y[:1][0]
+			// Empty slices without a backing array cannot be told apart;
+			// treating them as distinct makes `x == []` false, as in
+			// JavaScript.
+			return cap(x) > 0 && &x[:1][0] == &y[:1][0]
 		}
 		return &x[0] == &y[0]
 	case *object:
