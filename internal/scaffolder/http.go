@@ -85,15 +85,23 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 
 func (h *HTTP) parameterSchema(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("kind") + ":" + r.PathValue("namespace") + "/" + r.PathValue("name")
-	if err := h.authorize(r, PermParameterRead, ref); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	ps, err := h.Service.ParameterSchema(r.Context(), ref)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	// Form steps tagged with backstage:permissions are shown only to those
+	// the policy lets read them.
+	kept := ps.Steps[:0]
+	for _, st := range ps.Steps {
+		if _, tagged := st.Schema["backstage:permissions"]; tagged && h.Permissions != nil {
+			if err := h.Permissions.Authorize(r.Context(), PermParameterRead, ref); err != nil {
+				continue
+			}
+		}
+		kept = append(kept, st)
+	}
+	ps.Steps = kept
 	httpapi.WriteJSON(w, http.StatusOK, ps)
 }
 

@@ -3,15 +3,18 @@ package scaffolder_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/auth"
 )
 
 // httpTemplate uses the real built-in debug:log, so it runs in a whole
@@ -271,5 +274,30 @@ func TestHTTPDryRunAndExtensions(t *testing.T) {
 	dec := call(t, "GET", api+"/v2/form-decorators", "")
 	if dec.status != 200 || !bytes.Contains(dec.body, []byte(`"decorators"`)) {
 		t.Errorf("form decorators: %d %s", dec.status, dec.body)
+	}
+}
+
+// denyPolicy denies the named permissions.
+type denyPolicy []string
+
+func (d denyPolicy) Decide(_ context.Context, _ auth.Principal, req auth.Request) (auth.Decision, error) {
+	if slices.Contains(d, req.Permission.Name) {
+		return auth.Deny, nil
+	}
+	return auth.Allow, nil
+}
+
+func TestHTTPPermissions(t *testing.T) {
+	inst := startServer(t, "")
+	api := inst.URL + "/api/scaffolder"
+	inst.App.Env().Permissions.SetPolicy(denyPolicy{"scaffolder.task.create", "scaffolder.task.read"})
+	if r := call(t, "POST", api+"/v2/tasks", `{"templateRef":"hello","values":{"name":"x"}}`); r.status != http.StatusForbidden {
+		t.Errorf("create without permission: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", api+"/v2/tasks", ""); r.status != http.StatusForbidden {
+		t.Errorf("list without permission: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", api+"/v2/dry-run", `{"template":`+string(templateYAML(t, httpTemplate))+`,"values":{"name":"x"}}`); r.status != http.StatusForbidden {
+		t.Errorf("dry run without permission: %d %s", r.status, r.body)
 	}
 }
