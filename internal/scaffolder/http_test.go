@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
 	"github.com/portico-dev/portico/internal/auth"
@@ -299,5 +300,23 @@ func TestHTTPPermissions(t *testing.T) {
 	}
 	if r := call(t, "POST", api+"/v2/dry-run", `{"template":`+string(templateYAML(t, httpTemplate))+`,"values":{"name":"x"}}`); r.status != http.StatusForbidden {
 		t.Errorf("dry run without permission: %d %s", r.status, r.body)
+	}
+}
+
+func TestLegacyRecoveryConfig(t *testing.T) {
+	inst := startServer(t, `scaffolder:
+  concurrentTasksLimit: 3
+  EXPERIMENTAL_recoverTasks: true
+  EXPERIMENTAL_recoverTasksTimeout: {minutes: 1}
+  EXPERIMENTAL_workspaceSerialization: true
+  EXPERIMENTAL_workspaceSerializationProvider: database
+  EXPERIMENTAL_gracefulShutdown: true
+  secretsKey: a-key-from-config
+  taskTimeout: {hours: 2}
+`)
+	s := inst.App.Env().Scaffolder.Settings()
+	if s.ConcurrentTasksLimit != 3 || !s.RecoveryEnabled || s.StaleTimeout != time.Minute ||
+		s.WorkspaceProvider != "database" || s.TaskTimeout != 2*time.Hour {
+		t.Errorf("settings = %+v", s)
 	}
 }
