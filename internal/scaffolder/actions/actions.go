@@ -126,6 +126,9 @@ func Builtins(deps Deps) []scaffolder.Action {
 	if deps.Catalog != nil {
 		out = append(out, catalogRegister(deps.Catalog), catalogFetch(deps.Catalog))
 	}
+	if deps.Orchestrator != nil {
+		out = append(out, orchestratorRun(deps.Orchestrator))
+	}
 	return out
 }
 
