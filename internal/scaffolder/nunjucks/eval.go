@@ -116,7 +116,7 @@ func (r *renderer) write(n node, s string) error {
 // Go types through fromGo).
 func norm(v any) any {
 	switch x := v.(type) {
-	case nil, undefinedType, string, bool, float64, []any, map[string]any, *object, Func, *jsRegexp, Kwargs:
+	case nil, undefinedType, string, bool, float64, []any, map[string]any, *object, Func, *jsRegexp, Kwargs, *safeString:
 		return v
 	case int:
 		return float64(x)
@@ -247,6 +247,15 @@ func (r *renderer) renderFor(x *forNode) error {
 	}
 	if truthy(arr) {
 		arr = norm(arr)
+		if ss, ok := arr.(*safeString); ok {
+			// Loops take iterables through Array.from, which walks a
+			// SafeString's text by code points.
+			chars := []any{}
+			for _, ch := range ss.s {
+				chars = append(chars, string(ch))
+			}
+			arr = chars
+		}
 		if len(x.names) == 1 {
 			var items []any
 			switch a := arr.(type) {
@@ -621,6 +630,11 @@ func inOperator(key, container any) (bool, error) {
 		return false, nil
 	case string:
 		return jsIndexOf(c, toString(key), 0) >= 0, nil
+	case *safeString:
+		// `in` on an object also sees inherited String methods.
+		k := toString(key)
+		_, own := objectGet(c, k)
+		return own || !isUndefined(stringMethod(c.s, k)), nil
 	case *object, map[string]any, Kwargs:
 		_, ok := objectGet(c, toString(key))
 		return ok, nil
@@ -775,6 +789,10 @@ func (r *renderer) makeMacro(m *macroNode) Func {
 		}
 		r.depth += 10
 		defer func() { r.depth -= 10 }()
-		return r.capture(m.body)
+		out, err := r.capture(m.body)
+		if err != nil {
+			return nil, err
+		}
+		return markSafe(out), nil
 	}
 }

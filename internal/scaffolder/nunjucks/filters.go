@@ -63,6 +63,9 @@ func normalize(v, def any) any {
 // anything else but a string is an error, as calling a string method on it
 // is in JavaScript.
 func stringArg(filter string, v any) (string, error) {
+	if ss, ok := v.(*safeString); ok {
+		return ss.s, nil
+	}
 	s, ok := normalize(v, "").(string)
 	if !ok {
 		return "", typeError(filter, v, "a string")
@@ -106,6 +109,13 @@ func listOf(v any) []any {
 		return x
 	case string:
 		return stringChars(x)
+	case *safeString:
+		// A SafeString has a length but no indexed characters.
+		out := make([]any, jsLength(x.s))
+		for i := range out {
+			out[i] = Undefined
+		}
+		return out
 	}
 	return nil
 }
@@ -116,6 +126,8 @@ func lengthOf(v any) (int, bool) {
 		return len(x), true
 	case string:
 		return jsLength(x), true
+	case *safeString:
+		return jsLength(x.s), true
 	}
 	return 0, false
 }
@@ -123,10 +135,17 @@ func lengthOf(v any) (int, bool) {
 var htmlEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `\`, "&#92;")
 
 func escapeFilter(v any, _ ...any) (any, error) {
-	if isNullish(v) {
-		return "", nil
+	if s, ok := v.(*safeString); ok {
+		return s, nil
 	}
-	return htmlEscaper.Replace(toString(v)), nil
+	return forceEscapeFilter(v)
+}
+
+func forceEscapeFilter(v any, _ ...any) (any, error) {
+	if isNullish(v) {
+		return markSafe(""), nil
+	}
+	return markSafe(htmlEscaper.Replace(toString(v))), nil
 }
 
 // ownProp is hasOwnProperty followed by a read, for attribute getters.
@@ -264,7 +283,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if err != nil {
 				return nil, err
 			}
-			return capitalize(s), nil
+			return keepSafeness(v, capitalize(s)), nil
 		},
 		"center": func(v any, args ...any) (any, error) {
 			// Nunjucks pads by .length and concatenates, so any value
@@ -286,7 +305,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 				return nil, ErrOutputLimit
 			}
 			gap := width - n
-			return spaces(gap/2-math.Mod(gap, 2)) + toString(val) + spaces(gap/2), nil
+			return keepSafeness(val, spaces(gap/2-math.Mod(gap, 2))+toString(val)+spaces(gap/2)), nil
 		},
 		"default": defaultFilter,
 		"d":       defaultFilter,
@@ -354,12 +373,15 @@ func builtinFilters(seed uint64) map[string]Filter {
 		},
 		"escape":      escapeFilter,
 		"e":           escapeFilter,
-		"forceescape": escapeFilter,
+		"forceescape": forceEscapeFilter,
 		"safe": func(v any, _ ...any) (any, error) {
-			if isNullish(v) {
-				return "", nil
+			if s, ok := v.(*safeString); ok {
+				return s, nil
 			}
-			return toString(v), nil
+			if isNullish(v) {
+				return markSafe(""), nil
+			}
+			return markSafe(toString(v)), nil
 		},
 		"first": func(v any, _ ...any) (any, error) {
 			if isNullish(v) {
@@ -401,7 +423,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if err != nil {
 				return nil, err
 			}
-			if s == "" {
+			if plain, ok := normalize(v, "").(string); ok && plain == "" {
 				return "", nil
 			}
 			width := 4.0
@@ -418,7 +440,7 @@ func builtinFilters(seed uint64) map[string]Filter {
 					lines[i] = sp + lines[i]
 				}
 			}
-			return strings.Join(lines, "\n"), nil
+			return keepSafeness(v, strings.Join(lines, "\n")), nil
 		},
 		"int": func(v any, args ...any) (any, error) {
 			a := macroArgs(args, []string{"default", "base"})
@@ -463,6 +485,9 @@ func builtinFilters(seed uint64) map[string]Filter {
 			return joinValues(arr, del), nil
 		},
 		"length": func(v any, _ ...any) (any, error) {
+			if s, ok := v.(*safeString); ok {
+				return float64(jsLength(s.s)), nil
+			}
 			val := normalize(v, "")
 			if isObject(val) {
 				return float64(len(objectKeys(val))), nil
@@ -513,11 +538,11 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if isNullish(v) {
 				return "", nil
 			}
-			s, ok := v.(string)
-			if !ok {
-				return nil, typeError("nl2br", v, "a string")
+			s, err := stringArg("nl2br", v)
+			if err != nil {
+				return nil, err
 			}
-			return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "<br />\n"), nil
+			return keepSafeness(v, strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "<br />\n")), nil
 		},
 		"random": func(v any, _ ...any) (any, error) {
 			if isNullish(v) {
@@ -570,6 +595,9 @@ func builtinFilters(seed uint64) map[string]Filter {
 		"slice": func(v any, args ...any) (any, error) {
 			arr, ok := norm(v).([]any)
 			str, isStr := norm(v).(string)
+			if ss, isSafe := v.(*safeString); isSafe {
+				str, isStr = ss.s, true
+			}
 			if isStr {
 				arr = stringChars(str)
 			} else if !ok {
@@ -661,6 +689,9 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if isNullish(v) {
 				return nil, typeError("string", v, "a value")
 			}
+			if s, ok := v.(*safeString); ok {
+				return s, nil
+			}
 			return toString(v), nil
 		},
 		"striptags": func(v any, args ...any) (any, error) {
@@ -674,9 +705,9 @@ func builtinFilters(seed uint64) map[string]Filter {
 				s = spacesRe.ReplaceAllString(s, " ")
 				s = strings.ReplaceAll(s, "\r\n", "\n")
 				s = manyNLRe.ReplaceAllString(s, "\n\n")
-				return s, nil
+				return keepSafeness(v, s), nil
 			}
-			return spaceRunRe.ReplaceAllString(s, " "), nil
+			return keepSafeness(v, spaceRunRe.ReplaceAllString(s, " ")), nil
 		},
 		"sum": func(v any, args ...any) (any, error) {
 			arr, ok := norm(v).([]any)
@@ -710,9 +741,12 @@ func builtinFilters(seed uint64) map[string]Filter {
 			for i, w := range words {
 				words[i] = capitalize(w)
 			}
-			return strings.Join(words, " "), nil
+			return keepSafeness(v, strings.Join(words, " ")), nil
 		},
 		"trim": func(v any, _ ...any) (any, error) {
+			if ss, ok := v.(*safeString); ok {
+				return markSafe(jsTrim(ss.s)), nil
+			}
 			s, ok := v.(string)
 			if !ok {
 				return nil, typeError("trim", v, "a string")
@@ -861,6 +895,9 @@ func replaceFilter(v any, args ...any) (any, error) {
 	old, repl := arg(args, 0), arg(args, 1)
 	if re, ok := old.(*jsRegexp); ok {
 		s, isStr := v.(string)
+		if ss, isSafe := v.(*safeString); isSafe {
+			s, isStr = ss.s, true
+		}
 		if !isStr {
 			return nil, typeError("replace", v, "a string")
 		}
@@ -885,6 +922,8 @@ func replaceFilter(v any, args ...any) (any, error) {
 		s = formatNumber(x)
 	case string:
 		s = x
+	case *safeString:
+		s = x.s
 	default:
 		return v, nil
 	}
@@ -896,10 +935,13 @@ func replaceFilter(v any, args ...any) (any, error) {
 			parts[i] = c.(string)
 		}
 		out := newStr + strings.Join(parts, newStr) + newStr
-		return out, nil
+		return keepSafeness(v, out), nil
 	}
 	next := strings.Index(s, oldStr)
 	if maxCount == 0 || next < 0 {
+		if _, ok := v.(*safeString); ok {
+			return v, nil
+		}
 		return s, nil
 	}
 	var b strings.Builder
@@ -920,7 +962,7 @@ func replaceFilter(v any, args ...any) (any, error) {
 		}
 	}
 	b.WriteString(s[pos:])
-	return b.String(), nil
+	return keepSafeness(v, b.String()), nil
 }
 
 func truncateFilter(v any, args ...any) (any, error) {
@@ -954,9 +996,9 @@ func truncateFilter(v any, args ...any) (any, error) {
 	}
 	end := arg(args, 2)
 	if isNullish(end) {
-		return s + "...", nil
+		return keepSafeness(v, s+"..."), nil
 	}
-	return s + toString(end), nil
+	return keepSafeness(v, s+toString(end)), nil
 }
 
 // splitKeepingSpace is str.split(/(\s+)/): words and the white space
@@ -973,6 +1015,9 @@ func splitKeepingSpace(s string) []string {
 
 func urlizeFilter(v any, args ...any) (any, error) {
 	s, ok := v.(string)
+	if ss, isSafe := v.(*safeString); isSafe {
+		s, ok = ss.s, true
+	}
 	if !ok {
 		return nil, typeError("urlize", v, "a string")
 	}
@@ -1023,7 +1068,7 @@ var tests = map[string]testFunc{
 	"undefined":   func(v, _ any) (bool, error) { return isUndefined(v), nil },
 	"null":        func(v, _ any) (bool, error) { return v == nil, nil },
 	"divisibleby": func(v, a any) (bool, error) { return math.Mod(toNumber(v), toNumber(a)) == 0, nil },
-	"escaped":     func(v, _ any) (bool, error) { return false, nil },
+	"escaped":     func(v, _ any) (bool, error) { _, ok := v.(*safeString); return ok, nil },
 	"equalto":     func(v, a any) (bool, error) { return strictEquals(v, a), nil },
 	"eq":          func(v, a any) (bool, error) { return strictEquals(v, a), nil },
 	"sameas":      func(v, a any) (bool, error) { return strictEquals(v, a), nil },
@@ -1041,6 +1086,9 @@ var tests = map[string]testFunc{
 	"number":      func(v, _ any) (bool, error) { _, ok := asNumber(v); return ok, nil },
 	"string":      func(v, _ any) (bool, error) { _, ok := v.(string); return ok, nil },
 	"lower": func(v, _ any) (bool, error) {
+		if _, ok := v.(*safeString); ok {
+			return false, nil // an object is never === its lower-cased string
+		}
 		s, ok := v.(string)
 		if !ok {
 			return false, typeError("the lower test", v, "a string")
@@ -1048,6 +1096,9 @@ var tests = map[string]testFunc{
 		return jsLower(s) == s, nil
 	},
 	"upper": func(v, _ any) (bool, error) {
+		if _, ok := v.(*safeString); ok {
+			return false, nil
+		}
 		s, ok := v.(string)
 		if !ok {
 			return false, typeError("the upper test", v, "a string")
@@ -1059,7 +1110,7 @@ var tests = map[string]testFunc{
 			return false, typeError("the iterable test", v, "a value")
 		}
 		switch v.(type) {
-		case []any, string:
+		case []any, string, *safeString:
 			return true, nil
 		}
 		return false, nil

@@ -47,6 +47,19 @@ func memberLookup(obj, key any) any {
 			return Undefined
 		}
 		return stringMethod(o, k)
+	case *safeString:
+		k := propertyKey(key)
+		if v, ok := objectGet(o, k); ok {
+			return v
+		}
+		switch k {
+		case "toString", "valueOf":
+			return Func(func(...any) (any, error) { return o.s, nil })
+		}
+		if isArrayIndex(k) {
+			return Undefined
+		}
+		return stringMethod(o.s, k)
 	case *object, map[string]any, Kwargs:
 		if v, ok := objectGet(o, propertyKey(key)); ok {
 			return norm(v)

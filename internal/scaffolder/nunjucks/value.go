@@ -47,6 +47,23 @@ func (o *object) set(k string, v any) {
 	o.vals[k] = v
 }
 
+// safeString is Nunjucks' SafeString, what escape, safe and macros
+// return: an object wrapping a string. It prints as the string, but it is
+// always truthy, is not a string to `is string`, serializes as
+// {"val": …, "length": …} and has no indexed characters.
+type safeString struct{ s string }
+
+func markSafe(s string) *safeString { return &safeString{s: s} }
+
+// keepSafeness is Nunjucks' copySafeness: a filter's result is safe when
+// its input was.
+func keepSafeness(orig any, result string) any {
+	if _, ok := orig.(*safeString); ok {
+		return markSafe(result)
+	}
+	return result
+}
+
 // jsRegexp is a regular expression literal (`r/ab+c/gi`).
 type jsRegexp struct {
 	source, flags string
@@ -110,6 +127,8 @@ func objectKeys(v any) []string {
 	switch o := v.(type) {
 	case *object:
 		return orderKeys(o.keys)
+	case *safeString:
+		return []string{"val", "length"}
 	case map[string]any:
 		keys := make([]string, 0, len(o))
 		for k := range o {
@@ -131,6 +150,14 @@ func objectKeys(v any) []string {
 // objectGet returns an own property of an object.
 func objectGet(v any, k string) (any, bool) {
 	switch o := v.(type) {
+	case *safeString:
+		switch k {
+		case "val":
+			return o.s, true
+		case "length":
+			return float64(jsLength(o.s)), true
+		}
+		return nil, false
 	case *object:
 		x, ok := o.vals[k]
 		return x, ok
@@ -146,7 +173,7 @@ func objectGet(v any, k string) (any, bool) {
 
 func isObject(v any) bool {
 	switch v.(type) {
-	case *object, map[string]any, Kwargs:
+	case *object, map[string]any, Kwargs, *safeString:
 		return true
 	}
 	return false
@@ -157,7 +184,7 @@ func isObject(v any) bool {
 // callers may pass ordinary Go data.
 func fromGo(v any) any {
 	switch x := v.(type) {
-	case nil, undefinedType, string, bool, float64, int, []any, map[string]any, *object, Kwargs, Func, *jsRegexp:
+	case nil, undefinedType, string, bool, float64, int, []any, map[string]any, *object, Kwargs, Func, *jsRegexp, *safeString:
 		return v
 	case int64:
 		return float64(x)
@@ -230,6 +257,8 @@ func toGo(v any) any {
 	switch x := v.(type) {
 	case undefinedType, Func, *jsRegexp:
 		return nil
+	case *safeString:
+		return x.s
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil
@@ -310,9 +339,11 @@ func asNumber(v any) (float64, bool) {
 // toPrimitive is JavaScript's ToPrimitive for the values templates see:
 // arrays become their joined string, objects "[object Object]".
 func toPrimitive(v any) any {
-	switch v.(type) {
+	switch x := v.(type) {
 	case []any, *object, map[string]any, Kwargs, Func, *jsRegexp:
 		return toString(v)
+	case *safeString:
+		return x.s
 	}
 	return v
 }
@@ -631,6 +662,8 @@ func toString(v any) string {
 		return b.String()
 	case *object, map[string]any, Kwargs:
 		return "[object Object]"
+	case *safeString:
+		return x.s
 	case Func:
 		return "function () { [native code] }"
 	case *jsRegexp:
@@ -673,13 +706,16 @@ func sameRef(a, b any) bool {
 	case *jsRegexp:
 		y, ok := b.(*jsRegexp)
 		return ok && x == y
+	case *safeString:
+		y, ok := b.(*safeString)
+		return ok && x == y
 	}
 	return false
 }
 
 func isRef(v any) bool {
 	switch v.(type) {
-	case []any, *object, map[string]any, Kwargs, Func, *jsRegexp:
+	case []any, *object, map[string]any, Kwargs, Func, *jsRegexp, *safeString:
 		return true
 	}
 	return false
@@ -973,7 +1009,7 @@ func writeJSON(b *strings.Builder, v any, gap, indent string, depth int) bool {
 			b.WriteString(indent)
 		}
 		b.WriteByte(']')
-	case *object, map[string]any, Kwargs:
+	case *object, map[string]any, Kwargs, *safeString:
 		inner := indent + gap
 		wrote := false
 		b.WriteByte('{')
