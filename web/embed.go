@@ -163,10 +163,13 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "index.html", time.Time{}, strings.NewReader(string(h.index)))
 }
 
-// contentSecurityPolicy allows the app's own scripts only; styles may be
-// inline (React style attributes), images may come from anywhere over
-// HTTPS (entity links, avatars), and live updates use WebSockets.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+// contentSecurityPolicy allows the app's own scripts only, plus eval,
+// which the JSON Schema validator behind the generated forms (Ajv) uses to
+// compile schemas (Backstage's default policy allows it for the same
+// reason); styles may be inline (React style attributes), images may come
+// from anywhere over HTTPS (entity links, avatars), and live updates use
+// WebSockets.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
 
 var notBuiltPage = template.Must(template.New("not-built").Parse(`<!DOCTYPE html>

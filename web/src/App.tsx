@@ -1,4 +1,4 @@
-import { Component, Suspense, useState, type ErrorInfo, type ReactNode } from 'react';
+import { Component, Suspense, useEffect, useRef, useState, type ErrorInfo, type ReactNode } from 'react';
 import { AuthProvider, useAuth } from './api/auth';
 import { Sidebar } from './components/Sidebar';
 import { ErrorPanel, Loading } from './components/States';
@@ -34,6 +34,16 @@ class ErrorBoundary extends Component<{ children: ReactNode; resetKey: string },
 
 function Content() {
   const { pathname } = useLocation();
+  const first = useRef(true);
+  // After moving to another page, put keyboard and screen-reader focus at
+  // the start of the new content (not on the first load).
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [pathname]);
   const section = findSection(pathname);
   const Page = section?.component ?? NotFound;
   return (

@@ -131,6 +131,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback(
     async (provider: string) => {
       try {
+        // The guest provider signs in at once; others go through their
+        // sign-in pop-up first, which sets the provider's session cookie.
+        if (provider !== 'guest') await popupSignIn(provider);
         await refresh(provider);
         remember(provider);
       } catch (e) {
@@ -151,6 +154,38 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const value = useMemo(() => ({ state, api, signals, signIn, signOut }), [state, api, signals, signIn, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+/**
+ * popupSignIn runs a provider's sign-in pop-up (/api/auth/<provider>/start)
+ * and resolves when its frame posts the authorization response back, as
+ * Backstage's providers do.
+ */
+function popupSignIn(provider: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const origin = window.location.origin;
+    const url = `/api/auth/${encodeURIComponent(provider)}/start?scope=&origin=${encodeURIComponent(origin)}&flow=popup&env=development`;
+    const popup = window.open(url, 'portico-sign-in', 'width=500,height=700');
+    if (!popup) {
+      reject(new Error('The sign-in window was blocked; allow pop-ups for this site and try again.'));
+      return;
+    }
+    const done = (err?: Error) => {
+      window.removeEventListener('message', onMessage);
+      clearInterval(closedTimer);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onMessage = (ev: MessageEvent) => {
+      if (ev.origin !== origin || !ev.data || ev.data.type !== 'authorization_response') return;
+      if (ev.data.error) done(new Error(ev.data.error.message ?? 'Sign-in failed'));
+      else done();
+    };
+    window.addEventListener('message', onMessage);
+    const closedTimer = setInterval(() => {
+      if (popup.closed) done(new Error('The sign-in window was closed before signing in.'));
+    }, 500);
+  });
 }
 
 function useAuthValue(): AuthValue {
