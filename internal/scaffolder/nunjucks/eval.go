@@ -50,6 +50,8 @@ type renderer struct {
 	env      *Environment
 	data     map[string]any
 	frame    *frame
+	root     *frame
+	ctxVars  map[string]any // the context's variables: top-level sets and macros
 	out      *strings.Builder
 	written  int
 	steps    int
@@ -173,12 +175,20 @@ func (r *renderer) renderNode(n node) error {
 		}
 		for _, t := range x.targets {
 			r.frame.set(t, v)
+			if r.frame == r.root {
+				r.ctxVars[t] = v
+			}
 		}
 		return nil
 	case *switchNode:
 		return r.renderSwitch(x)
 	case *macroNode:
-		r.frame.set(x.name, r.makeMacro(x))
+		// A top-level macro lives in the context, others in their frame.
+		if r.frame == r.root {
+			r.ctxVars[x.name] = r.makeMacro(x)
+		} else {
+			r.frame.set(x.name, r.makeMacro(x))
+		}
 		return nil
 	case *blockNode:
 		return r.renderNodes(x.body)
@@ -357,10 +367,13 @@ func (r *renderer) lookupName(name string) any {
 	if v, ok := r.frame.lookup(name); ok {
 		return v
 	}
-	if v, ok := r.data[name]; ok {
+	if v, ok := r.ctxVars[name]; ok {
+		if !isUndefined(v) {
+			return v
+		}
+	} else if v, ok := r.data[name]; ok {
 		return norm(v)
-	}
-	if v, ok := r.env.globals[name]; ok {
+	} else if v, ok := r.env.globals[name]; ok {
 		return v
 	}
 	if r.env.opts.JinjaCompat {
@@ -751,13 +764,10 @@ func (r *renderer) evalIs(x *isNode) (any, error) {
 }
 
 // makeMacro turns a macro definition into a function. A macro sees its
-// arguments, the render data and top-level variables, not the caller's
-// loop variables (Nunjucks gives macros a fresh frame).
+// arguments and the context (the render data, and top-level variables as
+// last set at the top level), not the caller's frames: Nunjucks gives
+// macros a fresh frame.
 func (r *renderer) makeMacro(m *macroNode) Func {
-	root := r.frame
-	for root.parent != nil {
-		root = root.parent
-	}
 	return func(args ...any) (any, error) {
 		var kw Kwargs
 		if len(args) > 0 {
@@ -769,7 +779,7 @@ func (r *renderer) makeMacro(m *macroNode) Func {
 		if r.depth > maxNesting {
 			return nil, errors.New("macro calls nest too deeply")
 		}
-		f := &frame{vars: map[string]any{}, parent: root, isolated: true}
+		f := &frame{vars: map[string]any{}, isolated: true}
 		saved := r.frame
 		r.frame = f
 		defer func() { r.frame = saved }()

@@ -204,11 +204,14 @@ func (t *Template) newRenderer(ctx context.Context, data map[string]any, out *st
 	if data == nil {
 		data = map[string]any{}
 	}
+	root := &frame{vars: map[string]any{}}
 	return &renderer{
 		ctx:      ctx,
 		env:      t.env,
 		data:     data,
-		frame:    &frame{vars: map[string]any{}},
+		frame:    root,
+		root:     root,
+		ctxVars:  map[string]any{},
 		out:      out,
 		maxSteps: t.env.opts.MaxSteps,
 		maxOut:   t.env.opts.MaxOutputBytes,
