@@ -74,6 +74,8 @@ func renderCorpus(t *testing.T, c corpus) map[string]result {
 		}
 		data := c.Data
 		if len(tc.Data) > 0 {
+			// A fresh map: unmarshalling into c.Data would merge into it.
+			data = nil
 			if err := json.Unmarshal(tc.Data, &data); err != nil {
 				t.Fatalf("case %s: data: %v", tc.Name, err)
 			}
