@@ -223,21 +223,28 @@ func (p *parser) push(t token) {
 	p.peeked, p.hasPeeked = t, true
 }
 
+// peekRef is peek without copying the token, for the hot skip checks.
+func (p *parser) peekRef() *token {
+	if !p.hasPeeked {
+		p.peeked = p.next()
+		p.hasPeeked = true
+	}
+	return &p.peeked
+}
+
 func (p *parser) skip(typ tokenType) bool {
-	t := p.next()
-	if t.typ == tokEOF || t.typ != typ {
-		p.push(t)
+	if t := p.peekRef(); t.typ == tokEOF || t.typ != typ {
 		return false
 	}
+	p.hasPeeked = false
 	return true
 }
 
 func (p *parser) skipValue(typ tokenType, val string) bool {
-	t := p.next()
-	if t.typ == tokEOF || t.typ != typ || t.val != val {
-		p.push(t)
+	if t := p.peekRef(); t.typ == tokEOF || t.typ != typ || t.val != val {
 		return false
 	}
+	p.hasPeeked = false
 	return true
 }
 
@@ -737,6 +744,9 @@ func (p *parser) parseNot() node {
 func (p *parser) parseIn() node {
 	n := p.parseIs()
 	for {
+		if pt := p.peekRef(); pt.typ != tokSymbol || (pt.val != "not" && pt.val != "in") {
+			break
+		}
 		t := p.next()
 		if t.typ == tokEOF {
 			break
@@ -805,19 +815,14 @@ func (p *parser) parseCompare() node {
 	var first token
 	hasFirst := false
 	for {
-		t := p.next()
-		if t.typ == tokEOF {
+		if pt := p.peekRef(); pt.typ != tokOperator || !compareOps[pt.val] {
 			break
 		}
-		if t.typ == tokOperator && compareOps[t.val] {
-			if !hasFirst {
-				first, hasFirst = t, true
-			}
-			ops = append(ops, compareItem{op: t.val, expr: p.parseConcat()})
-			continue
+		t := p.next()
+		if !hasFirst {
+			first, hasFirst = t, true
 		}
-		p.push(t)
-		break
+		ops = append(ops, compareItem{op: t.val, expr: p.parseConcat()})
 	}
 	if len(ops) == 0 {
 		return expr
