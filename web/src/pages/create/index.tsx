@@ -1,11 +1,14 @@
 // The Create section (/create/...): the template gallery, each template's
 // wizard, and the tasks templates started.
+import { lazy } from 'react';
 import { matchPath, useLocation } from '../../router';
 import { NotFoundInSection } from './NotFoundInSection';
-import { TaskPage } from './TaskPage';
 import { TasksPage } from './TasksPage';
 import { TemplatesPage } from './TemplatesPage';
-import { TemplateWizardPage } from './TemplateWizardPage';
+
+// The wizard (rjsf and Ajv) and the task page load when opened.
+const TemplateWizardPage = lazy(() => import('./TemplateWizardPage').then((m) => ({ default: m.TemplateWizardPage })));
+const TaskPage = lazy(() => import('./TaskPage').then((m) => ({ default: m.TaskPage })));
 import '../workflows/workflows.css';
 import './create.css';
 

@@ -1,13 +1,17 @@
 // The Workflows section (/workflows/...): the orchestrator's workflows,
 // their run pages, runs and each run's page.
+import { lazy } from 'react';
 import { NotFoundInSection } from '../create/NotFoundInSection';
 import { matchPath, useLocation } from '../../router';
-import { InstancePage } from './InstancePage';
 import { InstancesPage } from './InstancesPage';
-import { RunPage } from './RunPage';
-import { WorkflowPage } from './WorkflowPage';
 import { WorkflowsPage } from './WorkflowsPage';
 import './workflows.css';
+
+// The run form (rjsf and Ajv) and the graph (a YAML parser) are the heavy
+// parts: they load with the pages that need them, not with the list.
+const RunPage = lazy(() => import('./RunPage').then((m) => ({ default: m.RunPage })));
+const InstancePage = lazy(() => import('./InstancePage').then((m) => ({ default: m.InstancePage })));
+const WorkflowPage = lazy(() => import('./WorkflowPage').then((m) => ({ default: m.WorkflowPage })));
 
 export default function WorkflowsSection() {
   const { pathname, search } = useLocation();
