@@ -2,9 +2,12 @@ package scaffolder
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -544,7 +547,11 @@ func (s *Service) prepareRun(ctx context.Context, t *claimedTask) (*run, func(),
 		svc: s, taskID: t.ID, spec: &t.Spec, state: state, secrets: t.Secrets,
 		redact: newRedactor(t.Secrets, s.settings.EnvironmentSecrets), dir: dir, root: root,
 	}
-	r.sink = &storeSink{svc: s, task: t, dir: dir}
+	sink := &storeSink{svc: s, task: t, dir: dir}
+	// What is on disk now is what the provider has (or nothing at all), so
+	// an unchanged workspace is not stored again.
+	sink.saved, _ = fingerprint(dir)
+	r.sink = sink
 	if t.StartOver {
 		// Forget the completed steps in the store too, so a crash now
 		// does not skip them.
@@ -592,6 +599,8 @@ type storeSink struct {
 	mu      sync.Mutex
 	pending bool
 	last    time.Time
+	// saved is the fingerprint of the workspace the provider holds.
+	saved string
 }
 
 // notifyEvery spaces out "new events" messages of one run: streams re-read
@@ -652,7 +661,38 @@ func (k *storeSink) serialize(ctx context.Context) error {
 	if k.svc.workspaces == nil {
 		return nil
 	}
-	return k.svc.workspaces.Serialize(context.WithoutCancel(ctx), k.task.ID, k.dir)
+	fp, err := fingerprint(k.dir)
+	if err == nil && fp == k.saved {
+		return nil
+	}
+	if err := k.svc.workspaces.Serialize(context.WithoutCancel(ctx), k.task.ID, k.dir); err != nil {
+		return err
+	}
+	k.saved = fp
+	return nil
+}
+
+// fingerprint summarizes a directory tree (names, sizes, modes, modification
+// times), so that a step that changed no file does not store the workspace
+// again.
+func fingerprint(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\n", rel, info.Size(), info.Mode(), info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // errNotFoundTemplate wraps a catalog miss so the API answers 404.
