@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 
 	"github.com/portico-dev/portico/examples"
 	"github.com/portico-dev/portico/internal/catalog"
+	"github.com/portico-dev/portico/internal/scaffolder/actions"
 	"github.com/portico-dev/portico/internal/store"
 )
 
@@ -33,12 +35,17 @@ func initCatalog(ctx context.Context, env *Env) error {
 		return err
 	}
 	svc, err := catalog.New(catalog.Options{
-		DB:          env.DB,
-		Config:      cfg,
-		BaseDir:     ".",
-		FileSystems: map[string]fs.FS{EmbeddedLocationType: examples.FS},
-		ReadAllow:   allow,
-		Logger:      env.Logger.With("plugin", "catalog"),
+		DB:      env.DB,
+		Config:  cfg,
+		BaseDir: ".",
+		FileSystems: map[string]fs.FS{
+			EmbeddedLocationType: examples.FS,
+			// Repositories the scaffolder's publish:git made locally, so
+			// catalog:register can register what a template published.
+			actions.LocalGitLocationType: actions.LocalGitFS(localGitDir(env)),
+		},
+		ReadAllow: allow,
+		Logger:    env.Logger.With("plugin", "catalog"),
 		Publish: func(ctx context.Context, topic string, data any) error {
 			return env.Bus.Publish(ctx, topic, data)
 		},
@@ -50,4 +57,14 @@ func initCatalog(ctx context.Context, env *Env) error {
 	(&catalog.HTTP{Service: svc, Permissions: env.Permissions}).Routes(env.Router("catalog"))
 	env.Go("catalog", svc.Run)
 	return nil
+}
+
+// localGitDir is where the scaffolder's publish:git keeps local bare
+// repositories (repoUrl local?owner=…&repo=…): below the data directory.
+func localGitDir(env *Env) string {
+	dir, err := filepath.Abs(filepath.Join(env.Backend.DataDirectory, "git"))
+	if err != nil {
+		return filepath.Join(env.Backend.DataDirectory, "git")
+	}
+	return dir
 }

@@ -71,6 +71,9 @@ func initScaffolder(ctx context.Context, env *Env) error {
 		// Templates of the embedded examples fetch their skeletons from
 		// the binary.
 		FileSystems: map[string]fs.FS{EmbeddedLocationType: examples.FS},
+		// publish:git keeps local repositories here; the catalog reads
+		// them as local-git: locations (see catalog.go).
+		LocalGitDir: localGitDir(env),
 	}
 	if env.Orchestrator != nil {
 		deps.Orchestrator = env.Orchestrator

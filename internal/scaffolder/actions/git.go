@@ -150,6 +150,8 @@ func publishGit(deps Deps) scaffolder.Action {
 			Output: schema("", nil, map[string]any{
 				"remoteUrl":  prop("string", "The remote the commit was pushed to."),
 				"commitHash": prop("string", "The hash of the pushed commit."),
+				"repoContentsUrl": prop("string", "For a repository in the local git directory: local-git:<owner>/<repo>.git, "+
+					"which catalog:register takes as repoContentsUrl."),
 			}),
 		},
 		Handler: func(ctx context.Context, ac *scaffolder.ActionContext) error {
@@ -199,6 +201,13 @@ func publishGit(deps Deps) scaffolder.Action {
 			}
 			ac.Output("remoteUrl", res.RemoteURL)
 			ac.Output("commitHash", res.CommitHash)
+			if local != "" {
+				// The catalog reads local repositories through LocalGitFS,
+				// so catalog:register can take this as repoContentsUrl.
+				if rel, err := filepath.Rel(deps.LocalGitDir, local); err == nil {
+					ac.Output("repoContentsUrl", LocalGitLocationType+":"+filepath.ToSlash(rel))
+				}
+			}
 			return nil
 		},
 	}

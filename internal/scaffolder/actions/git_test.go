@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"io/fs"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -153,5 +154,31 @@ func TestPublishGitBadInput(t *testing.T) {
 			r.write("a.txt", "a")
 			wantErr(t, r.call(t.Context(), tc.deps, "publish:git", tc.input), tc.want...)
 		})
+	}
+}
+
+// What publish:git pushes to the local git directory, the catalog reads
+// through LocalGitFS: publish, then register.
+func TestPublishGitThenRegister(t *testing.T) {
+	gitDir := t.TempDir()
+	r := newRun(t)
+	r.write("catalog-info.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: demo\nspec:\n  type: service\n  lifecycle: experimental\n  owner: team-a\n")
+	deps := actions.Deps{LocalGitDir: gitDir}
+	if err := r.call(t.Context(), deps, "publish:git", map[string]any{"repoUrl": "local?owner=examples&repo=demo"}); err != nil {
+		t.Fatal(err)
+	}
+	contents, _ := r.outputs["repoContentsUrl"].(string)
+	if contents != "local-git:examples/demo.git" {
+		t.Fatalf("repoContentsUrl = %q", contents)
+	}
+	fsys := actions.LocalGitFS(gitDir)
+	data, err := fs.ReadFile(fsys, "examples/demo.git/catalog-info.yaml")
+	if err != nil || !strings.Contains(string(data), "name: demo") {
+		t.Fatalf("read through LocalGitFS: %q, %v", data, err)
+	}
+	for _, name := range []string{"examples/demo.git/missing.yaml", "examples/nope.git/catalog-info.yaml", "examples/demo.git", "../x.git/a", "plain/file"} {
+		if _, err := fs.ReadFile(fsys, name); err == nil {
+			t.Errorf("read %s: no error", name)
+		}
 	}
 }
