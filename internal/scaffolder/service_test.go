@@ -180,6 +180,7 @@ spec:
   steps:
     - {id: bad-expr, action: test:echo, input: {message: "${{ parameters.x | nosuchfilter }}"}}
     - {id: unknown, action: test:nope, if: "${{ always() }}"}
+    - {id: bad-input, action: test:echo, if: "${{ always() }}", input: {message: 5}}
     - {id: later, action: test:echo, input: {message: later}}
     - {id: cleanup, action: test:echo, if: "${{ failure() }}", input: {message: "cleaning up"}}
 `)
@@ -197,6 +198,7 @@ spec:
 		for _, want := range []string{
 			`log failed bad-expr: step bad-expr: input.message: cannot render "${{ parameters.x | nosuchfilter }}"`,
 			"log failed unknown: Template action with ID 'test:nope' is not registered.",
+			"log failed bad-input: Invalid input passed to action test:echo, instance.message is not of a type(s) string",
 			"log skipped later: Skipping step later because a previous step failed",
 			"log cleanup: cleaning up",
 		} {
