@@ -3,7 +3,7 @@
 import { useCallback, type ReactNode } from 'react';
 import { useApi, useIdentity } from '../../api/auth';
 import { ApiError } from '../../api/client';
-import { humanRef } from '../../api/catalog';
+import { humanRef, parseRef } from '../../api/catalog';
 import { listNotifications, useNotificationSignal } from '../../api/notifications';
 import { instancePath, stateTone, type InstanceSummary } from '../../api/orchestrator';
 import { Card, Chip, Page } from '../../components/Page';
@@ -45,7 +45,7 @@ export default function HomePage() {
   useNotificationSignal(useCallback(() => reload(), [reload]));
 
   return (
-    <Page title="Home" subtitle={`Welcome, ${identity.displayName ?? humanRef(identity.userEntityRef, 'user')}.`}>
+    <Page title="Home" subtitle={`Welcome, ${identity.displayName ?? parseRef(identity.userEntityRef).name}.`}>
       <div className="stack">
         <nav className="quick-links" aria-label="Quick links">
           {quickLinks.map((q) => (
