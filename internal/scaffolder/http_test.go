@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -117,7 +118,9 @@ func TestHTTPTaskLifecycle(t *testing.T) {
 	api := inst.URL + "/api/scaffolder"
 
 	var ps map[string]any
-	call(t, "GET", api+"/v2/templates/default/template/hello/parameter-schema", "").decode(t, &ps)
+	psResp := call(t, "GET", api+"/v2/templates/default/template/hello/parameter-schema", "")
+	golden(t, "parameter-schema.json", psResp.body)
+	psResp.decode(t, &ps)
 	steps, _ := ps["steps"].([]any)
 	if ps["title"] != "Say hello" || len(steps) != 1 || steps[0].(map[string]any)["title"] != "Who" {
 		t.Errorf("parameter schema = %v", ps)
@@ -318,5 +321,30 @@ func TestLegacyRecoveryConfig(t *testing.T) {
 	if s.ConcurrentTasksLimit != 3 || !s.RecoveryEnabled || s.StaleTimeout != time.Minute ||
 		s.WorkspaceProvider != "database" || s.TaskTimeout != 2*time.Hour {
 		t.Errorf("settings = %+v", s)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// golden compares a JSON body with testdata/name (indented).
+func golden(t *testing.T, name string, body []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, body, "", "  "); err != nil {
+		t.Fatalf("%s: %v: %s", name, err, body)
+	}
+	buf.WriteByte('\n')
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s differs from the golden file:\n%s\nwant:\n%s", name, buf.Bytes(), want)
 	}
 }
