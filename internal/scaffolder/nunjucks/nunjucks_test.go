@@ -224,3 +224,25 @@ func TestFiltersNeverPanic(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorMessagesReadable logs what template authors see, for review.
+func TestErrorMessagesReadable(t *testing.T) {
+	env := nunjucks.New(nunjucks.Options{})
+	for _, src := range []string{
+		"${{ parameters.name | nosuch }}",
+		"line1\n{% if x %}\nno end",
+		"${{ 5 | upper }}",
+		"${{ parameters.x.y() }}",
+		"${{ 'a' in 5 }}",
+		"{% for x in %}{% endfor %}",
+		"${{ parameters.name",
+		"text #} text",
+	} {
+		_, err := env.RenderString(context.Background(), src, map[string]any{"parameters": map[string]any{"name": "n"}})
+		if err == nil {
+			t.Errorf("%q: want an error", src)
+			continue
+		}
+		t.Logf("%q → %v", src, err)
+	}
+}

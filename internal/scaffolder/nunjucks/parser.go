@@ -176,6 +176,16 @@ type parser struct {
 	depth                 int
 	exprDepth             int
 	jinja                 bool // Jinja compatibility: slices a[1:3]
+	open                  []token // the tags being parsed, for "not closed" errors
+}
+
+// unclosed names the innermost open tag in end-of-file errors.
+func (p *parser) unclosed() string {
+	if len(p.open) == 0 {
+		return ""
+	}
+	t := p.open[len(p.open)-1]
+	return fmt.Sprintf(" (the %s tag at line %d, column %d is not closed)", t.val, t.line+1, t.col+1)
 }
 
 // parseError aborts parsing; parse recovers it into an *Error.
@@ -265,7 +275,7 @@ func (p *parser) advanceAfterBlockEnd(name string) token {
 	if name == "" {
 		t := p.peek()
 		if t.typ == tokEOF {
-			p.fail(p.lex.line, p.lex.col, "unexpected end of file")
+			p.fail(p.lex.line, p.lex.col, "unexpected end of file%s", p.unclosed())
 		}
 		if t.typ != tokSymbol {
 			p.fail(t.line, t.col, "expected a tag name")
@@ -380,7 +390,7 @@ func (p *parser) parseIf() node {
 	case "endif":
 		p.advanceAfterBlockEnd("")
 	default:
-		p.failAtPeek("expected elif, else, or endif, got end of file")
+		p.failAtPeek("expected elif, else, or endif, got end of file%s", p.unclosed())
 	}
 	return n
 }
@@ -551,6 +561,8 @@ func (p *parser) parseStatement() node {
 	}
 	p.enter()
 	defer p.leave()
+	p.open = append(p.open, t)
+	defer func() { p.open = p.open[:len(p.open)-1] }()
 	switch t.val {
 	case "raw":
 		return p.parseRaw("raw")
