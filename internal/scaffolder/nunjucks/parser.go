@@ -175,7 +175,7 @@ type parser struct {
 	dropLeadingWhitespace bool
 	depth                 int
 	exprDepth             int
-	jinja                 bool // Jinja compatibility: slices a[1:3]
+	jinja                 bool    // Jinja compatibility: slices a[1:3]
 	open                  []token // the tags being parsed, for "not closed" errors
 }
 
