@@ -3,6 +3,7 @@ package nunjucks
 import (
 	"errors"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -590,6 +591,42 @@ func joinValues(a []any, sep string) string {
 	return b.String()
 }
 
+// toFixed is Number.prototype.toFixed: the exact decimal value of f
+// rounded to d digits, halves away from zero (strconv rounds exact halves
+// to even: 2.5 would give "2" where JavaScript gives "3").
+func toFixed(f float64, d int) string {
+	sign := ""
+	if f < 0 {
+		sign, f = "-", -f
+	}
+	exact := new(big.Float).SetFloat64(f).Text('f', 1100)
+	intPart, frac, _ := strings.Cut(exact, ".")
+	frac += strings.Repeat("0", d+1)
+	digits := []byte(intPart + frac[:d])
+	if frac[d] >= '5' {
+		i := len(digits) - 1
+		for ; i >= 0; i-- {
+			if digits[i] == '9' {
+				digits[i] = '0'
+				continue
+			}
+			digits[i]++
+			break
+		}
+		if i < 0 {
+			digits = append([]byte{'1'}, digits...)
+		}
+	}
+	n := len(digits) - d
+	out := string(digits[:n])
+	if d > 0 {
+		out += "." + string(digits[n:])
+	}
+	// The sign stays even when the value rounds to zero:
+	// (-0.0001).toFixed(2) is "-0.00".
+	return sign + out
+}
+
 func numberMethod(f float64, name string) any {
 	switch name {
 	case "toString":
@@ -616,7 +653,7 @@ func numberMethod(f float64, name string) any {
 			if math.Abs(f) >= 1e21 || math.IsNaN(f) || math.IsInf(f, 0) {
 				return formatNumber(f), nil
 			}
-			return strconv.FormatFloat(f, 'f', int(d), 64), nil
+			return toFixed(f, int(d)), nil
 		})
 	}
 	return Undefined

@@ -246,3 +246,15 @@ func TestErrorMessagesReadable(t *testing.T) {
 		t.Logf("%q → %v", src, err)
 	}
 }
+
+// TestToFixed checks Number.prototype.toFixed against values node prints.
+func TestToFixed(t *testing.T) {
+	env := nunjucks.New(nunjucks.Options{})
+	want := "3 1 1.3 1.00 -3 -0.00 123.5 9.99 0.000 100 100000000000000000000.00"
+	got := render(t, env, "${{ (2.5).toFixed(0) }} ${{ (0.5).toFixed(0) }} ${{ (1.25).toFixed(1) }} ${{ (1.005).toFixed(2) }} "+
+		"${{ (-2.5).toFixed(0) }} ${{ (-0.0001).toFixed(2) }} ${{ (123.456).toFixed(1) }} ${{ (9.995).toFixed(2) }} "+
+		"${{ (0.000001).toFixed(3) }} ${{ (99.5).toFixed(0) }} ${{ (100000000000000000000).toFixed(2) }}", nil)
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
