@@ -28,6 +28,10 @@ type CreateRequest struct {
 	UserRef string `json:"-"`
 	// Token is the caller's token, kept as the backstageToken secret.
 	Token string `json:"-"`
+	// CanRunStep, when set, decides whether a step tagged with
+	// backstage:permissions stays in the task (the HTTP API asks the
+	// permission policy).
+	CanRunStep func(TaskStep) bool `json:"-"`
 }
 
 // NormalizeTemplateRef fills in the default kind and namespace of a
@@ -102,6 +106,15 @@ func (s *Service) CreateTask(ctx context.Context, req CreateRequest) (string, er
 		secrets["backstageToken"] = req.Token
 	}
 	spec := s.taskSpec(ctx, tpl, values, req.UserRef)
+	if req.CanRunStep != nil {
+		kept := spec.Steps[:0]
+		for _, st := range spec.Steps {
+			if st.Permissions == nil || req.CanRunStep(st) {
+				kept = append(kept, st)
+			}
+		}
+		spec.Steps = kept
+	}
 	id, err := s.store.create(ctx, spec, req.UserRef, secrets)
 	if err != nil {
 		return "", err

@@ -19,8 +19,7 @@ var (
 	PermTaskCancel     = auth.Permission{Name: "scaffolder.task.cancel", ResourceType: "scaffolder-task"}
 	PermTemplateDryRun = auth.Permission{Name: "scaffolder.template.dry-run"}
 	PermParameterRead  = auth.Permission{Name: "scaffolder.template.parameter.read", Action: "read", ResourceType: "scaffolder-template"}
-	PermActionExecute  = auth.Permission{Name: "scaffolder.action.execute", ResourceType: "scaffolder-action"}
-	PermTemplateManage = auth.Permission{Name: "scaffolder.template.management"}
+	PermStepRead       = auth.Permission{Name: "scaffolder.template.step.read", Action: "read", ResourceType: "scaffolder-template"}
 )
 
 // maxBodyBytes is Backstage's JSON body limit for the scaffolder.
@@ -137,6 +136,11 @@ func (h *HTTP) createTask(w http.ResponseWriter, r *http.Request) {
 		req.UserRef = p.Subject
 	}
 	req.Token = p.Token
+	if h.Permissions != nil {
+		req.CanRunStep = func(TaskStep) bool {
+			return h.Permissions.Authorize(r.Context(), PermStepRead, req.TemplateRef) == nil
+		}
+	}
 	id, err := h.Service.CreateTask(r.Context(), req)
 	if err != nil {
 		writeError(w, r, err)

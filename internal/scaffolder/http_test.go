@@ -348,3 +348,53 @@ func golden(t *testing.T, name string, body []byte) {
 		t.Errorf("%s differs from the golden file:\n%s\nwant:\n%s", name, buf.Bytes(), want)
 	}
 }
+
+func TestHTTPTaggedStepsFollowThePolicy(t *testing.T) {
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(tpl, []byte(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: tagged}
+spec:
+  type: service
+  parameters:
+    - title: Open
+      properties: {a: {type: string}}
+    - title: Secret
+      backstage:permissions: {tags: [admin]}
+      properties: {b: {type: string}}
+  steps:
+    - {id: open, action: debug:log, input: {message: open}}
+    - {id: admin, action: debug:log, backstage:permissions: {tags: [admin]}, input: {message: admin}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inst := apptest.Start(t, apptest.Options{Config: `
+auth:
+  providers:
+    guest: {allowUnauthenticated: true, dangerouslyAllowOutsideDevelopment: true}
+catalog:
+  locations:
+    - {type: file, target: ` + tpl + `, rules: [{allow: [Template]}]}
+`})
+	api := inst.URL + "/api/scaffolder"
+	waitFor(t, "the template", func() bool {
+		return call(t, "GET", api+"/v2/templates/default/template/tagged/parameter-schema", "").status == 200
+	})
+	inst.App.Env().Permissions.SetPolicy(denyPolicy{"scaffolder.template.parameter.read", "scaffolder.template.step.read"})
+	var ps struct{ Steps []struct{ Title string } }
+	call(t, "GET", api+"/v2/templates/default/template/tagged/parameter-schema", "").decode(t, &ps)
+	if len(ps.Steps) != 1 || ps.Steps[0].Title != "Open" {
+		t.Errorf("form steps = %+v, want only Open", ps.Steps)
+	}
+	r := call(t, "POST", api+"/v2/tasks", `{"templateRef":"tagged","values":{}}`)
+	var c struct{ ID string }
+	r.decode(t, &c)
+	var task struct {
+		Spec struct{ Steps []struct{ ID string } }
+	}
+	call(t, "GET", api+"/v2/tasks/"+c.ID, "").decode(t, &task)
+	if len(task.Spec.Steps) != 1 || task.Spec.Steps[0].ID != "open" {
+		t.Errorf("task steps = %+v, want only open", task.Spec.Steps)
+	}
+}

@@ -51,6 +51,11 @@ type TaskStep struct {
 	If any `json:"if,omitempty"`
 	// Each runs the action once per item of an array or object.
 	Each any `json:"each,omitempty"`
+	// Permissions tags the step; a policy may hide tagged steps
+	// (scaffolder.template.step.read), which then do not run.
+	Permissions *struct {
+		Tags []string `json:"tags,omitempty"`
+	} `json:"backstage:permissions,omitempty"`
 }
 
 // Task is a stored task as the API serializes it (no secrets).
