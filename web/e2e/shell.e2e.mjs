@@ -26,4 +26,23 @@ export default async function ({ page, baseURL, signIn, shot, step }) {
   await page.getByRole('radio', { name: 'Dark' }).check();
   await page.locator('html[data-theme="dark"]').waitFor({ state: 'attached' });
   await shot('settings-dark');
+
+  step('the dark theme stays after a reload, on the catalog too');
+  await page.goto(baseURL + '/catalog/default/component/payment-gateway');
+  await page.locator('html[data-theme="dark"]').waitFor({ state: 'attached' });
+  await page.getByRole('heading', { level: 1, name: 'Payment gateway' }).waitFor();
+  await shot('entity-dark');
+
+  step('keyboard: the first Tab reaches "Skip to content", which moves focus to the page');
+  await page.goto(baseURL + '/catalog');
+  await page.getByRole('heading', { level: 1, name: 'Catalog' }).waitFor();
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  if (focused !== 'Skip to content') throw new Error(`first Tab focused ${JSON.stringify(focused)}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'main');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const inMain = await page.evaluate(() => !!document.activeElement?.closest('main'));
+  if (!inMain) throw new Error('Tab after skipping did not stay in the page content');
 }

@@ -53,7 +53,7 @@ export function RelationsGraph({ entityRef, relations }: { entityRef: string; re
   const navigate = useNavigate();
   const width = 640;
   const count = new Set(relations.map((r) => r.targetRef.toLowerCase())).size;
-  const height = Math.max(260, Math.min(520, 140 + count * 28));
+  const height = Math.max(260, Math.min(600, 160 + count * 40));
   const nodes = layoutRelations(relations, width, height);
   const cx = width / 2;
   const cy = height / 2;
@@ -91,7 +91,7 @@ export function RelationsGraph({ entityRef, relations }: { entityRef: string; re
           </a>
         );
       })}
-      <rect x={cx - 100} y={cy - 18} width={200} height={36} rx={18} className="node node-self" />
+      <rect x={cx - 115} y={cy - 18} width={230} height={36} rx={18} className="node node-self" />
       <text x={cx} y={cy + 5} textAnchor="middle" className="node-label node-self-label">
         {label(entityRef)}
       </text>
