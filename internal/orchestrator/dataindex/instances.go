@@ -219,8 +219,12 @@ func (s *Service) processInstances(ctx context.Context, where *ProcessInstanceAr
 	}
 	fields := graphql.CollectFieldsCtx(ctx, nil)
 	order := orderBySQL(orderKeys(ctx), instanceOrder, "i.id", []orderKey{{field: "start"}})
-	q := fmt.Sprintf(instanceSelect, varsColumn(fields)) + " WHERE " + cond + " ORDER BY " + order +
-		" LIMIT " + f.arg(limit) + " OFFSET " + f.arg(offset)
+	// The page's ids come first, from the filter and ordering alone, so
+	// that an index covering them serves the sort (sorting thousands of
+	// ids is cheap, sorting thousands of whole rows with their variables
+	// is not); then the page's rows are read by id.
+	q := fmt.Sprintf(instanceSelect, varsColumn(fields)) + " WHERE i.id IN (SELECT i.id FROM orchestrator_instances i WHERE " +
+		cond + " ORDER BY " + order + " LIMIT " + f.arg(limit) + " OFFSET " + f.arg(offset) + ") ORDER BY " + order
 	rows, err := s.db.QueryContext(ctx, q, f.args...)
 	if err != nil {
 		return nil, s.internal("listing instances", err)
@@ -268,9 +272,16 @@ func (s *Service) load(ctx context.Context, list []*ProcessInstance, fields []gr
 	oc := graphql.GetOperationContext(ctx)
 	for _, f := range fields {
 		switch f.Name {
-		case "nodes", "executionSummary":
+		case "nodes":
 			if err := s.loadNodes(ctx, list); err != nil {
 				return err
+			}
+		case "executionSummary":
+			if err := s.loadNodes(ctx, list); err != nil {
+				return err
+			}
+			for _, p := range list {
+				p.ExecutionSummary = executionSummary(p)
 			}
 		case "timers":
 			if err := s.loadTimers(ctx, list); err != nil {
@@ -283,6 +294,15 @@ func (s *Service) load(ctx context.Context, list []*ProcessInstance, fields []gr
 		case "childProcessInstances":
 			if err := s.loadChildren(ctx, list, graphql.CollectFields(oc, f.Selections, []string{"ProcessInstance"})); err != nil {
 				return err
+			}
+		case "definition", "nodeDefinitions", "source":
+			for _, p := range list {
+				// The version the instance started with while the registry
+				// knows it, else the newest.
+				if wf, ok := s.rt.Registry().Version(p.ProcessID, p.hash); ok {
+					p.Definition = s.definition(wf)
+					p.NodeDefinitions, p.Source = p.Definition.Nodes, p.Definition.Source
+				}
 			}
 		}
 	}
@@ -346,9 +366,9 @@ func (s *Service) loadNodes(ctx context.Context, list []*ProcessInstance) error 
 		return s.internal("reading node instances", err)
 	}
 	for _, p := range todo {
-		p.nodes = byID[p.ID]
-		if p.nodes == nil {
-			p.nodes = []*NodeInstance{}
+		p.Nodes = byID[p.ID]
+		if p.Nodes == nil {
+			p.Nodes = []*NodeInstance{}
 		}
 		p.nodesLoaded = true
 	}
@@ -363,7 +383,7 @@ func (s *Service) loadTimers(ctx context.Context, list []*ProcessInstance) error
 		if p.timersLoaded {
 			continue
 		}
-		p.timers, p.timersLoaded = []*TimerInstance{}, true
+		p.Timers, p.timersLoaded = []*TimerInstance{}, true
 		if p.State != nil && *p.State == ProcessInstanceStateActive {
 			active = append(active, p)
 		}
@@ -393,7 +413,7 @@ func (s *Service) loadTimers(ctx context.Context, list []*ProcessInstance) error
 		_ = json.Unmarshal([]byte(data), &w)
 		node := fmt.Sprint(w.Step)
 		desc := fmt.Sprintf("%s of state %s", reason, w.State)
-		p.timers = append(p.timers, &TimerInstance{TimerID: waitID, ProcessID: p.ProcessID, ProcessInstanceID: p.ID, NodeInstanceID: &node, Description: &desc})
+		p.Timers = append(p.Timers, &TimerInstance{TimerID: waitID, ProcessID: p.ProcessID, ProcessInstanceID: p.ID, NodeInstanceID: &node, Description: &desc})
 	}
 	if err := rows.Err(); err != nil {
 		return s.internal("reading timers", err)
@@ -430,7 +450,7 @@ func (s *Service) loadParents(ctx context.Context, list []*ProcessInstance, fiel
 		byID[p.ID] = p
 	}
 	for _, p := range todo {
-		p.parent = byID[*p.ParentProcessInstanceID]
+		p.ParentProcessInstance = byID[*p.ParentProcessInstanceID]
 	}
 	return s.load(ctx, parents, fields)
 }
@@ -460,9 +480,9 @@ func (s *Service) loadChildren(ctx context.Context, list []*ProcessInstance, fie
 		byParent[*c.ParentProcessInstanceID] = append(byParent[*c.ParentProcessInstanceID], c)
 	}
 	for _, p := range todo {
-		p.children = byParent[p.ID]
-		if p.children == nil {
-			p.children = []*ProcessInstance{}
+		p.ChildProcessInstances = byParent[p.ID]
+		if p.ChildProcessInstances == nil {
+			p.ChildProcessInstances = []*ProcessInstance{}
 		}
 		p.childrenLoaded = true
 	}
@@ -477,7 +497,7 @@ func executionSummary(p *ProcessInstance) []*string {
 	if p.Start != nil {
 		add("Workflow started at %s", formatTime(*p.Start))
 	}
-	nodes := append([]*NodeInstance(nil), p.nodes...)
+	nodes := append([]*NodeInstance(nil), p.Nodes...)
 	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Enter.Before(nodes[j].Enter) })
 	for _, n := range nodes {
 		if n.ErrorMessage != nil {

@@ -12,10 +12,7 @@ import (
 	"github.com/portico-dev/portico/internal/orchestrator"
 )
 
-// ProcessInstance is a workflow instance as the Data Index shows it. The
-// nested fields (nodes, parent, children, timers, definition) are loaded
-// for a whole page at once before gqlgen walks the page, so that they
-// cost one query per field rather than one per instance.
+// ProcessInstance is a workflow instance as the Data Index shows it.
 type ProcessInstance struct {
 	ID                      string                `json:"id"`
 	ProcessID               string                `json:"processId"`
@@ -46,18 +43,22 @@ type ProcessInstance struct {
 	CloudEventID     *string      `json:"cloudEventId,omitempty"`
 	CloudEventSource *string      `json:"cloudEventSource,omitempty"`
 
+	// The nested fields, filled by Service.load for a whole page at once
+	// when the query selects them (one query per field, not per
+	// instance); gqlgen then reads them like any other field.
+	Nodes                 []*NodeInstance    `json:"nodes,omitempty"`
+	ExecutionSummary      []*string          `json:"executionSummary,omitempty"`
+	Timers                []*TimerInstance   `json:"timers,omitempty"`
+	ParentProcessInstance *ProcessInstance   `json:"parentProcessInstance,omitempty"`
+	ChildProcessInstances []*ProcessInstance `json:"childProcessInstances,omitempty"`
+	Definition            *ProcessDefinition `json:"definition,omitempty"`
+	NodeDefinitions       []*Node            `json:"nodeDefinitions,omitempty"`
+	Source                *string            `json:"source,omitempty"`
+
 	// hash is the definition version the instance runs.
 	hash string
-	// Preloaded nested fields; the *Loaded flags tell "none" from "not
-	// loaded" (an instance reached some other way loads them itself).
-	nodes          []*NodeInstance
-	nodesLoaded    bool
-	parent         *ProcessInstance
-	parentLoaded   bool
-	children       []*ProcessInstance
-	childrenLoaded bool
-	timers         []*TimerInstance
-	timersLoaded   bool
+	// What load has filled in already.
+	nodesLoaded, timersLoaded, parentLoaded, childrenLoaded bool
 }
 
 // ProcessDefinition is a deployed workflow.

@@ -24,9 +24,6 @@ func (r *Resolver) Query() QueryResolver { return queryResolver{r.s} }
 // Mutation returns the mutation resolvers.
 func (r *Resolver) Mutation() MutationResolver { return mutationResolver{r.s} }
 
-// ProcessInstance returns the resolvers of ProcessInstance's nested fields.
-func (r *Resolver) ProcessInstance() ProcessInstanceResolver { return instanceResolver{r.s} }
-
 type queryResolver struct{ s *Service }
 
 func (q queryResolver) ProcessDefinitions(ctx context.Context, where *ProcessDefinitionArgument, orderBy *ProcessDefinitionOrderBy, pagination *Pagination) ([]*ProcessDefinition, error) {
@@ -102,71 +99,6 @@ func (q queryResolver) CountProcessDefinitions(ctx context.Context, where *Proce
 		}
 	}
 	return &n, nil
-}
-
-type instanceResolver struct{ s *Service }
-
-func (r instanceResolver) Nodes(ctx context.Context, obj *ProcessInstance) ([]*NodeInstance, error) {
-	if err := r.s.loadNodes(ctx, []*ProcessInstance{obj}); err != nil {
-		return nil, err
-	}
-	return obj.nodes, nil
-}
-
-func (r instanceResolver) ParentProcessInstance(ctx context.Context, obj *ProcessInstance) (*ProcessInstance, error) {
-	if err := r.s.loadParents(ctx, []*ProcessInstance{obj}, nil); err != nil {
-		return nil, err
-	}
-	return obj.parent, nil
-}
-
-func (r instanceResolver) ChildProcessInstances(ctx context.Context, obj *ProcessInstance) ([]*ProcessInstance, error) {
-	if err := r.s.loadChildren(ctx, []*ProcessInstance{obj}, nil); err != nil {
-		return nil, err
-	}
-	return obj.children, nil
-}
-
-func (r instanceResolver) Timers(ctx context.Context, obj *ProcessInstance) ([]*TimerInstance, error) {
-	if err := r.s.loadTimers(ctx, []*ProcessInstance{obj}); err != nil {
-		return nil, err
-	}
-	return obj.timers, nil
-}
-
-func (r instanceResolver) ExecutionSummary(ctx context.Context, obj *ProcessInstance) ([]*string, error) {
-	if err := r.s.loadNodes(ctx, []*ProcessInstance{obj}); err != nil {
-		return nil, err
-	}
-	return executionSummary(obj), nil
-}
-
-// definitionOf returns the definition an instance runs: the version it
-// started with while the registry knows it, else the newest.
-func (r instanceResolver) definitionOf(obj *ProcessInstance) *ProcessDefinition {
-	wf, ok := r.s.rt.Registry().Version(obj.ProcessID, obj.hash)
-	if !ok {
-		return nil
-	}
-	return r.s.definition(wf)
-}
-
-func (r instanceResolver) Definition(_ context.Context, obj *ProcessInstance) (*ProcessDefinition, error) {
-	return r.definitionOf(obj), nil
-}
-
-func (r instanceResolver) NodeDefinitions(_ context.Context, obj *ProcessInstance) ([]*Node, error) {
-	if d := r.definitionOf(obj); d != nil {
-		return d.Nodes, nil
-	}
-	return nil, nil
-}
-
-func (r instanceResolver) Source(_ context.Context, obj *ProcessInstance) (*string, error) {
-	if d := r.definitionOf(obj); d != nil {
-		return d.Source, nil
-	}
-	return nil, nil
 }
 
 // mutationResolver runs the Data Index's operations through the runtime.

@@ -6,5 +6,5 @@
 -- every matching row.
 CREATE INDEX orchestrator_instances_di_process_state_start ON orchestrator_instances (process_id, state, started_at, id);
 CREATE INDEX orchestrator_instances_di_process_start ON orchestrator_instances (process_id, started_at, id);
-CREATE INDEX orchestrator_instances_di_start ON orchestrator_instances (started_at, id);
+CREATE INDEX orchestrator_instances_di_start ON orchestrator_instances (started_at, id, process_id, state);
 CREATE INDEX orchestrator_instances_di_root ON orchestrator_instances (root_id) WHERE root_id IS NOT NULL;
