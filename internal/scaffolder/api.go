@@ -174,8 +174,9 @@ func (s *Service) WaitEvents(ctx context.Context, taskID string, after int64, wa
 	defer func() { sub.Close() }()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	// A slow poll covers a lost notification.
-	poll := time.NewTicker(time.Second)
+	// A slow poll covers a lost notification (a replica's NOTIFY missed
+	// while its listening connection was re-established).
+	poll := time.NewTicker(3 * time.Second)
 	defer poll.Stop()
 	for {
 		evs, err := s.store.listEvents(ctx, taskID, after)
