@@ -34,8 +34,11 @@ type Config struct {
 	// that a Backstage configuration loads; Portico itself serves what
 	// dataIndexService.url points at.
 	DataIndexService any `yaml:"dataIndexService"`
-	Kafka            any `yaml:"kafka"`
-	Editor           any `yaml:"editor"`
+	// Catalog (owner, environment) shapes the catalog entities of
+	// workflows; package orchestratorapi reads it.
+	Catalog any `yaml:"catalog"`
+	Kafka   any `yaml:"kafka"`
+	Editor  any `yaml:"editor"`
 }
 
 // RuntimeAPIConfig is orchestrator.runtimeApi.

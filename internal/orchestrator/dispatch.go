@@ -20,6 +20,10 @@ const batchSize = 32
 // reclaims instances whose lease expired, keeps this replica's leases
 // alive, matches events left in the inbox and sends the outbox.
 func (rt *Runtime) Run(ctx context.Context) error {
+	if err := rt.db.Prepare(ctx, hotStatements...); err != nil {
+		// Unprepared statements still run, only slower.
+		rt.log.Warn("prepare the runtime's statements", "error", err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

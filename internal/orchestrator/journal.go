@@ -215,11 +215,7 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 			if errInfo != nil {
 				edef, enode, emsg = errInfo.State, strconv.Itoa(errStep), errInfo.Message
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_instances
-				(id, process_id, process_name, version, definition_hash, state, business_key, parent_id, root_id, root_process_id,
-				 variables, started_at, last_update, lease_owner, lease_expiry, ended_at,
-				 error_node_definition_id, error_node_instance_id, error_message, current_state)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			_, err := rt.db.TxExec(ctx, tx, sqlInsertInstance,
 				j.id, c.processID, c.processName, c.version, c.hash, state, businessKey(entries), nullable(c.parentID),
 				nullable(c.rootID), nullable(c.rootProcessID), string(vars), now, owner, expiry, ended, edef, enode, emsg, current)
 			if err != nil {
@@ -247,7 +243,8 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 			n := len(args)
 			q += fmt.Sprintf(` WHERE id = $%d AND lease_owner = $%d`, n+1, n+2)
 			args = append(args, j.id, rt.owner)
-			res, err := tx.ExecContext(ctx, q, args...)
+			// q is one of a few fixed shapes, so it can be kept prepared.
+			res, err := rt.db.TxExec(ctx, tx, q, args...)
 			if err != nil {
 				return fmt.Errorf("update instance: %w", err)
 			}
@@ -255,24 +252,8 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 				return ErrLeaseLost
 			}
 		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES `)
-		args := make([]any, 0, 1+4*len(entries))
-		args = append(args, j.id)
-		for i := range entries {
-			data, err := json.Marshal(&entries[i])
-			if err != nil {
-				return fmt.Errorf("encode journal entry: %w", err)
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
-			args = append(args, j.pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), string(data))
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("append journal: %w", err)
+		if err := appendJournal(ctx, rt.db, tx, j.id, j.pos, entries); err != nil {
+			return err
 		}
 		// Produced events go to the outbox in the same transaction as the
 		// entry that records them: replay never produces them again, so
@@ -293,11 +274,11 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 				}
 			}
 		}
-		if err := writeNodes(ctx, tx, j.id, entries); err != nil {
+		if err := writeNodes(ctx, rt.db, tx, j.id, entries); err != nil {
 			return err
 		}
 		if a := j.auditRow; a != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			if _, err := rt.db.TxExec(ctx, tx, sqlInsertAudit,
 				a.id, now, a.actor, a.action, a.processID, j.id, a.detail); err != nil {
 				return fmt.Errorf("audit: %w", err)
 			}
@@ -308,6 +289,65 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 }
 
 var errDuplicate = errors.New("an instance with this id exists")
+
+// Statements of the hot write path, prepared once (store.DB.Prepare) so
+// that SQLite does not parse them in every transaction.
+const (
+	sqlInsertInstance = `INSERT INTO orchestrator_instances
+		(id, process_id, process_name, version, definition_hash, state, business_key, parent_id, root_id, root_process_id,
+		 variables, started_at, last_update, lease_owner, lease_expiry, ended_at,
+		 error_node_definition_id, error_node_instance_id, error_message, current_state)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19)`
+	sqlInsertJournal = `INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES ($1, $2, $3, $4, $5)`
+	sqlInsertAudit   = `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	sqlInsertNode    = `INSERT INTO orchestrator_node_instances (instance_id, id, definition_id, name, type, enter, exit, error_message) VALUES `
+	sqlUpsertNode    = ` ON CONFLICT (instance_id, id) DO UPDATE SET enter = excluded.enter, exit = excluded.exit, error_message = excluded.error_message`
+	sqlInsertOneNode = sqlInsertNode + `($1, $2, $3, $4, $5, $6, $7, $8)` + sqlUpsertNode
+	sqlCloseNode     = `UPDATE orchestrator_node_instances SET exit = COALESCE($1, exit), error_message = COALESCE($2, error_message) WHERE instance_id = $3 AND id = $4`
+	sqlCloseNodes    = `UPDATE orchestrator_node_instances SET exit = $1 WHERE instance_id = $2 AND exit IS NULL`
+	sqlReleaseLease  = `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1 WHERE id = $2 AND lease_owner = $3`
+)
+
+// hotStatements are prepared when the runtime starts.
+var hotStatements = []string{sqlInsertInstance, sqlInsertJournal, sqlInsertAudit, sqlInsertOneNode, sqlCloseNode, sqlCloseNodes, sqlReleaseLease}
+
+// appendJournal inserts entries after position pos. SQLite runs one kept
+// prepared statement per row (no SQL to parse, no round trips to save);
+// PostgreSQL gets one multi-row statement (one round trip).
+func appendJournal(ctx context.Context, db *store.DB, tx *sql.Tx, id string, pos int64, entries []engine.Entry) error {
+	encoded := make([]string, len(entries))
+	for i := range entries {
+		data, err := json.Marshal(&entries[i])
+		if err != nil {
+			return fmt.Errorf("encode journal entry: %w", err)
+		}
+		encoded[i] = string(data)
+	}
+	if db.Dialect() == store.SQLite || len(entries) == 1 {
+		for i := range entries {
+			if _, err := db.TxExec(ctx, tx, sqlInsertJournal, id, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), encoded[i]); err != nil {
+				return fmt.Errorf("append journal: %w", err)
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES `)
+	args := make([]any, 0, 1+4*len(entries))
+	args = append(args, id)
+	for i := range entries {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+		args = append(args, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), encoded[i])
+	}
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("append journal: %w", err)
+	}
+	return nil
+}
 
 func businessKey(entries []engine.Entry) string {
 	for _, e := range entries {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
 
@@ -27,7 +28,7 @@ type nodeUpdate struct {
 
 // writeNodes keeps orchestrator_node_instances in step with a batch of
 // journal entries, with the same rules as engine.Nodes.
-func writeNodes(ctx context.Context, tx *sql.Tx, instanceID string, entries []engine.Entry) error {
+func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string, entries []engine.Entry) error {
 	var rows []*nodeRow
 	byID := map[string]*nodeRow{}
 	var updates []nodeUpdate
@@ -91,35 +92,53 @@ func writeNodes(ctx context.Context, tx *sql.Tx, instanceID string, entries []en
 			enter(&nodeRow{id: "end", definitionID: "end", name: "End", typ: "EndNode", enter: t, exit: &t})
 		}
 	}
-	if len(rows) > 0 {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO orchestrator_node_instances (instance_id, id, definition_id, name, type, enter, exit, error_message) VALUES `)
-		args := []any{instanceID}
-		for i, r := range rows {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-			args = append(args, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg)
-		}
-		// A node entered again (an action retriggered or re-run after a
-		// crash) takes its new times.
-		b.WriteString(` ON CONFLICT (instance_id, id) DO UPDATE SET enter = excluded.enter, exit = excluded.exit, error_message = excluded.error_message`)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("write node instances: %w", err)
-		}
+	if err := insertNodes(ctx, db, tx, instanceID, rows); err != nil {
+		return err
 	}
 	for _, u := range updates {
-		q := `UPDATE orchestrator_node_instances SET exit = COALESCE($1, exit), error_message = COALESCE($2, error_message) WHERE instance_id = $3 AND id = $4`
-		if _, err := tx.ExecContext(ctx, q, u.exit, u.errMsg, instanceID, u.id); err != nil {
+		if _, err := db.TxExec(ctx, tx, sqlCloseNode, u.exit, u.errMsg, instanceID, u.id); err != nil {
 			return fmt.Errorf("close node instance: %w", err)
 		}
 	}
 	if closeAt != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_node_instances SET exit = $1 WHERE instance_id = $2 AND exit IS NULL`, *closeAt, instanceID); err != nil {
+		if _, err := db.TxExec(ctx, tx, sqlCloseNodes, *closeAt, instanceID); err != nil {
 			return fmt.Errorf("close node instances: %w", err)
 		}
+	}
+	return nil
+}
+
+// insertNodes writes entered node instances; a node entered again (an
+// action retriggered or re-run after a crash) takes its new times. As for
+// the journal, SQLite runs a kept prepared statement per row and
+// PostgreSQL one multi-row statement.
+func insertNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string, rows []*nodeRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if db.Dialect() == store.SQLite || len(rows) == 1 {
+		for _, r := range rows {
+			if _, err := db.TxExec(ctx, tx, sqlInsertOneNode,
+				instanceID, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg); err != nil {
+				return fmt.Errorf("write node instances: %w", err)
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(sqlInsertNode)
+	args := []any{instanceID}
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg)
+	}
+	b.WriteString(sqlUpsertNode)
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("write node instances: %w", err)
 	}
 	return nil
 }

@@ -228,8 +228,7 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 				return err
 			}
 		} else {
-			r, err := tx.ExecContext(ctx, `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1
-				WHERE id = $2 AND lease_owner = $3`, out.State, in.ID(), rt.owner)
+			r, err := rt.db.TxExec(ctx, tx, sqlReleaseLease, out.State, in.ID(), rt.owner)
 			if err != nil {
 				return fmt.Errorf("release lease: %w", err)
 			}

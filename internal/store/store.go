@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,6 +38,9 @@ type DB struct {
 	// dedicated connection.
 	dsn  string
 	desc string
+
+	// stmts holds prepared statements by query text (see Prepare).
+	stmts sync.Map
 }
 
 // Querier is what both *DB and *sql.Tx offer, so storage code can run inside
@@ -168,6 +172,10 @@ func (db *DB) PostgresDSN() string { return db.dsn }
 
 // Close closes all connections.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, s any) bool {
+		_ = s.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
