@@ -329,6 +329,13 @@ func builtinFilters(seed uint64) map[string]Filter {
 				x, _ := objectGet(v, k)
 				pairs = append(pairs, []any{k, norm(x)})
 			}
+			if _, ok := v.(*safeString); ok {
+				// for…in also walks SafeString's enumerable prototype
+				// methods; they print as their JavaScript source.
+				pairs = append(pairs,
+					[]any{"valueOf", "function valueOf() {\n  return this.val;\n}"},
+					[]any{"toString", "function toString() {\n  return this.val;\n}"})
+			}
 			key := func(p []any) any {
 				x := p[si]
 				if s, ok := x.(string); ok && !caseSensitive {
@@ -538,9 +545,13 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if isNullish(v) {
 				return "", nil
 			}
-			s, err := stringArg("nl2br", v)
-			if err != nil {
-				return nil, err
+			// No normalize here: false is an error, as false.replace is.
+			s, ok := v.(string)
+			if ss, isSafe := v.(*safeString); isSafe {
+				s, ok = ss.s, true
+			}
+			if !ok {
+				return nil, typeError("nl2br", v, "a string")
 			}
 			return keepSafeness(v, strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "<br />\n")), nil
 		},
