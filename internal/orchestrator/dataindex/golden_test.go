@@ -1,0 +1,90 @@
+package dataindex_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/app/apptest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestIntrospectionGolden keeps the input types the plugin introspects
+// exactly as they are: the answer to its introspection query for each
+// argument type is compared with testdata/<type>.json. A change to the
+// schema that a Data Index client would notice shows up as a diff (run
+// with -update to accept it).
+func TestIntrospectionGolden(t *testing.T) {
+	s := &server{Instance: apptest.Start(t, apptest.Options{Config: `
+orchestrator:
+  workflows: []
+  runtimeApi: {allowUnauthenticated: true}
+`}), t: t}
+	for _, typ := range []string{"ProcessInstanceArgument", "ProcessDefinitionArgument", "JobArgument", "ProcessInstanceOrderBy",
+		"StringArgument", "IdArgument", "DateArgument", "ProcessInstanceStateArgument", "NodeInstanceArrayArgument"} {
+		t.Run(typ, func(t *testing.T) {
+			r := s.post(`query `+typ+` { __type(name: "`+typ+`") { kind name inputFields { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }`, nil)
+			if r.status != http.StatusOK || len(r.Errors) > 0 {
+				t.Fatalf("status %d: %s", r.status, r.raw)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, r.Data["__type"], "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			path := filepath.Join("testdata", typ+".json")
+			if *update {
+				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Fatalf("introspection of %s differs from %s:\n%s", typ, path, pretty.String())
+			}
+		})
+	}
+}
+
+// TestNeedsCredentials: without orchestrator.runtimeApi.allowUnauthenticated
+// the Data Index asks for Portico credentials, like the runtime API.
+func TestNeedsCredentials(t *testing.T) {
+	inst := apptest.Start(t, apptest.Options{Config: `
+backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: test-token-0123456789, subject: tests}
+orchestrator:
+  workflows: ["embedded:workflows"]
+`})
+	for _, token := range []string{"", "test-token-0123456789"} {
+		req, _ := http.NewRequest(http.MethodPost, inst.URL+"/graphql", strings.NewReader(`{"query": "{ CountProcessInstances }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusUnauthorized
+		if token != "" {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("token %q: status %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+}
