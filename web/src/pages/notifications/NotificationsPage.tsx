@@ -187,6 +187,21 @@ const severityTone: Record<string, 'danger' | 'warning' | 'info' | 'neutral'> = 
   low: 'neutral',
 };
 
+/**
+ * appPath returns the in-app path of a link to this app (a path, or an
+ * absolute URL on the app's own origin), or undefined for other links.
+ */
+export function appPath(link: string, origin = window.location.origin): string | undefined {
+  if (link.startsWith('/') && !link.startsWith('//')) return link;
+  try {
+    const u = new URL(link);
+    if (u.origin === origin) return u.pathname + u.search + u.hash;
+  } catch {
+    // Not a URL: leave it as an external link.
+  }
+  return undefined;
+}
+
 /** NotificationItem shows one notification with its actions. */
 export function NotificationItem({ n, onUpdate }: { n: Notification; onUpdate: (ids: string[], change: { read?: boolean; saved?: boolean }) => void }) {
   const severity = n.payload.severity ?? 'normal';
@@ -194,14 +209,14 @@ export function NotificationItem({ n, onUpdate }: { n: Notification; onUpdate: (
   const openLink = () => {
     if (!n.read) onUpdate([n.id], { read: true });
   };
-  const internal = link?.startsWith('/') && !link.startsWith('//');
+  const path = link ? appPath(link) : undefined;
   return (
     <li className={`notification severity-${severity} ${n.read ? 'read' : 'unread'}`} aria-label={`${n.read ? '' : 'Unread: '}${n.payload.title}`}>
       <div className="notification-body">
         <p className="notification-title">
           {link ? (
-            internal ? (
-              <Link to={link} onClick={openLink}>
+            path ? (
+              <Link to={path} onClick={openLink}>
                 {n.payload.title}
               </Link>
             ) : (
