@@ -792,5 +792,17 @@ func TestMutations(t *testing.T) {
 		}
 		s.bad(`mutation { NodeInstanceCancel(id: "`+s.ids["reminder"]+`", nodeInstanceId: "1") }`, "not supported")
 		s.bad(`mutation { NodeInstanceTrigger(id: "`+s.ids["reminder"]+`", nodeId: "NoSuchState") }`, "not found")
+
+		// The reminder, its timer cancelled, is moved on to its last state.
+		s.ok(`mutation { NodeInstanceTrigger(id: "`+s.ids["reminder"]+`", nodeId: "Remind") }`, nil, "NodeInstanceTrigger", &msg)
+		if got := state(s.ids["reminder"]); got != "COMPLETED" {
+			t.Fatalf("after triggering Remind: %s", got)
+		}
+		// The failed order skips the state that failed, which ends it.
+		s.ok(`mutation { ProcessInstanceSkip(id: "`+s.ids["order"]+`") }`, nil, "ProcessInstanceSkip", &msg)
+		if got := state(s.ids["order"]); got != "COMPLETED" {
+			t.Fatalf("after skip: %s", got)
+		}
+		s.bad(`mutation { ProcessInstanceRetry(id: "`+s.ids["order"]+`") }`, "")
 	})
 }
