@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/errs"
 	"github.com/portico-dev/portico/internal/scaffolder"
+	"github.com/portico-dev/portico/internal/scaffolder/nunjucks"
 	"github.com/portico-dev/portico/internal/store"
 )
 
@@ -549,6 +550,46 @@ spec:
 			return strings.HasPrefix(l, "log failed wait: This task was marked as stale as it exceeded its timeout")
 		}) {
 			t.Errorf("status %s, log:\n%s", task.Status, strings.Join(lines, "\n"))
+		}
+	})
+}
+
+func TestTaskSealedWithAnotherKeyFailsAlone(t *testing.T) {
+	runDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.addTemplate(t, `
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: plain}
+spec:
+  type: service
+  steps: [{id: hi, action: test:echo, input: {message: hi}}]
+`)
+		// A replica configured with another secretsKey stores the task.
+		other, err := scaffolder.New(context.Background(), scaffolder.Options{
+			DB: db, Bus: e.bus, Catalog: e.catalog, Templater: nunjucks.New(nunjucks.Options{}),
+			Settings: scaffolder.Settings{SecretsKey: "key-one"}, Logger: quietLog(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stuck, err := other.CreateTask(context.Background(), scaffolder.CreateRequest{TemplateRef: "plain", Secrets: map[string]string{"T": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, _ := e.service(t, scaffolder.Settings{SecretsKey: "key-two"})
+		task := waitDone(t, svc, stuck)
+		_, bodies := logLines(t, svc, stuck)
+		last := bodies[len(bodies)-1]
+		if task.Status != scaffolder.StatusFailed || last.Error == nil || !strings.Contains(last.Error.Message, "scaffolder.secretsKey") {
+			t.Errorf("status %s, completion %+v", task.Status, last)
+		}
+		next, err := svc.CreateTask(context.Background(), scaffolder.CreateRequest{TemplateRef: "plain"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task := waitDone(t, svc, next); task.Status != scaffolder.StatusCompleted {
+			t.Errorf("the next task: %s", task.Status)
 		}
 	})
 }

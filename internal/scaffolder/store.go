@@ -69,9 +69,20 @@ type claimedTask struct {
 // claim takes the oldest open task, or returns nil. Secrets stay stored
 // only when recovery may need them again.
 func (s *taskStore) claim(ctx context.Context, keepSecrets bool) (*claimedTask, error) {
-	var c *claimedTask
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		c = nil
+	// A task that cannot run (damaged row, secrets sealed with another key)
+	// is failed in place, and the next one is tried, so that one bad row
+	// does not stop the queue.
+	for {
+		c, unusable, err := s.claimOne(ctx, keepSecrets)
+		if err != nil || !unusable {
+			return c, err
+		}
+	}
+}
+
+func (s *taskStore) claimOne(ctx context.Context, keepSecrets bool) (c *claimedTask, unusable bool, err error) {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		c, unusable = nil, false
 		var id, specJSON string
 		var sealed, state, createdBy sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT id, spec, secrets, state, created_by FROM scaffolder_tasks WHERE status = 'open' ORDER BY created_at, id LIMIT 1 `+s.db.SkipLocked()).
@@ -83,20 +94,33 @@ func (s *taskStore) claim(ctx context.Context, keepSecrets bool) (*claimedTask, 
 			return err
 		}
 		ct := &claimedTask{ID: id, RunID: uuid.NewString(), CreatedBy: createdBy.String}
+		var problem error
 		if err := json.Unmarshal([]byte(specJSON), &ct.Spec); err != nil {
-			return fmt.Errorf("task %s has a damaged spec: %w", id, err)
-		}
-		if state.Valid && state.String != "" {
+			problem = fmt.Errorf("the task's stored spec is damaged: %w", err)
+		} else if state.Valid && state.String != "" {
 			if err := json.Unmarshal([]byte(state.String), &ct.State); err != nil {
-				return fmt.Errorf("task %s has a damaged state: %w", id, err)
+				problem = fmt.Errorf("the task's stored state is damaged: %w", err)
 			}
 		}
-		var secretsPtr *string
-		if sealed.Valid {
-			secretsPtr = &sealed.String
+		if problem == nil {
+			var secretsPtr *string
+			if sealed.Valid {
+				secretsPtr = &sealed.String
+			}
+			if ct.Secrets, err = s.sealer.open(secretsPtr); err != nil {
+				problem = err
+			}
 		}
-		if ct.Secrets, err = s.sealer.open(secretsPtr); err != nil {
-			return fmt.Errorf("task %s: %w", id, err)
+		if problem != nil {
+			unusable = true
+			if _, err := tx.ExecContext(ctx, `UPDATE scaffolder_tasks SET status = 'failed', secrets = NULL, run_id = NULL WHERE id = $1`, id); err != nil {
+				return err
+			}
+			_, err := s.addEvent(ctx, tx, id, EventCompletion, map[string]any{
+				"message": "Run completed with status: failed",
+				"error":   map[string]string{"name": "Error", "message": "The task cannot run: " + problem.Error()},
+			})
+			return err
 		}
 		// Has this task run before? A recovered event says so, and says
 		// whether to start over.
@@ -125,7 +149,7 @@ func (s *taskStore) claim(ctx context.Context, keepSecrets bool) (*claimedTask, 
 		c = ct
 		return nil
 	})
-	return c, err
+	return c, unusable, err
 }
 
 // heartbeat records that the run is alive. It returns errLostClaim when the
