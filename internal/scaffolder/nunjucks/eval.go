@@ -631,6 +631,14 @@ func jsPow(a, b float64) float64 {
 	return math.Pow(a, b)
 }
 
+// objectPrototypeKeys are the properties every object inherits, which
+// `in` sees.
+var objectPrototypeKeys = map[string]bool{
+	"constructor": true, "toString": true, "toLocaleString": true, "valueOf": true, "hasOwnProperty": true,
+	"isPrototypeOf": true, "propertyIsEnumerable": true, "__proto__": true, "__defineGetter__": true,
+	"__defineSetter__": true, "__lookupGetter__": true, "__lookupSetter__": true,
+}
+
 // inOperator is `key in container`.
 func inOperator(key, container any) (bool, error) {
 	switch c := norm(container).(type) {
@@ -649,8 +657,9 @@ func inOperator(key, container any) (bool, error) {
 		_, own := objectGet(c, k)
 		return own || !isUndefined(stringMethod(c.s, k)), nil
 	case *object, map[string]any, Kwargs:
-		_, ok := objectGet(c, toString(key))
-		return ok, nil
+		k := toString(key)
+		_, ok := objectGet(c, k)
+		return ok || objectPrototypeKeys[k], nil
 	}
 	return false, fmt.Errorf(`cannot use "in" operator to search for "%s" in %s`, toString(key), describe(container))
 }

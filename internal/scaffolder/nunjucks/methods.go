@@ -62,8 +62,21 @@ func memberLookup(obj, key any) any {
 		}
 		return stringMethod(o.s, k)
 	case *object, map[string]any, Kwargs:
-		if v, ok := objectGet(o, propertyKey(key)); ok {
+		k := propertyKey(key)
+		if v, ok := objectGet(o, k); ok {
 			return norm(v)
+		}
+		// The methods every object inherits from Object.prototype.
+		switch k {
+		case "toString", "toLocaleString":
+			return Func(func(...any) (any, error) { return "[object Object]", nil })
+		case "valueOf":
+			return Func(func(...any) (any, error) { return o, nil })
+		case "hasOwnProperty":
+			return Func(func(args ...any) (any, error) {
+				_, ok := objectGet(o, propertyKey(arg(args, 0)))
+				return ok, nil
+			})
 		}
 		return Undefined
 	case float64:

@@ -72,7 +72,10 @@ var (
 		"center(5)", "indent(2)", "select('odd')", "reject", "dictsort", "groupby('k')", "selectattr('v')", "join('-', 'k')",
 		"slice(2)", "first | upper", "striptags", "nl2br", "urlize", "forceescape", "list | join('|')"}
 	randMembers = []string{".length", "[0]", "[1]", ".a", ".b", ".k", "['a']", ".toUpperCase()", ".split('b')", ".slice(1)",
-		".indexOf('b')", ".join('+')", ".includes('a')", ".startsWith('a')", ".trim()", ".replace('a', 'z')", ".concat('!')"}
+		".indexOf('b')", ".join('+')", ".includes('a')", ".startsWith('a')", ".trim()", ".replace('a', 'z')", ".concat('!')",
+		".substring(2, 1)", ".substr(-2, 1)", ".lastIndexOf('l')", ".charAt(1)", ".padStart(6, '*')", ".padEnd(2)", ".repeat(2)",
+		".at(-1)", ".match(r/[a-z]/g)", ".split(r/[ab]/)", ".replace(r/([a-z])/g, '<$1>')", ".slice(-2)", ".endsWith('c')",
+		".toLowerCase()", ".toString()", ".toFixed(1)", ".lastIndexOf(1)", ".concat([9])", ".trimEnd()", "['length']"}
 	randTests = []string{"defined", "undefined", "odd", "even", "number", "string", "none", "divisibleby(2)", "truthy",
 		"escaped", "mapping", "iterable"}
 	randTexts = []string{"a", " ", "\n", "  \n", "\t", "x y", "\r\n", "\n\n", "  ", " b \n  ", "é"}
