@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -304,4 +305,44 @@ func TestScaffolderSurvivorRecoversTask(t *testing.T) {
 	}
 	<-a.done
 	checkResumed(t, b, fc, id)
+}
+
+// TestScaffolderSIGTERMLetsTheStepFinish stops portico gracefully during a
+// step: the step finishes, the task is handed over before its next step,
+// and the restarted server completes it without running anything twice.
+func TestScaffolderSIGTERMLetsTheStepFinish(t *testing.T) {
+	fc := startFetchCounter(t)
+	dir, cfg := crashSetup(t, fc, "")
+	first := startServe(t, dir, "--config", cfg)
+	id := createCrashTask(t, first, fc)
+	waitForEvent(t, first, id, "wait step", waitingStep)
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.done:
+		if first.err != nil {
+			t.Fatalf("portico exited with %v\n%s", first.err, first.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("portico did not stop within 30s of SIGTERM")
+	}
+
+	second := startServe(t, dir, "--config", cfg)
+	evs := waitForEvent(t, second, id, "completion", completion)
+	var log []string
+	waits := 0
+	for _, e := range evs {
+		log = append(log, fmt.Sprintf("%s %s %s: %s", e.Type, e.Body.Status, e.Body.StepID, e.Body.Message))
+		if waitingStep(e) {
+			waits++
+		}
+	}
+	joined := strings.Join(log, "\n")
+	if !strings.Contains(joined, "Run completed with status: completed") || waits != 1 {
+		t.Errorf("want a completed task whose wait step began once:\n%s", joined)
+	}
+	if fc.get("/one") != 1 || fc.get("/two") != 1 {
+		t.Errorf("fetches: one %d, two %d; want 1 each", fc.get("/one"), fc.get("/two"))
+	}
 }
