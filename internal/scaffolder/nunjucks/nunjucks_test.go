@@ -2,6 +2,7 @@ package nunjucks_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -256,5 +257,40 @@ func TestToFixed(t *testing.T) {
 		"${{ (0.000001).toFixed(3) }} ${{ (99.5).toFixed(0) }} ${{ (100000000000000000000).toFixed(2) }}", nil)
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestParseJSONKeepsKeyOrder(t *testing.T) {
+	v, err := nunjucks.ParseJSON([]byte(`{"zeta": 1, "alpha": {"y": [1, 2.5, "x", null, true], "b": "c"}, "2": "two", "1": "one"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := nunjucks.New(nunjucks.Options{})
+	got := render(t, env, "${{ p | dump }}|{% for k, v in p %}${{ k }},{% endfor %}|${{ p.alpha.y[1] }}", map[string]any{"p": v})
+	want := `{"1":"one","2":"two","zeta":1,"alpha":{"y":[1,2.5,"x",null,true],"b":"c"}}|1,2,zeta,alpha,|2.5`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if m, ok := nunjucks.ToGo(v).(map[string]any); !ok || m["zeta"] != 1.0 {
+		t.Errorf("ToGo: %#v", nunjucks.ToGo(v))
+	}
+	for _, bad := range []string{`{"a": }`, `[1, 2`, `{} {}`, strings.Repeat("[", 2000) + strings.Repeat("]", 2000)} {
+		if _, err := nunjucks.ParseJSON([]byte(bad)); err == nil {
+			t.Errorf("%.20s: want an error", bad)
+		}
+	}
+}
+
+func TestParseJSONMarshalsBack(t *testing.T) {
+	v, err := nunjucks.ParseJSON([]byte(`{"b": [1, {"d": 2, "c": 3}], "a": "<x>"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"b":[1,{"d":2,"c":3}],"a":"\u003cx\u003e"}` {
+		t.Errorf("got %s", out)
 	}
 }
