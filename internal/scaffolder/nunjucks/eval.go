@@ -723,10 +723,16 @@ func (r *renderer) checkValue(n node, v any) error {
 	case string:
 		return r.checkSize(n, len(x))
 	case []any:
-		return r.checkSize(n, len(x))
+		if len(x) > maxArrayLen {
+			return r.errAt(n, fmt.Errorf("%w: an array of %d items exceeds the %d item limit", ErrOutputLimit, len(x), maxArrayLen))
+		}
 	}
 	return nil
 }
+
+// maxArrayLen bounds arrays that functions and filters build (such as
+// repeated concat), which the output cap alone would bound too loosely.
+const maxArrayLen = 1 << 20
 
 func (r *renderer) evalFilter(x *filterNode) (any, error) {
 	f, ok := r.env.filters[x.name]

@@ -20,7 +20,7 @@
 //
 // Known differences from nunjucks.js: Go maps have no key order, so a
 // map[string]any prints and iterates with sorted keys (objects built in a
-// template keep their order); `**` with a non-integer result may differ in
+// template or decoded by ParseJSON keep their order); `**` with a non-integer result may differ in
 // the last digit (V8's Math.pow is not Go's math.Pow); regular expression
 // literals use Go's RE2 syntax (no look-around or back-references); the
 // Jinja layer offers only the read-only list and dict methods.

@@ -294,3 +294,11 @@ func TestParseJSONMarshalsBack(t *testing.T) {
 		t.Errorf("got %s", out)
 	}
 }
+
+func TestArrayGrowthIsBounded(t *testing.T) {
+	_, err := nunjucks.New(nunjucks.Options{}).RenderString(context.Background(),
+		"{% set a = [1] %}{% for i in range(40) %}{% set a = a.concat(a) %}{% endfor %}${{ a.length }}", nil)
+	if !errors.Is(err, nunjucks.ErrOutputLimit) {
+		t.Fatalf("got %v, want ErrOutputLimit", err)
+	}
+}
