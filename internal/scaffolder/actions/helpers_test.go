@@ -39,7 +39,7 @@ func (s *logSink) text() string {
 // run is one call of an action in a fresh workspace, as a task step
 // would make it.
 type run struct {
-	t          *testing.T
+	t          testing.TB
 	ws         string
 	root       *os.Root
 	log        *logSink
@@ -50,7 +50,7 @@ type run struct {
 	taskID     string
 }
 
-func newRun(t *testing.T) *run {
+func newRun(t testing.TB) *run {
 	t.Helper()
 	ws := t.TempDir()
 	root, err := os.OpenRoot(ws)
