@@ -29,6 +29,19 @@ export default async function ({ page, signIn, shot, step }) {
   await waitForCount(rows, 1);
   await page.getByRole('searchbox', { name: 'Search the catalog' }).fill('');
 
+  step('all kinds: the server pages through them with cursors');
+  await page.getByLabel('Kind').selectOption('all');
+  const range = page.locator('.toolbar .muted');
+  await range.filter({ hasText: /^1–20 of \d+$/ }).waitFor();
+  const total = Number((await range.innerText()).split(' of ')[1]);
+  await waitForCount(rows, 20);
+  const firstPage = await rows.first().innerText();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await range.filter({ hasText: new RegExp(`^21–${Math.min(40, total)} of ${total}$`) }).waitFor();
+  if ((await rows.first().innerText()) === firstPage) throw new Error('the second page starts like the first');
+  await page.getByRole('button', { name: 'Previous' }).click();
+  await range.filter({ hasText: /^1–20 of / }).waitFor();
+
   step('switch to APIs and open the Payments API');
   await page.getByLabel('Kind').selectOption('api');
   await table.getByRole('link', { name: 'Payments API' }).click();
