@@ -593,3 +593,31 @@ spec:
 		}
 	})
 }
+
+func TestDefaultEnvironment(t *testing.T) {
+	runDB(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.addTemplate(t, `
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: env}
+spec:
+  type: service
+  steps:
+    - {id: show, action: test:echo, input: {message: "${{ environment.parameters.region }} ${{ environment.secrets.KEY }}"}}
+`)
+		svc, _ := e.service(t, scaffolder.Settings{
+			EnvironmentParameters: map[string]any{"region": "eu-1"},
+			EnvironmentSecrets:    map[string]string{"KEY": "env-secret-value"},
+		})
+		id, err := svc.CreateTask(context.Background(), scaffolder.CreateRequest{TemplateRef: "env"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, svc, id)
+		lines, _ := logLines(t, svc, id)
+		if !slices.Contains(lines, "log show: eu-1 ***") {
+			t.Errorf("log:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+}
