@@ -13,7 +13,8 @@ import (
 // dataIndexService.url points) and at /api/orchestrator/graphql. Like
 // SonataFlow's routes it needs no Portico credentials when
 // orchestrator.runtimeApi.allowUnauthenticated is set, as the plugin
-// sends none.
+// sends none, and it is served without credentials on the runtime API's
+// own port (orchestrator.runtimeApi.listen) when there is one.
 func initDataIndex(ctx context.Context, env *Env, rt *orchestrator.Runtime, cfg *orchestrator.Config) error {
 	svc := dataindex.New(dataindex.Options{
 		Runtime: rt, DB: env.DB, Logger: env.Logger.With("plugin", "orchestrator", "api", "dataindex"),
@@ -26,5 +27,10 @@ func initDataIndex(ctx context.Context, env *Env, rt *orchestrator.Runtime, cfg 
 	root.Handle("GET /graphql", svc, opts...)
 	root.Handle("POST /graphql", svc, opts...)
 	env.Router("orchestrator").Handle("/graphql", svc, opts...)
+	if p := env.Port(runtimePort); p != nil {
+		r := p.Router("orchestrator")
+		r.Handle("GET /graphql", svc, httpapi.Unauthenticated())
+		r.Handle("POST /graphql", svc, httpapi.Unauthenticated())
+	}
 	return nil
 }

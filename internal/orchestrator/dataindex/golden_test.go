@@ -57,7 +57,8 @@ orchestrator:
 }
 
 // TestNeedsCredentials: without orchestrator.runtimeApi.allowUnauthenticated
-// the Data Index asks for Portico credentials, like the runtime API.
+// the Data Index asks for Portico credentials, like the runtime API, on
+// the main port, and answers without them on the runtime API's own port.
 func TestNeedsCredentials(t *testing.T) {
 	inst := apptest.Start(t, apptest.Options{Config: `
 backend:
@@ -67,9 +68,11 @@ backend:
         options: {token: test-token-0123456789, subject: tests}
 orchestrator:
   workflows: ["embedded:workflows"]
+  runtimeApi:
+    listen: {host: 127.0.0.1, port: 0}
 `})
-	for _, token := range []string{"", "test-token-0123456789"} {
-		req, _ := http.NewRequest(http.MethodPost, inst.URL+"/graphql", strings.NewReader(`{"query": "{ CountProcessInstances }"}`))
+	status := func(base, token string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(`{"query": "{ CountProcessInstances }"}`))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -79,12 +82,19 @@ orchestrator:
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		want := http.StatusUnauthorized
-		if token != "" {
-			want = http.StatusOK
-		}
-		if resp.StatusCode != want {
-			t.Fatalf("token %q: status %d, want %d", token, resp.StatusCode, want)
-		}
+		return resp.StatusCode
+	}
+	if got := status(inst.URL, ""); got != http.StatusUnauthorized {
+		t.Errorf("main port without a token: %d", got)
+	}
+	if got := status(inst.URL, "test-token-0123456789"); got != http.StatusOK {
+		t.Errorf("main port with a token: %d", got)
+	}
+	port := inst.App.Env().Port("orchestrator.runtimeApi.listen")
+	if port == nil || port.Addr() == nil {
+		t.Fatal("the runtime API port is not listening")
+	}
+	if got := status("http://"+port.Addr().String(), ""); got != http.StatusOK {
+		t.Errorf("runtime port without a token: %d", got)
 	}
 }
