@@ -1,8 +1,9 @@
-// Creating a project from a template: the gallery, the wizard's steps with
-// Backstage's field extensions, the review, the template's form decorator
-// (portico:initiator fills "requested by" with the signed-in user), then
-// the task page, whose steps finish and whose output link shows.
-const template = process.env.PORTICO_E2E_TEMPLATE ?? 'e2-demo';
+// Creating a project from the example template: the gallery, the wizard's
+// steps (a validation message, Backstage's OwnerPicker, a boolean), the
+// review, the template's form decorator (portico:initiator records the
+// signed-in user as requestedBy), then the task page, whose steps finish
+// and whose output link opens the new component in the catalog.
+const template = process.env.PORTICO_E2E_TEMPLATE ?? 'example-service';
 
 export default async function ({ page, signIn, shot, step }) {
   step('open the template gallery');
@@ -16,32 +17,37 @@ export default async function ({ page, signIn, shot, step }) {
   await card.getByRole('link', { name: /Choose/ }).click();
   await page.locator('.stepper').waitFor();
   const name = `demo-${Date.now().toString(36)}`;
-  await page.getByLabel(/^Name/).fill('Not valid!');
-  await page.getByLabel(/^Owner/).fill('group:default/team-a');
-  await page.getByRole('button', { name: /Next|Review/ }).click();
-  await page.getByText(/must start and end with a letter or digit/).waitFor();
+  const nameField = page.getByRole('textbox', { name: /^Name/ });
+  await nameField.fill('Not Valid');
+  await page.getByRole('button', { name: /^(Next|Review)$/ }).click();
+  await page.locator('.error-detail').first().waitFor();
   await shot('validation');
-  await page.getByLabel(/^Name/).fill(name);
-  await page.getByRole('button', { name: /Next|Review/ }).click();
-  await page.getByText('Where', { exact: true }).first().waitFor();
-  await page.getByRole('textbox', { name: 'Owner', exact: true }).fill('examples');
-  await page.getByRole('textbox', { name: 'Repository', exact: true }).fill(name);
-  await page.getByLabel(/API key/).fill('s3cret');
+  await nameField.fill(name);
+  await page.getByRole('button', { name: /^(Next|Review)$/ }).click();
+  await page.getByRole('heading', { name: 'What to include' }).waitFor();
+  await page.getByRole('checkbox', { name: /Dockerfile/ }).check();
   await page.getByRole('button', { name: 'Review' }).click();
   await page.getByRole('heading', { name: 'Review' }).waitFor();
   await page.getByText('portico:initiator').waitFor();
-  await page.locator('dd', { hasText: '******' }).first().waitFor();
+  await page.locator('dd', { hasText: name }).first().waitFor();
   await shot('review');
 
-  step('create and watch the task');
+  step('create and watch the task finish');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.locator('[data-testid="task-status"][data-status="completed"]').waitFor({ timeout: 120_000 });
-  await page.getByRole('link', { name: 'Open the repository' }).waitFor();
-  await page.getByText(`for user:development/guest`).first().waitFor();
+  const link = page.getByRole('link', { name: 'Open in catalog' });
+  await link.waitFor();
+  // The decorator's value reached the task: the commit names the user.
+  await page.locator('.task-log', { hasText: 'Finished step' }).waitFor();
   await shot('task-completed');
 
+  step('the output link opens the new component');
+  await link.click();
+  await page.getByRole('heading', { level: 1, name: name }).waitFor();
+  await shot('component');
+
   step('the task is in the list');
-  await page.getByRole('link', { name: 'All tasks' }).click();
+  await page.goto(page.url().replace(/\/catalog\/.*$/, '/create/tasks'));
   await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
   await page.locator('table').getByText('completed').first().waitFor();
   await shot('tasks');

@@ -17,6 +17,19 @@ function ownerOf(e: Entity): string | undefined {
   return typeof o === 'string' ? o : undefined;
 }
 
+/**
+ * orchestratorWorkflowId tells the orchestrator's own entities (a Template
+ * of type "workflow" with no steps, one per deployed workflow) from real
+ * templates, and returns the workflow's id.
+ */
+export function orchestratorWorkflowId(e: Entity): string | undefined {
+  const steps = e.spec?.steps;
+  if (e.spec?.type !== 'workflow' || (Array.isArray(steps) && steps.length > 0)) return undefined;
+  const src = e.metadata.annotations?.['backstage.io/source-location'] ?? '';
+  const m = /\/management\/processes\/([^/]+)\/source/.exec(src);
+  return m ? decodeURIComponent(m[1]) : e.metadata.name;
+}
+
 export function TemplatesPage() {
   const api = useApi();
   const [query, setQuery] = useQueryParams();
@@ -64,7 +77,8 @@ export function TemplatesPage() {
             const title = t.metadata.title ?? t.metadata.name;
             // The orchestrator lists each workflow as a Template of type
             // "workflow": choosing one opens the workflow's run page.
-            const to = t.spec?.type === 'workflow' ? runPath(t.metadata.name) : templatePath(ns, t.metadata.name);
+            const workflowId = orchestratorWorkflowId(t);
+            const to = workflowId ? runPath(workflowId) : templatePath(ns, t.metadata.name);
             return (
               <li key={`${ns}/${t.metadata.name}`} className="card template-card" data-template={t.metadata.name}>
                 <div className="card-body">

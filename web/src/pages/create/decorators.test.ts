@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../../api/client';
 import { defaultDecorators, runDecorators } from './decorators';
 import { parseSSE } from './api';
+import { orchestratorWorkflowId } from './TemplatesPage';
 
 const deps = {
   identity: { userEntityRef: 'user:default/ana', ownershipEntityRefs: [], provider: 'guest' },
@@ -49,5 +50,22 @@ describe('parseSSE', () => {
       { event: 'completion', data: '{"id":2}' },
     ]);
     expect(rest).toBe('event: log\ndata: {"id"');
+  });
+});
+
+describe('orchestratorWorkflowId', () => {
+  const base = { apiVersion: 'scaffolder.backstage.io/v1beta3', kind: 'Template' };
+  it('knows the orchestrator’s workflow entities by their empty steps', () => {
+    expect(
+      orchestratorWorkflowId({
+        ...base,
+        metadata: { name: 'greeting', annotations: { 'backstage.io/source-location': 'url:http://h/management/processes/greeting/source' } },
+        spec: { type: 'workflow', steps: [] },
+      }),
+    ).toBe('greeting');
+  });
+  it('leaves a template of type workflow that has steps to the wizard', () => {
+    expect(orchestratorWorkflowId({ ...base, metadata: { name: 'x' }, spec: { type: 'workflow', steps: [{ action: 'orchestrator:workflow:run' }] } })).toBeUndefined();
+    expect(orchestratorWorkflowId({ ...base, metadata: { name: 'y' }, spec: { type: 'service', steps: [] } })).toBeUndefined();
   });
 });
