@@ -68,6 +68,10 @@ var ErrStepLimit = errors.New("template step budget exceeded")
 // string it built) exceeded Options.MaxOutputBytes.
 var ErrOutputLimit = errors.New("template output limit exceeded")
 
+// errValueTooLarge is panicked by toString and JSON encoding when a value
+// prints to more than maxStringBuild bytes; Render recovers it.
+var errValueTooLarge = errors.New("value too large to print")
+
 func (r *renderer) errAt(n node, err error) error {
 	var te *Error
 	if errors.As(err, &te) {

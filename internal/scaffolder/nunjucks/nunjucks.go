@@ -284,6 +284,10 @@ func (t *Template) soleExpression() node {
 // input and must never take the process down.
 func recoverPanic(err *error) {
 	if r := recover(); r != nil {
+		if r == errValueTooLarge {
+			*err = &Error{Msg: fmt.Sprintf("a value grew beyond %d bytes while printing", maxPrintBytes), Err: ErrOutputLimit}
+			return
+		}
 		*err = &Error{Line: 0, Column: 0, Msg: fmt.Sprintf("internal error: %v", r)}
 	}
 }

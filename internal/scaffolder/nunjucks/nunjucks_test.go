@@ -302,3 +302,15 @@ func TestArrayGrowthIsBounded(t *testing.T) {
 		t.Fatalf("got %v, want ErrOutputLimit", err)
 	}
 }
+
+func TestSelfSharingArraysAreBounded(t *testing.T) {
+	for _, src := range []string{
+		"{% set a = [1, 2, 3, 4] %}{% for i in range(40) %}{% set a = [a, a] %}{% endfor %}${{ a }}",
+		"{% set a = [1, 2, 3, 4] %}{% for i in range(40) %}{% set a = [a, a] %}{% endfor %}${{ a | dump }}",
+	} {
+		_, err := nunjucks.New(nunjucks.Options{}).RenderString(context.Background(), src, nil)
+		if !errors.Is(err, nunjucks.ErrOutputLimit) {
+			t.Errorf("%s: got %v, want ErrOutputLimit", src, err)
+		}
+	}
+}

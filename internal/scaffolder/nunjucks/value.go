@@ -651,14 +651,7 @@ func toString(v any) string {
 		return "undefined"
 	case []any:
 		var b strings.Builder
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if !isNullish(e) {
-				b.WriteString(toString(e))
-			}
-		}
+		writeArrayString(&b, x)
 		return b.String()
 	case *object, map[string]any, Kwargs:
 		return "[object Object]"
@@ -671,6 +664,31 @@ func toString(v any) string {
 	}
 	return toString(fromGo(v))
 }
+
+// writeArrayString writes Array.prototype.toString's result into b.
+func writeArrayString(b *strings.Builder, x []any) {
+	for i, e := range x {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if b.Len() > maxPrintBytes {
+			// Arrays can share themselves ([a, a] doubled in a loop), so
+			// printing one may grow exponentially; Render turns this panic
+			// into ErrOutputLimit.
+			panic(errValueTooLarge)
+		}
+		switch y := e.(type) {
+		case nil, undefinedType:
+		case []any:
+			writeArrayString(b, y)
+		default:
+			b.WriteString(toString(e))
+		}
+	}
+}
+
+// maxPrintBytes bounds the text of one printed or dumped value.
+const maxPrintBytes = 16 << 20
 
 // outputString is how `${{ value }}` prints: null and undefined print
 // nothing, everything else as ToString.
@@ -961,6 +979,9 @@ func writeJSON(b *strings.Builder, v any, gap, indent string, depth int) bool {
 	if depth > 1000 {
 		b.WriteString("null")
 		return true
+	}
+	if b.Len() > maxPrintBytes {
+		panic(errValueTooLarge) // see writeArrayString
 	}
 	switch x := v.(type) {
 	case undefinedType, Func:
