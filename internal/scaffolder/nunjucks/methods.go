@@ -597,6 +597,9 @@ func joinValues(a []any, sep string) string {
 		if i > 0 {
 			b.WriteString(sep)
 		}
+		if b.Len() > maxPrintBytes {
+			panic(errValueTooLarge) // see writeArrayString
+		}
 		if !isNullish(e) {
 			b.WriteString(toString(e))
 		}
