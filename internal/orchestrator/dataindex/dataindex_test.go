@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -804,5 +805,87 @@ func TestMutations(t *testing.T) {
 			t.Fatalf("after skip: %s", got)
 		}
 		s.bad(`mutation { ProcessInstanceRetry(id: "`+s.ids["order"]+`") }`, "")
+	})
+}
+
+// TestSubFlows: parents and children load in batches, nested both ways.
+func TestSubFlows(t *testing.T) {
+	each(t, func(t *testing.T, pg bool) {
+		dir := t.TempDir()
+		files := map[string]string{
+			"caller.sw.yaml": "id: caller\nversion: \"1.0\"\nspecVersion: \"0.8\"\nname: Caller\nstart: Call\nstates:\n  - name: Call\n    type: operation\n    actions:\n      - subFlowRef: callee\n      - subFlowRef: callee\n    end: true\n",
+			"callee.sw.yaml": "id: callee\nversion: \"1.0\"\nspecVersion: \"0.8\"\nname: Callee\nstart: Done\nstates:\n  - name: Done\n    type: inject\n    data: {callee: done}\n    end: true\n",
+		}
+		for name, src := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: fmt.Sprintf(`
+orchestrator:
+  workflows: [%q]
+  runtimeApi: {allowUnauthenticated: true}
+  pollInterval: 20ms
+`, dir)})
+		s := &server{Instance: inst, t: t, ids: map[string]string{}}
+		var parents []string
+		for range 2 {
+			parents = append(parents, s.start("caller", `{}`))
+		}
+		type node struct {
+			ID                      string  `json:"id"`
+			ProcessID               string  `json:"processId"`
+			State                   string  `json:"state"`
+			ParentProcessInstanceID *string `json:"parentProcessInstanceId"`
+			RootProcessInstanceID   *string `json:"rootProcessInstanceId"`
+			RootProcessID           *string `json:"rootProcessId"`
+			ParentProcessInstance   *node   `json:"parentProcessInstance"`
+			ChildProcessInstances   []node  `json:"childProcessInstances"`
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		var list []node
+		for {
+			s.ok(`{ ProcessInstances(where: {processId: {equal: "caller"}}, orderBy: {start: ASC}) { id state rootProcessInstanceId
+				childProcessInstances { id processId parentProcessInstanceId rootProcessInstanceId rootProcessId
+					parentProcessInstance { id processId childProcessInstances { id } } } } }`, nil, "ProcessInstances", &list)
+			done := len(list) == 2
+			for _, p := range list {
+				done = done && p.State == "COMPLETED"
+			}
+			if done || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(list) != 2 {
+			t.Fatalf("callers %+v", list)
+		}
+		for i, p := range list {
+			if p.ID != parents[i] || p.State != "COMPLETED" || p.RootProcessInstanceID != nil {
+				t.Fatalf("caller %d: %+v", i, p)
+			}
+			if len(p.ChildProcessInstances) != 2 {
+				t.Fatalf("caller %s has children %+v", p.ID, p.ChildProcessInstances)
+			}
+			for _, c := range p.ChildProcessInstances {
+				if c.ProcessID != "callee" || c.ParentProcessInstanceID == nil || *c.ParentProcessInstanceID != p.ID ||
+					c.RootProcessInstanceID == nil || *c.RootProcessInstanceID != p.ID || c.RootProcessID == nil || *c.RootProcessID != "caller" {
+					t.Fatalf("child %+v of %s", c, p.ID)
+				}
+				if c.ParentProcessInstance == nil || c.ParentProcessInstance.ID != p.ID || len(c.ParentProcessInstance.ChildProcessInstances) != 2 {
+					t.Fatalf("child's parent %+v", c.ParentProcessInstance)
+				}
+			}
+		}
+		var children []node
+		s.ok(`{ ProcessInstances(where: {rootProcessInstanceId: {equal: "`+parents[1]+`"}}) { id parentProcessInstance { id } } }`, nil, "ProcessInstances", &children)
+		if len(children) != 2 || children[0].ParentProcessInstance == nil || children[0].ParentProcessInstance.ID != parents[1] {
+			t.Fatalf("children of %s: %+v", parents[1], children)
+		}
+		var n int
+		s.ok(`{ CountProcessInstances(where: {parentProcessInstanceId: {isNull: false}}) }`, nil, "CountProcessInstances", &n)
+		if n != 4 {
+			t.Fatalf("%d children", n)
+		}
 	})
 }
