@@ -5,6 +5,7 @@ import { Markdown } from 'markdown-to-jsx/react';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApi } from '../../api/auth';
 import { entityPath, humanRef } from '../../api/catalog';
+import { instancePath } from '../../api/orchestrator';
 import { Card, Chip, Page } from '../../components/Page';
 import { ErrorPanel, InlineError, Loading } from '../../components/States';
 import { formatTime } from '../../format';
@@ -201,7 +202,15 @@ export function TaskPage({ taskId }: { taskId: string }) {
                   {extra.map(([k, v]) => (
                     <div key={k}>
                       <dt>{k}</dt>
-                      <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+                      <dd>
+                        {/instanceId$/i.test(k) && typeof v === 'string' && v ? (
+                          <Link to={instancePath(v)}>{v}</Link>
+                        ) : typeof v === 'string' ? (
+                          v
+                        ) : (
+                          JSON.stringify(v)
+                        )}
+                      </dd>
                     </div>
                   ))}
                 </dl>
