@@ -31,8 +31,9 @@ type gqlResponse struct {
 	status int
 	Data   map[string]json.RawMessage `json:"data"`
 	Errors []struct {
-		Message string `json:"message"`
-		Path    []any  `json:"path"`
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
 	} `json:"errors"`
 	raw []byte
 }
@@ -735,6 +736,12 @@ func TestBadInput(t *testing.T) {
 		s.ok(`{ CountProcessInstances }`, nil, "CountProcessInstances", &n)
 		if n != len(s.ids) {
 			t.Fatalf("%d instances left", n)
+		}
+	})
+	t.Run("classification", func(t *testing.T) {
+		r := s.post(`{ ProcessInstances(pagination: {limit: 1000000}) { id } }`, nil)
+		if len(r.Errors) != 1 || r.Errors[0].Extensions["classification"] != "DataFetchingException" || fmt.Sprint(r.Errors[0].Path) != "[ProcessInstances]" {
+			t.Fatalf("a failed field: %s", r.raw)
 		}
 	})
 	t.Run("mutation over GET", func(t *testing.T) {

@@ -141,7 +141,17 @@ func (s *Service) presentError(ctx context.Context, err error) *gqlerror.Error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = errors.New("the query was cancelled or timed out")
 	}
-	return graphql.DefaultErrorPresenter(ctx, err)
+	e := graphql.DefaultErrorPresenter(ctx, err)
+	if len(e.Path) > 0 {
+		// A field failed: the Data Index classifies this as
+		// graphql-java does, and clients such as the orchestrator plugin
+		// look at the classification.
+		if e.Extensions == nil {
+			e.Extensions = map[string]any{}
+		}
+		e.Extensions["classification"] = "DataFetchingException"
+	}
+	return e
 }
 
 // internal logs a failure inside Portico (a database error, say) and
