@@ -2,67 +2,26 @@ package scaffolder
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/portico-dev/portico/internal/seal"
 	"github.com/portico-dev/portico/internal/store"
 )
 
-// sealer encrypts task secrets at rest with AES-256-GCM. Sealed values are
-// "v1:" + base64(nonce || ciphertext).
-type sealer struct{ aead cipher.AEAD }
+// sealer keeps task secrets encrypted at rest (see package seal).
+type sealer struct{ s *seal.Sealer }
 
-// newSealer derives the key from the configured secret, or loads (creating
-// on first use) a random key kept in the database, so that every replica
-// of one database opens every other replica's secrets.
+// newSealer uses the configured key, or a random key kept in
+// scaffolder_keys and shared by every replica.
 func newSealer(ctx context.Context, db *store.DB, configured string) (*sealer, error) {
-	var key []byte
-	if configured != "" {
-		sum := sha256.Sum256([]byte(configured))
-		key = sum[:]
-	} else {
-		var err error
-		if key, err = storedKey(ctx, db); err != nil {
-			return nil, err
-		}
-	}
-	block, err := aes.NewCipher(key)
+	s, err := seal.New(ctx, db, "scaffolder_keys", "secrets", configured)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scaffolder secrets key (scaffolder.secretsKey): %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{aead: aead}, nil
-}
-
-func storedKey(ctx context.Context, db *store.DB) ([]byte, error) {
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, err
-	}
-	// The first replica's insert wins; the others read its key.
-	if _, err := db.ExecContext(ctx, `INSERT INTO scaffolder_keys (id, key, created_at) VALUES ('secrets', $1, $2) ON CONFLICT (id) DO NOTHING`,
-		base64.StdEncoding.EncodeToString(fresh), store.Now()); err != nil {
-		return nil, fmt.Errorf("store the scaffolder secrets key: %w", err)
-	}
-	var encoded string
-	if err := db.QueryRowContext(ctx, `SELECT key FROM scaffolder_keys WHERE id = 'secrets'`).Scan(&encoded); err != nil {
-		return nil, fmt.Errorf("read the scaffolder secrets key: %w", err)
-	}
-	key, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("the stored scaffolder secrets key is damaged; set scaffolder.secretsKey or delete the row of scaffolder_keys (tasks in flight lose their secrets)")
-	}
-	return key, nil
+	return &sealer{s: s}, nil
 }
 
 // seal encrypts secrets; nil or empty secrets are stored as NULL.
@@ -74,11 +33,10 @@ func (s *sealer) seal(secrets map[string]string) (*string, error) {
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, s.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	out, err := s.s.Seal(plain)
+	if err != nil {
 		return nil, err
 	}
-	out := "v1:" + base64.StdEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, nil))
 	return &out, nil
 }
 
@@ -87,18 +45,9 @@ func (s *sealer) open(sealed *string) (map[string]string, error) {
 	if sealed == nil || *sealed == "" {
 		return nil, nil
 	}
-	raw, ok := strings.CutPrefix(*sealed, "v1:")
-	if !ok {
-		return nil, fmt.Errorf("task secrets are in an unknown format")
-	}
-	data, err := base64.StdEncoding.DecodeString(raw)
-	if err != nil || len(data) < s.aead.NonceSize() {
-		return nil, fmt.Errorf("task secrets are damaged")
-	}
-	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, data[:n], data[n:], nil)
+	plain, err := s.s.Open(*sealed)
 	if err != nil {
-		return nil, fmt.Errorf("task secrets cannot be opened with this key (was scaffolder.secretsKey changed?): %w", err)
+		return nil, fmt.Errorf("task secrets: %w (was scaffolder.secretsKey changed?)", err)
 	}
 	var out map[string]string
 	if err := json.Unmarshal(plain, &out); err != nil {
