@@ -404,14 +404,10 @@ func builtinFilters(seed uint64) map[string]Filter {
 			return memberLookup(v, float64(n-1)), nil
 		},
 		"groupby": func(v any, args ...any) (any, error) {
-			arr, ok := norm(v).([]any)
-			if !ok {
-				if s, isStr := norm(v).(string); isStr {
-					arr = stringChars(s)
-				} else if isNullish(v) {
-					return nil, typeError("groupby", v, "an array")
-				}
+			if isNullish(v) {
+				return nil, typeError("groupby", v, "an array")
 			}
+			arr := listOf(v)
 			get := attrGetter(arg(args, 0))
 			res := newObject(4)
 			for _, item := range arr {
