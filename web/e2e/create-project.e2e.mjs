@@ -37,8 +37,8 @@ export default async function ({ page, signIn, shot, step }) {
   await page.locator('[data-testid="task-status"][data-status="completed"]').waitFor({ timeout: 120_000 });
   const link = page.getByRole('link', { name: 'Open in catalog' });
   await link.waitFor();
-  // The decorator's value reached the task: the commit names the user.
-  await page.locator('.task-log', { hasText: 'Finished step' }).waitFor();
+  // The decorator's value reached the task: the output names the user.
+  await page.getByText('Requested by user:development/guest').waitFor();
   await shot('task-completed');
 
   step('the output link opens the new component');
