@@ -98,3 +98,34 @@ orchestrator:
 		t.Errorf("runtime port without a token: %d", got)
 	}
 }
+
+// TestFullIntrospection: the introspection query GraphQL tools send
+// (GraphiQL, code generators) passes the depth and complexity limits.
+func TestFullIntrospection(t *testing.T) {
+	s := &server{Instance: apptest.Start(t, apptest.Options{Config: `
+orchestrator:
+  workflows: []
+  runtimeApi: {allowUnauthenticated: true}
+`}), t: t}
+	q := `query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+  types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue } interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }`
+	var schema struct {
+		QueryType struct{ Name string }
+		Types     []struct{ Name string }
+	}
+	s.ok(q, nil, "__schema", &schema)
+	names := map[string]bool{}
+	for _, ty := range schema.Types {
+		names[ty.Name] = true
+	}
+	if schema.QueryType.Name != "Query" || !names["ProcessInstance"] || !names["ProcessInstanceArgument"] || !names["JSON"] || !names["DateTime"] {
+		t.Fatalf("schema: query type %q, %d types", schema.QueryType.Name, len(schema.Types))
+	}
+}
