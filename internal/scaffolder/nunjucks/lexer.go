@@ -3,6 +3,7 @@ package nunjucks
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // tokenType is a kind of token; String gives the name syntax errors use.
@@ -115,6 +116,18 @@ func (l *lexer) forward() {
 	}
 }
 
+// advanceTo moves to byte offset end, as repeated forward calls would.
+func (l *lexer) advanceTo(end int) {
+	seg := l.src[l.pos:end]
+	if nl := strings.LastIndexByte(seg, '\n'); nl >= 0 {
+		l.line += strings.Count(seg, "\n")
+		l.col = utf8.RuneCountInString(seg[nl+1:])
+	} else {
+		l.col += utf8.RuneCountInString(seg)
+	}
+	l.pos = end
+}
+
 func (l *lexer) forwardN(n int) {
 	for i := 0; i < n && l.pos < len(l.src); i++ {
 		l.forward()
@@ -134,6 +147,16 @@ func (l *lexer) extractString(s string) bool {
 // extractWhile consumes bytes in set (or not in set when until is true).
 func (l *lexer) extractWhile(set string, until bool) string {
 	start := l.pos
+	if until {
+		// Jump to the next byte in set, counting lines and columns in
+		// bulk: template text is long and tags are rare.
+		end := len(l.src)
+		if i := strings.IndexAny(l.src[l.pos:], set); i >= 0 {
+			end = l.pos + i
+		}
+		l.advanceTo(end)
+		return l.src[start:l.pos]
+	}
 	for l.pos < len(l.src) {
 		in := strings.IndexByte(set, l.src[l.pos]) >= 0
 		if in == until {
