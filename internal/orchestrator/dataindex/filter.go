@@ -371,12 +371,8 @@ func (f *instanceFilter) where(path string, w *ProcessInstanceArgument) (string,
 	return and(conds), nil
 }
 
-func parens(c string) string {
-	if strings.HasPrefix(c, "(") || c == sqlTrue || c == sqlFalse {
-		return c
-	}
-	return "(" + c + ")"
-}
+// parens wraps a condition for NOT.
+func parens(c string) string { return "(" + c + ")" }
 
 // Node instance columns (table alias n).
 var (
