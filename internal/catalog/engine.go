@@ -103,12 +103,28 @@ func (s *Service) processClaimed(ctx context.Context, c claimedEntity) processed
 	if err := json.Unmarshal([]byte(c.unprocessed), &e); err != nil {
 		p.out = &Outcome{Errors: []error{errs.InputErrorf("stored entity %s cannot be read: %v", c.ref, err)}}
 	} else {
-		p.out = s.ingest.Process(ctx, &e)
+		// Children become rows (their JSON) as they are read, so a large
+		// glob is held as compact rows rather than as entities.
+		var childErrs []error
+		p.out = s.ingest.process(ctx, &e, func(ch DeferredChild) {
+			row, err := newDeferredRow(ch.Entity, ch.LocationKey)
+			if err != nil {
+				childErrs = append(childErrs, err)
+				return
+			}
+			p.children = append(p.children, row)
+		})
+		if p.out.Entity == nil {
+			p.children = nil
+		} else {
+			p.out.Errors = append(p.out.Errors, childErrs...)
+		}
 	}
 	if p.out.Entity != nil {
 		data, err := p.out.Entity.MarshalJSON()
 		if err != nil {
 			p.out = &Outcome{Errors: []error{err}}
+			p.children = nil
 		} else {
 			p.processed = data
 		}

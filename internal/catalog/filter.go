@@ -280,14 +280,14 @@ func escapeLike(s string) string {
 }
 
 // sql renders the filter as a condition on f.entity_id. Each key test is
-// an EXISTS that the (entity_id, key) index answers with one seek, so a
+// a probe that the (entity_id, key) index answers with one seek, so a
 // page of a list ordered by entity_ref stops after limit matches (as IN
 // over the search rows, SQLite built the whole set of matches first:
 // 690 ms at 100k entities).
 func (f *Filter) sql(a *sqlArgs) string { return f.sqlOn(a, "f.entity_id", true) }
 
 // sqlOn renders the filter as a condition on the entity id column col. With
-// probe, each key test is an EXISTS (one index seek per candidate row:
+// probe, each key test is a correlated subquery (one index seek per candidate row:
 // best when rows are walked in some order and the walk stops early);
 // otherwise an IN over the search rows (one scan of the key: best for
 // counts and sets).
@@ -325,7 +325,11 @@ func (f *Filter) sqlOn(a *sqlArgs, col string, probe bool) string {
 		if !probe {
 			return col + " IN (SELECT s.entity_id FROM catalog_search s WHERE s." + cond + ")"
 		}
-		return "EXISTS (SELECT 1 FROM catalog_search s WHERE s.entity_id = " + col + " AND s." + cond + ")"
+		// A scalar subquery rather than EXISTS: PostgreSQL turns EXISTS
+		// into a semi-join that builds every match before the page is
+		// sorted (330 ms at 10k entities), while a scalar subquery stays a
+		// probe per row of the ordered walk, which stops after limit rows.
+		return "((SELECT 1 FROM catalog_search s WHERE s.entity_id = " + col + " AND s." + cond + " LIMIT 1) IS NOT NULL)"
 	}
 	panic(fmt.Sprintf("unknown filter op %q", f.Op))
 }

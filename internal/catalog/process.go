@@ -84,6 +84,14 @@ func LocationEntity(l LocationSpec) *Entity {
 
 // Process processes one entity that carries both location annotations.
 func (in *Ingestion) Process(ctx context.Context, e *Entity) *Outcome {
+	return in.process(ctx, e, nil)
+}
+
+// process is Process; with onChild, each child goes to onChild as soon as
+// it is read (before processing has finished, so the caller must drop them
+// when the outcome has errors) instead of into Outcome.Children. A glob of
+// 100k entities then never has them all in memory as entities.
+func (in *Ingestion) process(ctx context.Context, e *Entity, onChild func(DeferredChild)) *Outcome {
 	out := &Outcome{}
 	loc, origin, err := entityLocations(e)
 	if err != nil {
@@ -91,45 +99,35 @@ func (in *Ingestion) Process(ctx context.Context, e *Entity) *Outcome {
 		return out
 	}
 	res := in.Pipeline.Process(ctx, e, loc)
-	if res.OK() && strings.EqualFold(res.Entity.Kind, locationKind) {
-		in.readTargets(ctx, res.Entity, loc, res)
+	if res.OK() {
+		self := res.Entity.Ref().String()
+		seen := map[string]string{}
+		take := func(c EmittedEntity) {
+			if child, ok := in.acceptChild(c, self, origin, seen, out); ok {
+				if onChild != nil {
+					onChild(child)
+				} else {
+					out.Children = append(out.Children, child)
+				}
+			}
+		}
+		// Entities the pipeline's processors emitted come first, as before.
+		for _, c := range res.Entities {
+			take(c)
+		}
+		res.Entities = nil
+		if strings.EqualFold(res.Entity.Kind, locationKind) {
+			res.sink = take
+			in.readTargets(ctx, res.Entity, loc, res)
+			res.sink = nil
+		}
 	}
 	for _, ee := range res.Errors {
 		out.Errors = append(out.Errors, ee.Err)
 	}
-	if !res.OK() {
+	if !res.OK() || len(out.Errors) > 0 {
+		out.Children = nil
 		return out
-	}
-	self := res.Entity.Ref().String()
-	seen := map[string]string{}
-	for _, c := range res.Entities {
-		// Emitted entities belong to the result (readers make them for it),
-		// so they are annotated in place: a copy of 100k children costs
-		// hundreds of megabytes.
-		child := c.Entity
-		ref := child.Ref().String()
-		if ref == self {
-			continue
-		}
-		if prev, dup := seen[ref]; dup {
-			out.Errors = append(out.Errors, errs.Conflictf("duplicate entity %s: %s and %s both define it", ref, prev, c.Location))
-			continue
-		}
-		seen[ref] = c.Location.String()
-		if child.Metadata.Annotations == nil {
-			child.Metadata.Annotations = map[string]string{}
-		}
-		child.Metadata.Annotations[AnnotationManagedByLocation] = c.Location.String()
-		child.Metadata.Annotations[AnnotationManagedByOriginLocation] = origin.String()
-		if in.Rules != nil && !in.Rules.Allowed(child, origin) {
-			out.Errors = append(out.Errors, errs.NotAllowedf("entity %s at %s, originated at %s, is not of an allowed kind for that location; allow it with catalog.rules or the location's rules", ref, c.Location, origin))
-			continue
-		}
-		key := c.Location.String()
-		if c.LocationKey != nil {
-			key = *c.LocationKey
-		}
-		out.Children = append(out.Children, DeferredChild{Entity: child, LocationKey: &key})
 	}
 	for _, l := range res.Locations {
 		child := LocationEntity(l)
@@ -145,6 +143,39 @@ func (in *Ingestion) Process(ctx context.Context, e *Entity) *Outcome {
 	out.Relations = res.Relations
 	out.RefreshKeys = res.RefreshKeys
 	return out
+}
+
+// acceptChild checks and annotates an emitted entity: duplicates within
+// one parent, the parent itself and kinds the catalog rules do not allow
+// are recorded as errors in out and refused.
+func (in *Ingestion) acceptChild(c EmittedEntity, self string, origin LocationSpec, seen map[string]string, out *Outcome) (DeferredChild, bool) {
+	// Emitted entities belong to the result (readers make them for it), so
+	// they are annotated in place: a copy of 100k children costs hundreds
+	// of megabytes.
+	child := c.Entity
+	ref := child.Ref().String()
+	if ref == self {
+		return DeferredChild{}, false
+	}
+	if prev, dup := seen[ref]; dup {
+		out.Errors = append(out.Errors, errs.Conflictf("duplicate entity %s: %s and %s both define it", ref, prev, c.Location))
+		return DeferredChild{}, false
+	}
+	seen[ref] = c.Location.String()
+	if child.Metadata.Annotations == nil {
+		child.Metadata.Annotations = map[string]string{}
+	}
+	child.Metadata.Annotations[AnnotationManagedByLocation] = c.Location.String()
+	child.Metadata.Annotations[AnnotationManagedByOriginLocation] = origin.String()
+	if in.Rules != nil && !in.Rules.Allowed(child, origin) {
+		out.Errors = append(out.Errors, errs.NotAllowedf("entity %s at %s, originated at %s, is not of an allowed kind for that location; allow it with catalog.rules or the location's rules", ref, c.Location, origin))
+		return DeferredChild{}, false
+	}
+	key := c.Location.String()
+	if c.LocationKey != nil {
+		key = *c.LocationKey
+	}
+	return DeferredChild{Entity: child, LocationKey: &key}, true
 }
 
 func entityLocations(e *Entity) (loc, origin LocationSpec, err error) {

@@ -107,6 +107,9 @@ type Result struct {
 	Relations   []RelationSpec
 	Errors      []EmittedError
 	RefreshKeys []string
+	// sink, when set, takes emitted entities instead of Entities, so a
+	// location with many entities need not hold them all at once.
+	sink func(EmittedEntity)
 }
 
 // OK reports whether processing succeeded.
@@ -129,6 +132,10 @@ func (r *Result) Err() error {
 
 // EmitEntity records a child entity.
 func (r *Result) EmitEntity(location LocationSpec, e *Entity, locationKey *string) {
+	if r.sink != nil {
+		r.sink(EmittedEntity{Location: location, Entity: e, LocationKey: locationKey})
+		return
+	}
 	r.Entities = append(r.Entities, EmittedEntity{Location: location, Entity: e, LocationKey: locationKey})
 }
 

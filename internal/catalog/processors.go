@@ -39,7 +39,9 @@ func (r *SourceReader) ReadLocation(ctx context.Context, loc LocationSpec, optio
 		emit.EmitError(loc, err)
 		return true, nil
 	}
-	for _, f := range files {
+	for i, f := range files {
+		// Let each file's bytes go once parsed: a glob can name thousands.
+		files[i].Data = nil
 		docs, err := ParseYAML(f.Data)
 		if err != nil {
 			emit.EmitError(f.Location, fmt.Errorf("%s: %w", f.Location, err))

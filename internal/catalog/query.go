@@ -71,6 +71,7 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 	if req.Offset > 0 {
 		q += " OFFSET " + a.add(req.Offset)
 	}
+	s.trace(ctx, q, a.args)
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
 	if err != nil {
 		return fmt.Errorf("list entities: %w", err)
@@ -206,9 +207,13 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		}
 		return a, from, where
 	}
-	sortCol := "f.entity_id"
+	// With an order field the page walks the search index's (key, value,
+	// entity_id) entries, so ties are broken by the search row's own
+	// entity_id: the planners do not carry the join's equality over into
+	// the order, and f.entity_id made both sort every match.
+	sortCol, idCol := "f.entity_id", "f.entity_id"
 	if order != nil {
-		sortCol = "o.value"
+		sortCol, idCol = "o.value", "o.entity_id"
 	}
 
 	res := &QueryResult{Items: []json.RawMessage{}}
@@ -218,6 +223,7 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
+		s.trace(ctx, q, ca.args)
 		if err := s.db.QueryRowContext(ctx, q, ca.args...).Scan(&c.TotalItems); err != nil {
 			return nil, fmt.Errorf("count entities: %w", err)
 		}
@@ -238,7 +244,8 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 	if !first {
 		if order != nil && c.Value != nil {
 			v := a.add(*c.Value)
-			pageWhere = append(slices.Clone(where), fmt.Sprintf("(o.value %s %s OR (o.value = %s AND f.entity_id %s %s))", cmp, v, v, cmp, a.add(c.ID)))
+			// A row-value comparison is one index range on both engines.
+			pageWhere = append(slices.Clone(where), fmt.Sprintf("(o.value, o.entity_id) %s (%s, %s)", cmp, v, a.add(c.ID)))
 		} else {
 			pageWhere = append(slices.Clone(where), fmt.Sprintf("f.entity_id %s %s", cmp, a.add(c.ID)))
 		}
@@ -247,10 +254,11 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 	if len(pageWhere) > 0 {
 		q += " WHERE " + strings.Join(pageWhere, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY %s %s, f.entity_id %s LIMIT %s", sortCol, dir, dir, a.add(limit+1))
+	q += fmt.Sprintf(" ORDER BY %s %s, %s %s LIMIT %s", sortCol, dir, idCol, dir, a.add(limit+1))
 	if first && req.Offset > 0 {
 		q += " OFFSET " + a.add(req.Offset)
 	}
+	s.trace(ctx, q, a.args)
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entities: %w", err)
@@ -428,6 +436,7 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 		q += " AND " + filter.sqlOn(a, "v.entity_id", false)
 	}
 	q += " GROUP BY v.key, v.original_value ORDER BY COUNT(*) DESC, v.original_value"
+	s.trace(ctx, q, a.args)
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("facets: %w", err)
@@ -501,4 +510,12 @@ func (s *Service) Ancestry(ctx context.Context, ref Ref) ([]AncestryItem, error)
 		}
 	}
 	return items, nil
+}
+
+// trace hands a read query to the tracer, if one is set (the scale
+// benchmark prints the plans of the queries it times).
+func (s *Service) trace(ctx context.Context, query string, args []any) {
+	if s.tracer != nil {
+		s.tracer(ctx, query, args)
+	}
 }

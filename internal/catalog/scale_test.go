@@ -130,6 +130,15 @@ func TestScale(t *testing.T) {
 		t.Logf("ingested %d entities in %v: %.0f entities/s", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
 
 		time50 := func(name string, fn func() error) {
+			if os.Getenv("PORTICO_CATALOG_EXPLAIN") != "" {
+				// Print the plan of each query the first run makes.
+				s.tracer = func(ctx context.Context, query string, args []any) { logPlan(t, db, name, query, args) }
+				err := fn()
+				s.tracer = nil
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			}
 			var ds []time.Duration
 			for range 20 {
 				st := time.Now()
@@ -185,4 +194,35 @@ func TestScale(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, storetest.SQLite(t, Migrations)) })
 	t.Run("postgres", func(t *testing.T) { run(t, storetest.Postgres(t, Migrations)) })
+}
+
+// logPlan logs the query plan of query (EXPLAIN ANALYZE on PostgreSQL,
+// EXPLAIN QUERY PLAN on SQLite).
+func logPlan(t *testing.T, db *store.DB, name, query string, args []any) {
+	t.Helper()
+	explain := "EXPLAIN QUERY PLAN "
+	if db.Dialect() == store.Postgres {
+		explain = "EXPLAIN (ANALYZE, BUFFERS) "
+	}
+	rows, err := db.QueryContext(context.Background(), explain+query, args...)
+	if err != nil {
+		t.Logf("%s: explain: %v", name, err)
+		return
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Logf("%s: explain: %v", name, err)
+			return
+		}
+		fmt.Fprintln(&b, vals...)
+	}
+	t.Logf("%s\n%s\n%s", name, query, b.String())
 }

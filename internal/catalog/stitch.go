@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/store"
@@ -15,6 +16,10 @@ import (
 // analyzeEvery is how many stitched entities make the statistics worth
 // refreshing on PostgreSQL.
 const analyzeEvery = 20000
+
+// analyzeAfterBurst is how many stitched entities make the statistics
+// worth refreshing once stitching has caught up.
+const analyzeAfterBurst = 2000
 
 const rejectedURL = "https://backstage.io/annotation-rejected-for-security-reasons"
 
@@ -47,7 +52,10 @@ func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("stitch: %w", err)
 	}
-	if s.stitched.Add(int64(len(changed))) > analyzeEvery {
+	// Refresh statistics every analyzeEvery entities, and once a burst of
+	// more than analyzeAfterBurst is done (the queue ran short), so that a
+	// smaller bulk load is not left with the empty tables' statistics.
+	if total := s.stitched.Add(int64(len(changed))); total > analyzeEvery || (n < stitchBatch && total > analyzeAfterBurst) {
 		// After a bulk load the planners' statistics are far off
 		// (PostgreSQL took 74k rows for 63 and chose nested loops; SQLite
 		// has none and scanned the table to sort): refresh them rather
@@ -199,6 +207,9 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	if err := insertRows(ctx, tx, `INSERT INTO catalog_final_entities (entity_id, entity_ref, hash, final_entity, updated_at) VALUES `, 5, finalArgs, upsertFinal); err != nil {
 		return nil, fmt.Errorf("store final entities: %w", err)
 	}
+	// Rows in (key, value) order reach neighbouring pages of the (key,
+	// value, …) index one after another instead of at random.
+	sortSearchArgs(searchArgs)
 	if err := insertRows(ctx, tx, `INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES `, 4, searchArgs); err != nil {
 		return nil, fmt.Errorf("store search rows: %w", err)
 	}
@@ -264,4 +275,29 @@ func (s *Service) analyze(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `ANALYZE`)
 		return err
 	})
+}
+
+// sortSearchArgs sorts flattened search rows (entity_id, key, value,
+// original_value) by key and value.
+func sortSearchArgs(args []any) {
+	type row struct{ id, key, value, orig any }
+	rows := make([]row, len(args)/4)
+	for i := range rows {
+		rows[i] = row{args[4*i], args[4*i+1], args[4*i+2], args[4*i+3]}
+	}
+	str := func(v any) string {
+		if p, ok := v.(*string); ok && p != nil {
+			return *p
+		}
+		return ""
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := strings.Compare(a.key.(string), b.key.(string)); c != 0 {
+			return c
+		}
+		return strings.Compare(str(a.value), str(b.value))
+	})
+	for i, r := range rows {
+		args[4*i], args[4*i+1], args[4*i+2], args[4*i+3] = r.id, r.key, r.value, r.orig
+	}
 }

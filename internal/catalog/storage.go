@@ -173,7 +173,7 @@ func upsertUnprocessed(ctx context.Context, tx dbtx, rows []deferredRow, now tim
 		}
 		args := make([]any, 0, len(inserts)*7)
 		for _, r := range inserts {
-			args = append(args, uuid.NewString(), r.ref, string(r.json), r.hash, r.key, now, now)
+			args = append(args, newEntityID(), r.ref, string(r.json), r.hash, r.key, now, now)
 		}
 		res, err := tx.QueryContext(ctx, `INSERT INTO catalog_refresh_state (entity_id, entity_ref, unprocessed_entity, unprocessed_hash, location_key, next_update_at, last_discovery_at) VALUES `+
 			tuples(len(inserts), 7)+` ON CONFLICT (entity_ref) DO NOTHING RETURNING entity_ref`, args...)
@@ -378,4 +378,15 @@ func positional(query string) string {
 		i = j - 1
 	}
 	return b.String()
+}
+
+// newEntityID returns a new entity id (the entity's uid): a time-ordered
+// UUID (version 7), so that the many indexes keyed by entity id grow at
+// their end during a bulk load instead of taking inserts at random pages.
+func newEntityID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
 }
