@@ -639,10 +639,10 @@ func TestFilters(t *testing.T) {
 
 		t.Run("jobs", func(t *testing.T) {
 			var jobs []struct {
-				ID, ProcessID, ProcessInstanceID, Status, ExpirationTime string
+				ID, ProcessID, ProcessInstanceID, NodeInstanceID, Status, ExpirationTime string
 			}
-			s.ok(`{ Jobs(where: {processInstanceId: {equal: "`+s.ids["reminder"]+`"}, status: {in: [SCHEDULED]}}) { id processId processInstanceId status expirationTime } }`, nil, "Jobs", &jobs)
-			if len(jobs) != 1 || jobs[0].ProcessID != "reminder" || jobs[0].Status != "SCHEDULED" || jobs[0].ExpirationTime == "" {
+			s.ok(`{ Jobs(where: {processInstanceId: {equal: "`+s.ids["reminder"]+`"}, status: {in: [SCHEDULED]}}) { id processId processInstanceId nodeInstanceId status expirationTime } }`, nil, "Jobs", &jobs)
+			if len(jobs) != 1 || jobs[0].ProcessID != "reminder" || jobs[0].Status != "SCHEDULED" || jobs[0].ExpirationTime == "" || jobs[0].NodeInstanceID != "1" {
 				t.Fatalf("jobs %+v", jobs)
 			}
 			var n int

@@ -3,7 +3,10 @@ package dataindex
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+
+	"github.com/portico-dev/portico/internal/workflow/engine"
 )
 
 // jobIDSeparator joins an instance id and a timer id into a job id: timer
@@ -23,7 +26,8 @@ var jobOrder = map[string]column{
 
 // jobWhere compiles a JobArgument. Every stored timer is SCHEDULED (a
 // timer that fired is gone), and Portico keeps no priority, retries or
-// exception for timers.
+// exception for timers. nodeInstanceId is reported but not filterable
+// (it lives inside the timer's JSON).
 func (q *sqlQuery) jobWhere(path string, a *JobArgument) (string, error) {
 	if a == nil {
 		return sqlTrue, nil
@@ -116,7 +120,7 @@ func (s *Service) jobs(ctx context.Context, where *JobArgument, pagination *Pagi
 		return nil, err
 	}
 	order := orderBySQL(orderKeys(ctx), jobOrder, colJobID.expr, []orderKey{{field: "expirationTime"}})
-	rows, err := s.db.QueryContext(ctx, `SELECT w.instance_id, w.wait_id, w.due_at, i.process_id, i.root_id, i.root_process_id`+
+	rows, err := s.db.QueryContext(ctx, `SELECT w.instance_id, w.wait_id, w.due_at, w.wait, i.process_id, i.root_id, i.root_process_id`+
 		jobFrom+cond+" ORDER BY "+order+" LIMIT "+q.arg(limit)+" OFFSET "+q.arg(offset), q.args...)
 	if err != nil {
 		return nil, s.internal("listing jobs", err)
@@ -124,15 +128,18 @@ func (s *Service) jobs(ctx context.Context, where *JobArgument, pagination *Pagi
 	defer rows.Close()
 	out := []*Job{}
 	for rows.Next() {
-		var inst, wait, process string
+		var inst, wait, data, process string
 		var due sql.NullTime
 		var root, rootP sql.NullString
-		if err := rows.Scan(&inst, &wait, &due, &process, &root, &rootP); err != nil {
+		if err := rows.Scan(&inst, &wait, &due, &data, &process, &root, &rootP); err != nil {
 			return nil, s.internal("reading jobs", err)
 		}
+		// The node instance is the state visit the timer belongs to.
+		var w engine.Wait
+		_ = json.Unmarshal([]byte(data), &w)
 		j := &Job{
 			ID: inst + jobIDSeparator + wait, ProcessID: &process, ProcessInstanceID: &inst,
-			RootProcessInstanceID: nullable(root), RootProcessID: nullable(rootP), Status: JobStatusScheduled,
+			NodeInstanceID: ptr(fmt.Sprint(w.Step)), RootProcessInstanceID: nullable(root), RootProcessID: nullable(rootP), Status: JobStatusScheduled,
 			Retries: ptr(0), ExecutionCounter: ptr(0), Endpoint: ptr(s.rt.Endpoint(process)),
 		}
 		if due.Valid {
