@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/examples"
 	"github.com/portico-dev/portico/internal/orchestrator"
+	"github.com/portico-dev/portico/internal/seal"
 	"github.com/portico-dev/portico/internal/server"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow/engine"
@@ -78,9 +79,13 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 	if serviceURL == "" {
 		serviceURL = env.Backend.BaseURL
 	}
+	sealer, err := seal.New(ctx, env.DB, "orchestrator_keys", "headers", cfg.SecretsKey)
+	if err != nil {
+		return fmt.Errorf("orchestrator.secretsKey: %w", err)
+	}
 	rt := orchestrator.New(orchestrator.Options{
 		DB: env.DB, Registry: reg, Lease: cfg.LeaseDuration, Poll: cfg.PollInterval,
-		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, ServiceURL: serviceURL, Logger: log,
+		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, ServiceURL: serviceURL, Logger: log, Sealer: sealer,
 	})
 	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated, Fallback: webUI(env)}
 	h.Routes(env.RootRouter("orchestrator"))

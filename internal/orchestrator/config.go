@@ -22,6 +22,12 @@ type Config struct {
 	// (default 1s; negative turns hot reload off).
 	ReloadInterval time.Duration `yaml:"reloadInterval"`
 
+	// SecretsKey seals the request headers an instance started with
+	// (tokens it forwards) in the journal. When empty, a random key is
+	// generated once and kept in the database for every replica; only a
+	// configured key protects against a copy of the database.
+	SecretsKey string `yaml:"secretsKey"`
+
 	// ServiceURL is where callers reach the runtime API (the serviceUrl the
 	// Data Index reports); default backend.baseUrl.
 	ServiceURL string `yaml:"serviceUrl"`

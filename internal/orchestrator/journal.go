@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portico-dev/portico/internal/seal"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow"
 	"github.com/portico-dev/portico/internal/workflow/engine"
@@ -252,7 +253,7 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 				return ErrLeaseLost
 			}
 		}
-		if err := appendJournal(ctx, rt.db, tx, j.id, j.pos, entries); err != nil {
+		if err := appendJournal(ctx, rt.db, rt.sealer, tx, j.id, j.pos, entries); err != nil {
 			return err
 		}
 		// Produced events go to the outbox in the same transaction as the
@@ -314,14 +315,14 @@ var hotStatements = []string{sqlInsertInstance, sqlInsertJournal, sqlInsertAudit
 // appendJournal inserts entries after position pos. SQLite runs one kept
 // prepared statement per row (no SQL to parse, no round trips to save);
 // PostgreSQL gets one multi-row statement (one round trip).
-func appendJournal(ctx context.Context, db *store.DB, tx *sql.Tx, id string, pos int64, entries []engine.Entry) error {
+func appendJournal(ctx context.Context, db *store.DB, sealer *seal.Sealer, tx *sql.Tx, id string, pos int64, entries []engine.Entry) error {
 	encoded := make([]string, len(entries))
 	for i := range entries {
-		data, err := json.Marshal(&entries[i])
+		data, err := encodeEntry(sealer, &entries[i])
 		if err != nil {
 			return fmt.Errorf("encode journal entry: %w", err)
 		}
-		encoded[i] = string(data)
+		encoded[i] = data
 	}
 	if db.Dialect() == store.SQLite || len(entries) == 1 {
 		for i := range entries {
@@ -402,7 +403,7 @@ func outgoing(ev *engine.Event, instanceID, processID, bk string) map[string]any
 
 // loadJournal reads an instance's entries (leaving out those a retrigger
 // set aside) and the position of its last row.
-func loadJournal(ctx context.Context, q store.Querier, id string) ([]engine.Entry, int64, error) {
+func loadJournal(ctx context.Context, q store.Querier, sealer *seal.Sealer, id string) ([]engine.Entry, int64, error) {
 	rows, err := q.QueryContext(ctx, `SELECT pos, void, entry FROM orchestrator_journal WHERE instance_id = $1 ORDER BY pos`, id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read journal: %w", err)
@@ -420,9 +421,9 @@ func loadJournal(ctx context.Context, q store.Querier, id string) ([]engine.Entr
 		if void != 0 {
 			continue
 		}
-		var e engine.Entry
-		if err := json.Unmarshal([]byte(data), &e); err != nil {
-			return nil, 0, fmt.Errorf("decode journal entry %d: %w", pos, err)
+		e, err := decodeEntry(sealer, []byte(data))
+		if err != nil {
+			return nil, 0, fmt.Errorf("decode journal entry %d of %s: %w", pos, id, err)
 		}
 		entries = append(entries, e)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portico-dev/portico/internal/seal"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
@@ -53,7 +54,10 @@ type Options struct {
 	// (orchestrator.serviceUrl, else backend.baseUrl): the Data Index
 	// reports it as each workflow's serviceUrl, and endpoint below it.
 	ServiceURL string
-	Logger     *slog.Logger
+	// Sealer keeps the headers instances start with (bearer tokens)
+	// encrypted in the journal; nil stores them as they came.
+	Sealer *seal.Sealer
+	Logger *slog.Logger
 }
 
 // Sink sends a produced CloudEvent (structured mode JSON) to the
@@ -69,6 +73,7 @@ type Runtime struct {
 	// savedVersions are the definition hashes stored in
 	// orchestrator_definitions by this process (a sync.Map of string).
 	savedVersions  sync.Map
+	sealer         *seal.Sealer
 	owner          string
 	lease          time.Duration
 	poll           time.Duration
@@ -93,7 +98,7 @@ func New(opts Options) *Runtime {
 	rt := &Runtime{
 		db: opts.DB, reg: opts.Registry, owner: opts.Owner, lease: opts.Lease, poll: opts.Poll,
 		inboxTTL: opts.InboxTTL, sink: opts.Sink, sinkConfigured: opts.Sink != nil, workers: opts.Workers,
-		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1),
+		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1), sealer: opts.Sealer,
 	}
 	rt.serviceURL = strings.TrimRight(opts.ServiceURL, "/")
 	if rt.owner == "" {
@@ -577,7 +582,7 @@ func (rt *Runtime) restore(ctx context.Context, id string) (*engine.Instance, *d
 	if wf.Hash != row.hash {
 		rt.log.Warn("the version the instance started with is gone; resuming on the current one", "instance", id, "workflow", row.processID)
 	}
-	entries, pos, err := loadJournal(ctx, rt.db, id)
+	entries, pos, err := loadJournal(ctx, rt.db, rt.sealer, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}

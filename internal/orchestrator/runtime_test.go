@@ -204,7 +204,7 @@ func TestNodeInstancesFollowTheJournal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			entries, _, err := loadJournal(ctx, db, res.ID)
+			entries, _, err := loadJournal(ctx, db, nil, res.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
