@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"regexp"
 	"strings"
@@ -444,15 +443,35 @@ func (f *fetcher) renderTree(ctx context.Context, ac *scaffolder.ActionContext, 
 // renderFile renders one text file into the workspace; a binary file is
 // copied as it is.
 func (f *fetcher) renderFile(ctx context.Context, ac *scaffolder.ActionContext, t *tree, e entry, rd *renderer, out string) error {
-	data, err := fs.ReadFile(t.fsys, e.path)
+	in, err := t.fsys.Open(e.path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", e.path, unwrapPath(err))
 	}
-	if isBinary(data) {
-		ac.Logger.Info(fmt.Sprintf("Copying binary file %s to template output path.", e.path))
-		return writeFile(ac.Workspace, out, bytes.NewReader(data), e.mode)
+	defer in.Close()
+	// The head decides whether the file is text; a binary file is then
+	// streamed, never held in memory whole.
+	head := make([]byte, binarySniff)
+	n, err := io.ReadFull(in, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return fmt.Errorf("read %s: %w", e.path, err)
 	}
-	rendered, err := rd.render(ctx, e.path, string(data))
+	head = head[:n]
+	if isBinary(head, e.size > int64(n)) {
+		ac.Logger.Info(fmt.Sprintf("Copying binary file %s to template output path.", e.path))
+		if err := writeFile(ac.Workspace, out, io.MultiReader(bytes.NewReader(head), in), e.mode); err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		return nil
+	}
+	if e.size > maxRenderedFile {
+		return fmt.Errorf("template file %s is %s, more than the %s a rendered file may have; list it in copyWithoutTemplating to copy it as it is",
+			e.path, sizeString(e.size), sizeString(maxRenderedFile))
+	}
+	rest, err := io.ReadAll(io.LimitReader(in, maxRenderedFile))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.path, err)
+	}
+	rendered, err := rd.render(ctx, e.path, string(head)+string(rest))
 	if err != nil {
 		return err
 	}
@@ -461,6 +480,13 @@ func (f *fetcher) renderFile(ctx context.Context, ac *scaffolder.ActionContext, 
 	}
 	return nil
 }
+
+// binarySniff is how much of a file decides whether it is binary (as git
+// decides); maxRenderedFile bounds a file whose contents are rendered.
+const (
+	binarySniff     = 8000
+	maxRenderedFile = 10 << 20
+)
 
 // skippedPath reports a rendered path with an empty segment: the way a
 // template leaves out a file or directory (`${{ 'x' if values.flag }}`).
@@ -479,23 +505,21 @@ func localPath(p string) bool {
 	return !strings.Contains(p, "\\") && !strings.ContainsRune(p, 0)
 }
 
-// isBinary says whether data looks like a binary file: it has a NUL byte
-// or is not UTF-8 in its first 8000 bytes (as git decides).
-func isBinary(data []byte) bool {
-	head := data
-	if len(head) > 8000 {
-		head = head[:8000]
-	}
+// isBinary says whether a file whose first bytes are head looks binary:
+// a NUL byte, or bytes that are not UTF-8 (a character cut at the end of
+// head, when the file goes on, is fine).
+func isBinary(head []byte, truncated bool) bool {
 	if bytes.IndexByte(head, 0) >= 0 {
 		return true
 	}
 	if utf8.Valid(head) {
 		return false
 	}
-	// A multi-byte character cut at the end of the sample is fine.
-	for i := 1; i <= 3 && i < len(head); i++ {
-		if utf8.Valid(head[:len(head)-i]) {
-			return len(data) <= 8000 // cut only if the sample was cut
+	if truncated {
+		for i := 1; i <= 3 && i < len(head); i++ {
+			if utf8.Valid(head[:len(head)-i]) {
+				return false
+			}
 		}
 	}
 	return true

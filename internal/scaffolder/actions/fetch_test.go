@@ -322,3 +322,39 @@ func TestFetchRefusesHugeSkeleton(t *testing.T) {
 		t.Fatalf("files written: %q", files)
 	}
 }
+
+// Links in a skeleton are copied as links; binary files larger than the
+// sniffed head are streamed unchanged; text files too large to render are
+// refused with a hint.
+func TestFetchTemplateLinksAndLargeFiles(t *testing.T) {
+	dir := t.TempDir()
+	skel := filepath.Join(dir, "skeleton")
+	if err := os.MkdirAll(skel, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(skel, "README.md"), []byte("# ${{ values.name }}\n"), 0o644)
+	if err := os.Symlink("README.md", filepath.Join(skel, "INDEX.md")); err != nil {
+		t.Fatal(err)
+	}
+	bin := bytes.Repeat([]byte{0, 1, 2, 3, '$', '{', '{'}, 100000)
+	os.WriteFile(filepath.Join(skel, "blob.bin"), bin, 0o644)
+	r := newRun(t)
+	r.baseURL = "file://" + filepath.ToSlash(dir) + "/"
+	if err := r.call(t.Context(), actions.Deps{}, "fetch:template", map[string]any{"url": "./skeleton", "values": values}); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(filepath.Join(r.ws, "INDEX.md")); err != nil || target != "README.md" {
+		t.Fatalf("INDEX.md link = %q, %v", target, err)
+	}
+	if got := r.read("blob.bin"); got != string(bin) {
+		t.Fatalf("binary file changed (%d bytes, want %d)", len(got), len(bin))
+	}
+	big := strings.Repeat("${{ values.name }}\n", (11<<20)/19)
+	os.WriteFile(filepath.Join(skel, "big.txt"), []byte(big), 0o644)
+	r2 := newRun(t)
+	r2.baseURL = r.baseURL
+	wantErr(t, r2.call(t.Context(), actions.Deps{}, "fetch:template", map[string]any{"url": "./skeleton", "values": values}), "big.txt", "copyWithoutTemplating")
+	if err := r2.call(t.Context(), actions.Deps{}, "fetch:template", map[string]any{"url": "./skeleton", "values": values, "copyWithoutTemplating": []any{"big.txt"}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -62,7 +62,7 @@ func commitWorkspace(ac *scaffolder.ActionContext, o commitOptions) (*git.Reposi
 }
 
 // push pushes the branch to remote.
-func push(ctx context.Context, repo *git.Repository, remote, branch string, auth transport.AuthMethod) error {
+func push(ctx context.Context, repo *git.Repository, remote, branch string, auth transport.AuthMethod, force bool) error {
 	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{remote}}); err != nil {
 		return err
 	}
@@ -71,6 +71,7 @@ func push(ctx context.Context, repo *git.Repository, remote, branch string, auth
 		RemoteName: "origin",
 		RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec(ref + ":" + ref)},
 		Auth:       auth,
+		Force:      force,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("push to %s: %w", redactURL(remote), err)
@@ -160,6 +161,7 @@ func publishGit(deps Deps) scaffolder.Action {
 				RemoteURL string `json:"remoteUrl"`
 				RepoURL   string `json:"repoUrl"`
 				Token     string `json:"token"`
+				Force     bool   `json:"force"`
 			}
 			if err := decodeInput(ac.Input, &in); err != nil {
 				return err
@@ -187,7 +189,7 @@ func publishGit(deps Deps) scaffolder.Action {
 					auth = &githttp.BasicAuth{Username: "x-access-token", Password: in.Token}
 				}
 				ac.Logger.Info(fmt.Sprintf("Pushing commit %s to %s (branch %s)", hash, redactURL(remote), opts.branch))
-				if err := push(ctx, repo, remote, opts.branch, auth); err != nil {
+				if err := push(ctx, repo, remote, opts.branch, auth, in.Force); err != nil {
 					return nil, err
 				}
 				return json.Marshal(pushResult{RemoteURL: remote, CommitHash: hash.String()})

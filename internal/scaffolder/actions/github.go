@@ -257,7 +257,7 @@ func publishGitHub(deps Deps) scaffolder.Action {
 				}
 				ac.Logger.Info(fmt.Sprintf("Pushing commit %s to %s (branch %s)", hash, repo.CloneURL, opts.branch))
 				auth := &githttp.BasicAuth{Username: "x-access-token", Password: gh.token}
-				if err := push(ctx, gr, repo.CloneURL, opts.branch, auth); err != nil {
+				if err := push(ctx, gr, repo.CloneURL, opts.branch, auth, false); err != nil {
 					return nil, err
 				}
 				return json.Marshal(pushResult{RemoteURL: repo.CloneURL, CommitHash: hash.String()})
