@@ -31,17 +31,17 @@ function FieldFrame({ props, children, htmlFor }: { props: FieldProps; children:
   const id = htmlFor ?? props.fieldPathId.$id;
   const errors = props.rawErrors ?? [];
   return (
-    <div className={`form-group field ${errors.length ? 'field-error has-error' : ''}`}>
+    <div className={`custom-field ${errors.length ? 'has-error' : ''}`}>
       <label htmlFor={id} className="control-label">
         {title}
         {props.required ? <span className="required">*</span> : null}
       </label>
-      {children}
       {description && (
         <p id={`${id}__description`} className="field-description">
           {description}
         </p>
       )}
+      {children}
     </div>
   );
 }
