@@ -13,7 +13,10 @@ import (
 
 // Filter is a template filter: `${{ value | name(arg1, arg2) }}` calls
 // it with value and the arguments; keyword arguments arrive as a trailing
-// Kwargs. Values are JSON-like Go values; an undefined value is Undefined.
+// Kwargs. Values are JSON-like Go values, Undefined for a missing value,
+// or engine values (an object literal, a SafeString) that ToGo turns into
+// plain Go values. A filter may return any JSON-like Go value (or
+// NewObject for an object whose key order matters).
 type Filter func(value any, args ...any) (any, error)
 
 // typeError mirrors the TypeError JavaScript raises when a filter calls a
