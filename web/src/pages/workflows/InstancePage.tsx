@@ -121,7 +121,7 @@ export function InstancePage({ instanceId }: { instanceId: string }) {
               </div>
               <div>
                 <dt>Duration</dt>
-                <dd>{durationBetween(i.start, i.end) || i.duration || '—'}</dd>
+                <dd>{(i.end || running ? durationBetween(i.start, i.end) : '') || i.duration || '—'}</dd>
               </div>
               {i.initiatorEntity && (
                 <div>
