@@ -114,14 +114,10 @@ export function useNotificationSignal(onChange: (message: unknown) => void): voi
   const signals = useSignals();
   useEffect(() => {
     const unsubscribe = signals.subscribe(notificationsChannel, onChange);
-    const prev = signals.onReconnect;
-    signals.onReconnect = () => {
-      prev?.();
-      onChange(undefined);
-    };
+    const stopReconnect = signals.onReconnect(() => onChange(undefined));
     return () => {
       unsubscribe();
-      signals.onReconnect = prev;
+      stopReconnect();
     };
   }, [signals, onChange]);
 }

@@ -12,8 +12,7 @@ export class SignalsClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private attempts = 0;
   private closed = false;
-  /** Called after a reconnect, so that views re-read what they missed. */
-  onReconnect?: () => void;
+  private reconnectListeners = new Set<() => void>();
 
   constructor(
     private readonly getToken: () => string | undefined,
@@ -39,6 +38,15 @@ export class SignalsClient {
         this.send({ action: 'unsubscribe', channel });
       }
     };
+  }
+
+  /**
+   * onReconnect calls listener after each reconnect, so that a view re-reads
+   * what it may have missed meanwhile; the returned function stops that.
+   */
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   /** close ends the connection for good (sign-out). */
@@ -68,7 +76,7 @@ export class SignalsClient {
     ws.onopen = () => {
       this.attempts = 0;
       for (const channel of this.listeners.keys()) ws.send(JSON.stringify({ action: 'subscribe', channel }));
-      if (reconnecting) this.onReconnect?.();
+      if (reconnecting) for (const l of this.reconnectListeners) l();
     };
     ws.onmessage = (ev) => {
       let data: { channel?: string; message?: unknown };
