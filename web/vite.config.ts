@@ -42,5 +42,7 @@ export default defineConfig({
     environment: 'happy-dom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // CI machines are small and shared: allow slow renders rather than fail.
+    testTimeout: 20_000,
   },
 });
