@@ -17,6 +17,9 @@ type frame struct {
 	// isolated stops writes from reaching parents: a macro's variables stay
 	// its own.
 	isolated bool
+	// lexical are the names Nunjucks binds when compiling (loop variables,
+	// macro parameters), which a call block's body sees directly.
+	lexical []string
 }
 
 func (f *frame) lookup(name string) (any, bool) {
@@ -240,7 +243,7 @@ func (r *renderer) renderSwitch(x *switchNode) error {
 
 func (r *renderer) renderFor(x *forNode) error {
 	outer := r.frame
-	f := &frame{vars: map[string]any{}, parent: outer}
+	f := &frame{vars: map[string]any{}, parent: outer, lexical: x.names}
 	r.frame = f
 	defer func() { r.frame = outer }()
 	arr, err := r.eval(x.arr)
@@ -520,6 +523,23 @@ func (r *renderer) eval(n node) (any, error) {
 		return r.capture(x.body)
 	case *runtimeErrNode:
 		return nil, r.errorf(x, "%s", x.msg)
+	case *callerNode:
+		// Nunjucks compiles a call block's body where it stands: names bound
+		// at compile time there (loop variables, macro parameters) are
+		// visible to it; everything else it looks up from the frame of the
+		// macro that calls it.
+		lex := map[string]any{}
+		for cur := r.frame; cur != nil; cur = cur.parent {
+			for _, name := range cur.lexical {
+				if _, seen := lex[name]; !seen {
+					lex[name] = cur.vars[name]
+				}
+			}
+			if cur.isolated {
+				break
+			}
+		}
+		return r.makeMacroIn(x.macro, lex), nil
 	}
 	return nil, r.errorf(n, "internal error: unexpected expression %T", n)
 }
@@ -786,7 +806,11 @@ func (r *renderer) evalIs(x *isNode) (any, error) {
 // arguments and the context (the render data, and top-level variables as
 // last set at the top level), not the caller's frames: Nunjucks gives
 // macros a fresh frame.
-func (r *renderer) makeMacro(m *macroNode) Func {
+func (r *renderer) makeMacro(m *macroNode) Func { return r.makeMacroIn(m, nil) }
+
+// makeMacroIn makes a macro. A call block's caller passes the names it
+// sees lexically; its frame then continues with the invoking macro's.
+func (r *renderer) makeMacroIn(m *macroNode, lexical map[string]any) Func {
 	return func(args ...any) (any, error) {
 		var kw Kwargs
 		if len(args) > 0 {
@@ -798,7 +822,13 @@ func (r *renderer) makeMacro(m *macroNode) Func {
 		if r.depth > maxNesting {
 			return nil, errors.New("macro calls nest too deeply")
 		}
-		f := &frame{vars: map[string]any{}, isolated: true}
+		f := &frame{vars: map[string]any{}, isolated: true, lexical: m.params}
+		if lexical != nil {
+			f.parent = &frame{vars: lexical, parent: r.frame}
+		}
+		if c, ok := kw["caller"]; ok {
+			f.vars["caller"] = c
+		}
 		saved := r.frame
 		r.frame = f
 		defer func() { r.frame = saved }()

@@ -11,12 +11,12 @@
 // Supported: `${{ expr }}` output (delimiters configurable), `{% if %}`,
 // `{% elif %}`/`{% elseif %}`, `{% for %}` (with `else` and `loop.*`),
 // `{% set %}` (and block set), `{% raw %}`, `{% filter %}`, `{% switch %}`,
-// `{% macro %}`, `{% block %}` (rendered in place), asyncEach/asyncAll/
+// `{% macro %}`, `{% call %}`, `{% block %}` (rendered in place), asyncEach/asyncAll/
 // ifAsync (rendered synchronously), comments, whitespace control,
 // trimBlocks/lstripBlocks, the Nunjucks operators (with the precedence of
 // the JavaScript Nunjucks generates), tests and built-in filters, and the
 // common methods of JavaScript strings and arrays. Not supported: include,
-// import, extends and call (no loader), and the autoescape mode.
+// import and extends (no loader), and the autoescape mode.
 //
 // Known differences from nunjucks.js: Go maps have no key order, so a
 // map[string]any prints and iterates with sorted keys (objects built in a

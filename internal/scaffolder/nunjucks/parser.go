@@ -155,6 +155,11 @@ type (
 		pos
 		body []node
 	}
+	// callerNode is the body of a call block, as a macro.
+	callerNode struct {
+		pos
+		macro *macroNode
+	}
 	macroNode struct {
 		pos
 		name     string
@@ -464,16 +469,28 @@ func (p *parser) parseSwitch() node {
 	return n
 }
 
-func (p *parser) parseMacro() node {
+// parseCall parses `{% call(args) m(…) %}body{% endcall %}`: the body
+// becomes a macro passed to m as the keyword argument caller.
+func (p *parser) parseCall() node {
 	tag := p.peek()
-	p.skipSymbol("macro")
-	nameNode := p.parsePrimary(true)
-	sym, ok := nameNode.(*symNode)
+	p.skipSymbol("call")
+	caller := &macroNode{pos: pos{tag.line, tag.col}, name: "caller", defaults: map[string]node{}}
+	args, kwargs := p.parseSignature(true)
+	p.macroParams(caller, args, kwargs)
+	call, ok := p.parsePrimary(false).(*callNode)
 	if !ok {
-		p.fail(tag.line, tag.col, "macro: expected a name")
+		p.fail(tag.line, tag.col, "call: expected a macro call such as {%% call m() %%}")
 	}
-	n := &macroNode{pos: pos{tag.line, tag.col}, name: sym.name, defaults: map[string]node{}}
-	args, kwargs := p.parseSignature(false)
+	p.advanceAfterBlockEnd(tag.val)
+	caller.body = p.parseUntilBlocks("endcall")
+	p.advanceAfterBlockEnd("")
+	call.kwargs = append(call.kwargs, &pairNode{pos: caller.pos, key: &litNode{pos: caller.pos, val: "caller"}, value: &callerNode{pos: caller.pos, macro: caller}})
+	return &outputNode{pos: pos{tag.line, tag.col}, expr: call}
+}
+
+// macroParams records a macro's parameters: names, then names with
+// defaults.
+func (p *parser) macroParams(n *macroNode, args []node, kwargs []*pairNode) {
 	for _, a := range args {
 		s, ok := a.(*symNode)
 		if !ok {
@@ -495,6 +512,19 @@ func (p *parser) parseMacro() node {
 		n.params = append(n.params, name)
 		n.defaults[name] = kv.value
 	}
+}
+
+func (p *parser) parseMacro() node {
+	tag := p.peek()
+	p.skipSymbol("macro")
+	nameNode := p.parsePrimary(true)
+	sym, ok := nameNode.(*symNode)
+	if !ok {
+		p.fail(tag.line, tag.col, "macro: expected a name")
+	}
+	n := &macroNode{pos: pos{tag.line, tag.col}, name: sym.name, defaults: map[string]node{}}
+	args, kwargs := p.parseSignature(false)
+	p.macroParams(n, args, kwargs)
 	p.advanceAfterBlockEnd(tag.val)
 	n.body = p.parseUntilBlocks("endmacro")
 	p.advanceAfterBlockEnd("")
@@ -586,7 +616,9 @@ func (p *parser) parseStatement() node {
 		return p.parseFor()
 	case "block":
 		return p.parseBlock()
-	case "include", "extends", "import", "from", "call":
+	case "call":
+		return p.parseCall()
+	case "include", "extends", "import", "from":
 		p.fail(t.line, t.col, "the %s tag is not supported: templates cannot load other templates", t.val)
 	}
 	p.fail(t.line, t.col, "unknown block tag: %s", t.val)
