@@ -36,9 +36,12 @@ func randomCorpus(seed uint64, n int) corpus {
 			tc.Template = "{% if " + g.expr(0) + " %}Y{% elif " + g.expr(0) + " %}E{% else %}N{% endif %}"
 		case k < 0.75:
 			tc.Template = "{% for x in " + g.expr(0) + " %}[${{ x }}:${{ loop.index }}]{% else %}empty{% endfor %}"
-		case k < 0.8:
+		case k < 0.78:
 			tc.Template = "{% set v = " + g.expr(0) + " %}{% for x in arr %}{% set v = " + g.expr(0) + " %}{% endfor %}${{ v }}|" +
 				"{% macro m(p, q=2) %}${{ p }}${{ q }}${{ v }}{% endmacro %}${{ m(" + g.expr(0) + ") }}"
+		case k < 0.8:
+			tc.Template = "{% macro w(a) %}{% for i in [a, 2] %}<${{ caller(i) }}>{% endfor %}{% endmacro %}{% for x in sarr %}" +
+				"{% call(y) w(" + g.expr(0) + ") %}${{ x }}${{ y }}${{ " + g.expr(0) + " }}{% endcall %}{% endfor %}"
 		default:
 			tc.Template = g.block(0)
 			tc.Options.TrimBlocks = g.r.IntN(2) == 0
