@@ -323,7 +323,11 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 func insertRows(ctx context.Context, tx dbtx, prefix string, width int, args []any, suffix ...string) error {
 	for len(args) > 0 {
 		n := min(len(args)/width, chunkSize)
-		if _, err := tx.ExecContext(ctx, prefix+tuples(n, width)+strings.Join(suffix, ""), args[:n*width]...); err != nil {
+		exec := tx.ExecContext
+		if n == chunkSize {
+			exec = tx.execPrepared
+		}
+		if _, err := exec(ctx, prefix+tuples(n, width)+strings.Join(suffix, ""), args[:n*width]...); err != nil {
 			return err
 		}
 		args = args[n*width:]

@@ -289,6 +289,16 @@ func TestOrphans(t *testing.T) {
 					if got := relations(f.mustEntity("group:default/team-a")); len(got) != 0 {
 						t.Errorf("relations to the deleted entity remain: %v", got)
 					}
+					// The deleted entity's search rows go with it.
+					facets, err := f.s.Facets(f.ctx, []string{"kind"}, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, fc := range facets["kind"] {
+						if fc.Value == "Component" {
+							t.Errorf("kind facet still counts the deleted component: %v", facets["kind"])
+						}
+					}
 					return
 				}
 				if a == nil || annotation(a, AnnotationOrphan) != "true" {

@@ -201,7 +201,13 @@ func queueStitch(ctx context.Context, tx dbtx, refs []string, now time.Time) err
 		for _, r := range part {
 			args = append(args, r, now)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO catalog_stitch_queue (entity_ref, queued_at) VALUES `+tuples(len(part), 2)+` ON CONFLICT (entity_ref) DO NOTHING`, args...)
+		// DO UPDATE (which changes nothing) rather than DO NOTHING: it locks
+		// a row that is already queued, so a stitcher on PostgreSQL skips it
+		// until this transaction's changes are committed. With DO NOTHING a
+		// stitcher could take the row, read the entity before the changes
+		// and never see them (three entities of 10k stayed unstitched).
+		_, err := tx.ExecContext(ctx, `INSERT INTO catalog_stitch_queue (entity_ref, queued_at) VALUES `+tuples(len(part), 2)+
+			` ON CONFLICT (entity_ref) DO UPDATE SET queued_at = catalog_stitch_queue.queued_at`, args...)
 		if err != nil {
 			return fmt.Errorf("queue stitching: %w", err)
 		}
@@ -325,10 +331,27 @@ func marshalErrors(errList []error, warnings []error) string {
 // bind.
 type dbtx struct {
 	tx     *sql.Tx
+	db     *store.DB
 	sqlite bool
 }
 
-func (s *Service) wrap(tx *sql.Tx) dbtx { return dbtx{tx: tx, sqlite: s.db.Dialect() == store.SQLite} }
+func (s *Service) wrap(tx *sql.Tx) dbtx {
+	return dbtx{tx: tx, db: s.db, sqlite: s.db.Dialect() == store.SQLite}
+}
+
+// execPrepared runs a statement whose text recurs (full chunks of bulk
+// inserts) as a prepared statement: preparing a 1,600-parameter insert took
+// about a tenth of stitching's time.
+func (t dbtx) execPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.db == nil {
+		return t.ExecContext(ctx, query, args...)
+	}
+	q := t.rewrite(query)
+	if err := t.db.Prepare(ctx, q); err != nil {
+		return nil, err
+	}
+	return t.db.TxExec(ctx, t.tx, q, args...)
+}
 
 // ExecContext implements store.Querier.
 func (t dbtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
