@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -250,6 +251,7 @@ var (
 // deterministic.
 func builtinFilters(seed uint64) map[string]Filter {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	var rngMu sync.Mutex // renders share the Environment, and so the generator
 	f := map[string]Filter{
 		"abs": func(v any, _ ...any) (any, error) { return math.Abs(toNumber(v)), nil },
 		"batch": func(v any, args ...any) (any, error) {
@@ -562,7 +564,10 @@ func builtinFilters(seed uint64) map[string]Filter {
 			if n == 0 {
 				return Undefined, nil
 			}
-			return memberLookup(v, float64(rng.IntN(n))), nil
+			rngMu.Lock()
+			i := rng.IntN(n)
+			rngMu.Unlock()
+			return memberLookup(v, float64(i)), nil
 		},
 		"reject":     selectOrReject(false),
 		"select":     selectOrReject(true),

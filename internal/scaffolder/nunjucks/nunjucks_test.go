@@ -166,7 +166,7 @@ func TestConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 50 {
-				src := "${{ name }}-" + strings.Repeat("x", (g+i)%7)
+				src := "${{ name }}-" + strings.Repeat("x", (g+i)%7) + "${{ [1, 2] | random | string | replace(r/./, '') }}"
 				out, err := env.RenderString(context.Background(), src, map[string]any{"name": "n"})
 				if err != nil || !strings.HasPrefix(out, "n-") {
 					t.Errorf("got %q, %v", out, err)
