@@ -195,8 +195,8 @@ func (e *Environment) RenderString(ctx context.Context, src string, data map[str
 }
 
 // RenderValue renders src as the scaffolder renders step inputs: when src
-// is exactly one expression (`${{ expr }}` with only white space around it)
-// the expression's value is returned with its type (float64, bool,
+// is exactly one expression (`${{ expr }}` and nothing else, as Backstage
+// decides: "${{ x }}\n" from a YAML block stays a string) the expression's value is returned with its type (float64, bool,
 // map[string]any, []any, string; undefined becomes nil); otherwise the
 // rendered string.
 func (e *Environment) RenderValue(ctx context.Context, src string, data map[string]any) (any, error) {
@@ -259,13 +259,13 @@ func (t *Template) RenderValue(ctx context.Context, data map[string]any) (v any,
 }
 
 // soleExpression returns the expression of a template made of one output
-// tag and white space, else nil.
+// tag and nothing else, else nil.
 func (t *Template) soleExpression() node {
 	var expr node
 	for _, n := range t.nodes {
 		switch x := n.(type) {
 		case *dataNode:
-			if strings.TrimSpace(x.text) != "" {
+			if x.text != "" {
 				return nil
 			}
 		case *outputNode:

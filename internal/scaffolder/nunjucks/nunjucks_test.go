@@ -57,7 +57,10 @@ func TestRenderValue(t *testing.T) {
 		want any
 	}{
 		{"number", "${{ parameters.port }}", 8080.0},
-		{"bool", "  ${{ parameters.on }}\n", true},
+		{"bool", "${{ parameters.on }}", true},
+		// Text around the expression, white space included, makes a string
+		// (a YAML block scalar ends with a newline).
+		{"bool with a newline", "${{ parameters.on }}\n", "true\n"},
 		{"array", "${{ parameters.tags }}", []any{"a", "b"}},
 		{"object", "${{ parameters.meta }}", map[string]any{"k": "v"}},
 		{"literal object", "${{ {a: 1, b: [true, none]} }}", map[string]any{"a": 1.0, "b": []any{true, nil}}},
