@@ -319,6 +319,25 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 	return nil
 }
 
+// The bulk inserts of processing and stitching. Their full chunks are
+// prepared once (see prepareBulk).
+const (
+	insertSearch    = `INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES `
+	insertFinal     = `INSERT INTO catalog_final_entities (entity_id, entity_ref, hash, final_entity, updated_at) VALUES `
+	insertRelations = `INSERT INTO catalog_relations (originating_entity_id, source_entity_ref, type, target_entity_ref) VALUES `
+)
+
+// prepareBulk prepares the full chunks of the bulk inserts. It must run
+// outside transactions: on SQLite the one writing connection is busy inside
+// them.
+func (s *Service) prepareBulk(ctx context.Context) error {
+	t := dbtx{sqlite: s.db.Dialect() == store.SQLite}
+	return s.db.Prepare(ctx,
+		t.rewrite(insertSearch+tuples(chunkSize, 4)),
+		t.rewrite(insertFinal+tuples(chunkSize, 5)+upsertFinal),
+		t.rewrite(insertRelations+tuples(chunkSize, 4)))
+}
+
 // insertRows inserts rows of width values each (args flattened), chunked.
 func insertRows(ctx context.Context, tx dbtx, prefix string, width int, args []any, suffix ...string) error {
 	for len(args) > 0 {
@@ -395,7 +414,7 @@ func (s *Service) replaceRelations(ctx context.Context, tx dbtx, results []proce
 	if err := execIn(ctx, tx, `DELETE FROM catalog_relations WHERE originating_entity_id IN (`, changedIDs); err != nil {
 		return nil, fmt.Errorf("delete relations: %w", err)
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO catalog_relations (originating_entity_id, source_entity_ref, type, target_entity_ref) VALUES `, 4, args); err != nil {
+	if err := insertRows(ctx, tx, insertRelations, 4, args); err != nil {
 		return nil, fmt.Errorf("insert relations: %w", err)
 	}
 	return stitch, nil

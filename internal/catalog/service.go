@@ -194,6 +194,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
+	if err := s.prepareBulk(ctx); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
 	var wg sync.WaitGroup
 	loop := func(name string, ch chan struct{}, every time.Duration, step func(context.Context) (int, error)) {
 		wg.Go(func() {

@@ -166,23 +166,22 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	var changedIDs []string
 	for _, ref := range live {
 		st := states[ref]
+		// The etag is the hash of everything the final entity is made of,
+		// so an entity whose inputs did not change is skipped before it is
+		// decoded, and a changed one is encoded once.
+		hash := stitchHash(st, relations[ref], !referenced[ref])
+		if hashes[ref] == hash {
+			continue
+		}
 		var e Entity
 		if err := json.Unmarshal([]byte(st.processed.String), &e); err != nil {
 			return nil, fmt.Errorf("stored entity %s cannot be read: %w", ref, err)
 		}
 		finishEntity(&e, relations[ref], !referenced[ref], st.errors)
-		body, err := e.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		hash := hashOf(body)
-		if hashes[ref] == hash {
-			continue
-		}
 		e.Metadata.UID = st.id
 		e.Metadata.Etag = hash
 		v := e.Value()
-		body, err = e.MarshalJSON()
+		body, err := e.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
@@ -204,16 +203,35 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	if err := execIn(ctx, tx, `DELETE FROM catalog_search WHERE entity_id IN (`, changedIDs); err != nil {
 		return nil, err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO catalog_final_entities (entity_id, entity_ref, hash, final_entity, updated_at) VALUES `, 5, finalArgs, upsertFinal); err != nil {
+	if err := insertRows(ctx, tx, insertFinal, 5, finalArgs, upsertFinal); err != nil {
 		return nil, fmt.Errorf("store final entities: %w", err)
 	}
 	// Rows in (key, value) order reach neighbouring pages of the (key,
 	// value, …) index one after another instead of at random.
 	sortSearchArgs(searchArgs)
-	if err := insertRows(ctx, tx, `INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES `, 4, searchArgs); err != nil {
+	if err := insertRows(ctx, tx, insertSearch, 4, searchArgs); err != nil {
 		return nil, fmt.Errorf("store search rows: %w", err)
 	}
 	return changed, nil
+}
+
+// stitchVersion changes the etag of every entity when the way final
+// entities are made changes, so that all are stitched again.
+const stitchVersion = "2"
+
+// stitchHash hashes the inputs of a final entity: its id, processed form,
+// errors, relations and orphan mark.
+func stitchHash(st *stitchState, relations []Relation, orphan bool) string {
+	parts := make([][]byte, 0, 5+2*len(relations))
+	mark := "referenced"
+	if orphan {
+		mark = "orphan"
+	}
+	parts = append(parts, []byte(stitchVersion), []byte(st.id), []byte(st.processed.String), []byte(st.errors), []byte(mark))
+	for _, r := range relations {
+		parts = append(parts, []byte(r.Type), []byte(r.TargetRef))
+	}
+	return hashOf(parts...)
 }
 
 const upsertFinal = ` ON CONFLICT (entity_id) DO UPDATE SET entity_ref = excluded.entity_ref, hash = excluded.hash, final_entity = excluded.final_entity, updated_at = excluded.updated_at`

@@ -340,17 +340,13 @@ func (s *Service) wrap(tx *sql.Tx) dbtx {
 }
 
 // execPrepared runs a statement whose text recurs (full chunks of bulk
-// inserts) as a prepared statement: preparing a 1,600-parameter insert took
-// about a tenth of stitching's time.
+// inserts) as the statement prepareBulk prepared, if it did: preparing a
+// 1,600-parameter insert took about a tenth of stitching's time.
 func (t dbtx) execPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.db == nil {
 		return t.ExecContext(ctx, query, args...)
 	}
-	q := t.rewrite(query)
-	if err := t.db.Prepare(ctx, q); err != nil {
-		return nil, err
-	}
-	return t.db.TxExec(ctx, t.tx, q, args...)
+	return t.db.TxExec(ctx, t.tx, t.rewrite(query), args...)
 }
 
 // ExecContext implements store.Querier.
