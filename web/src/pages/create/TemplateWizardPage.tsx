@@ -10,14 +10,30 @@ import { Link, useNavigate } from '../../router';
 import { createTask, getParameterSchema, taskPath } from './api';
 import { defaultDecorators, runDecorators } from './decorators';
 import type { FormContext } from './form/fields';
-import { templateSteps } from './form/schema';
+import { getEntity } from '../../api/catalog';
+import { orderLike, templateSteps } from './form/schema';
 import { Wizard } from './form/Wizard';
 
 export function TemplateWizardPage({ namespace, name }: { namespace: string; name: string }) {
   const api = useApi();
   const identity = useIdentity();
   const navigate = useNavigate();
-  const schema = useAsync((signal) => getParameterSchema(api, namespace, name, signal), [api, namespace, name]);
+  const schema = useAsync(
+    async (signal) => {
+      const [ps, entity] = await Promise.all([
+        getParameterSchema(api, namespace, name, signal),
+        // The catalog keeps the template's own property order (the
+        // parameter schema's is sorted); without it the form still works.
+        getEntity(api, { kind: 'template', namespace, name }, signal).catch(() => undefined),
+      ]);
+      const raw = entity?.spec?.parameters;
+      const params = Array.isArray(raw) ? raw : raw ? [raw] : [];
+      const byTitle = (title: string, i: number) =>
+        params.find((p) => p && typeof p === 'object' && (p as { title?: string }).title === title) ?? params[i];
+      return { ...ps, steps: ps.steps.map((st, i) => ({ ...st, schema: orderLike(st.schema, byTitle(st.title, i)) })) };
+    },
+    [api, namespace, name],
+  );
   const steps = useMemo(() => templateSteps(schema.value?.steps ?? []), [schema.value]);
   const [data, setData] = useState<Record<string, unknown>>({});
   const secrets = useRef<Record<string, string>>({});
