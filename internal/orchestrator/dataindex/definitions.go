@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/orchestrator"
-	"github.com/portico-dev/portico/internal/workflow"
+	"github.com/portico-dev/portico/internal/workflow/engine"
 )
 
 // definitions returns every deployed workflow as a ProcessDefinition. The
@@ -41,7 +41,7 @@ func (s *Service) definition(wf *orchestrator.Workflow) *ProcessDefinition {
 		ServiceURL:  ptr(s.rt.ServiceURL()),
 		Description: optional(w.Description),
 		Annotations: []*string{},
-		Nodes:       nodeDefinitions(w),
+		Nodes:       nodeDefinitions(wf.Definition),
 		wf:          wf,
 	}
 	if len(wf.Text) > 0 {
@@ -66,38 +66,18 @@ func (s *Service) definition(wf *orchestrator.Workflow) *ProcessDefinition {
 	return d
 }
 
-// nodeDefinitions lists a workflow's states as nodes, numbered from 1 in
+// nodeDefinitions lists a workflow's states as the Data Index's nodes, in
 // file order (the numbering SonataFlow's management API uses too).
-func nodeDefinitions(w *workflow.Workflow) []*Node {
-	out := make([]*Node, 0, len(w.States))
-	for i, st := range w.States {
+func nodeDefinitions(def *engine.Definition) []*Node {
+	out := make([]*Node, 0, len(def.W.States))
+	for i, st := range def.W.States {
 		id := strconv.Itoa(i + 1)
 		out = append(out, &Node{
-			ID: id, Name: st.Name, Type: nodeType(w, st), UniqueID: id,
+			ID: id, Name: st.Name, Type: def.NodeType(st.Name), UniqueID: id,
 			Metadata: &NodeMetadata{UniqueID: id, State: ptr(st.Name)},
 		})
 	}
 	return out
-}
-
-// nodeType is the engine node class name the Data Index reports for a
-// state, the same names the runtime records on node instances.
-func nodeType(w *workflow.Workflow, st *workflow.State) string {
-	switch st.Type {
-	case workflow.StateInject:
-		return "ActionNode"
-	case workflow.StateSwitch:
-		return "Split"
-	case workflow.StateSleep:
-		return "TimerNode"
-	case workflow.StateForEach:
-		return "ForEachNode"
-	case workflow.StateEvent:
-		if w.Start != nil && st.Name == w.Start.StateName {
-			return "StartNode"
-		}
-	}
-	return "CompositeContextNode"
 }
 
 func ptr[T any](v T) *T { return &v }

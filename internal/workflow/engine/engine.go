@@ -271,7 +271,7 @@ func (d *Definition) New(ctx context.Context, j Journal, opts StartOptions) (*In
 	cur := &Cursor{Step: 1, State: d.W.Start.StateName, Data: input, Entered: now}
 	entries := []Entry{
 		{Kind: EntryStarted, Time: now, Start: start, NodeType: "StartNode"},
-		{Kind: EntryStateEntered, Time: now, Step: 1, State: cur.State, NodeType: d.nodeType(cur.State), Cursor: cur},
+		{Kind: EntryStateEntered, Time: now, Step: 1, State: cur.State, NodeType: d.NodeType(cur.State), Cursor: cur},
 	}
 	if err := in.append(ctx, entries...); err != nil {
 		return nil, err
@@ -295,9 +295,9 @@ func (d *Definition) Restore(entries []Entry, j Journal) (*Instance, error) {
 	return in, nil
 }
 
-// nodeType is the node class name SonataFlow reports for a state
-// (reference §8.12).
-func (d *Definition) nodeType(state string) string {
+// NodeType is the node class name SonataFlow reports for a state (what
+// node instances and the Data Index's node definitions carry).
+func (d *Definition) NodeType(state string) string {
 	st := d.W.State(state)
 	if st == nil {
 		return ""

@@ -531,7 +531,7 @@ func stateChoice(st *workflow.State) Choice {
 func (in *Instance) advance(ctx context.Context, st *workflow.State, data any, choice Choice) error {
 	cur := in.cur
 	now := in.def.eng.now()
-	exit := Entry{Kind: EntryStateExited, Time: now, Step: cur.Step, State: st.Name, NodeType: in.def.nodeType(st.Name), Data: data}
+	exit := Entry{Kind: EntryStateExited, Time: now, Step: cur.Step, State: st.Name, NodeType: in.def.NodeType(st.Name), Data: data}
 	in.def.eng.logger().Debug("state exited", "instance", in.ID(), "state", st.Name)
 	compensable := cur.Compensable
 	if st.CompensatedBy != "" && !cur.Compensating {
@@ -655,7 +655,7 @@ func (in *Instance) enter(ctx context.Context, pre []Entry, next *Cursor) error 
 		return in.fail(ctx, &Error{Kind: KindDefinition, Message: fmt.Sprintf("transition to unknown state %q", next.State)})
 	}
 	in.def.eng.logger().Debug("state entered", "instance", in.ID(), "state", next.State)
-	return in.append(ctx, append(pre, Entry{Kind: EntryStateEntered, Time: now, Step: next.Step, State: next.State, NodeType: in.def.nodeType(next.State), Cursor: next})...)
+	return in.append(ctx, append(pre, Entry{Kind: EntryStateEntered, Time: now, Step: next.Step, State: next.State, NodeType: in.def.NodeType(next.State), Cursor: next})...)
 }
 
 // produce builds the events of produceEvents.

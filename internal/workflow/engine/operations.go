@@ -54,7 +54,7 @@ func (in *Instance) Goto(ctx context.Context, state string) (*Outcome, error) {
 	if in.def.W.State(state) == nil {
 		return nil, fmt.Errorf("no state named %q in workflow %s", state, in.def.W.ID)
 	}
-	exit := Entry{Kind: EntryStateExited, Step: in.cur.Step, State: st.Name, NodeType: in.def.nodeType(st.Name), Data: in.cur.Data}
+	exit := Entry{Kind: EntryStateExited, Step: in.cur.Step, State: st.Name, NodeType: in.def.NodeType(st.Name), Data: in.cur.Data}
 	if err := in.enter(ctx, []Entry{exit}, &Cursor{State: state, Data: in.cur.Data, Compensable: in.cur.Compensable}); err != nil {
 		return nil, err
 	}
