@@ -7,7 +7,7 @@ import { Card, Page } from '../../components/Page';
 import { ErrorPanel, Loading } from '../../components/States';
 import { useAsync } from '../../hooks/useAsync';
 import { Link, useNavigate } from '../../router';
-import { createTask, getParameterSchema, taskPath } from './api';
+import { createTask, getParameterSchema, listServerDecorators, taskPath } from './api';
 import { defaultDecorators, runDecorators } from './decorators';
 import type { FormContext } from './form/fields';
 import { getEntity } from '../../api/catalog';
@@ -49,6 +49,12 @@ export function TemplateWizardPage({ namespace, name }: { namespace: string; nam
     [api, identity.userEntityRef],
   );
   const uses = schema.value?.formDecorators ?? schema.value?.EXPERIMENTAL_formDecorators ?? [];
+  // Decorators run in the browser (the registry in decorators.ts) and on
+  // the server (GET /v2/form-decorators); one neither knows fails the task.
+  const server = useAsync((signal) => listServerDecorators(api, signal).catch(() => undefined), [api]);
+  const unknown = server.value
+    ? uses.map((u) => u.id).filter((id) => !defaultDecorators.some((d) => d.id === id) && !server.value!.decorators.some((d) => d.id === id))
+    : [];
   const labels = schema.value?.presentation?.buttonLabels;
 
   const submit = async (values: Record<string, unknown>) => {
@@ -87,9 +93,17 @@ export function TemplateWizardPage({ namespace, name }: { namespace: string; nam
             labels={{ back: labels?.backButtonText, review: labels?.reviewButtonText, submit: labels?.createButtonText ?? 'Create' }}
             reviewNote={
               uses.length > 0 ? (
-                <p className="notice" role="note">
-                  On Create, these form decorators run first: {uses.map((u) => u.id).join(', ')}.
-                </p>
+                <>
+                  <p className="notice" role="note">
+                    On Create, these form decorators run first: {uses.map((u) => u.id).join(', ')}.
+                  </p>
+                  {unknown.length > 0 && (
+                    <p className="inline-error" role="alert">
+                      This template uses form decorators that Portico does not know: {unknown.join(', ')}. Creating will fail until they are
+                      registered.
+                    </p>
+                  )}
+                </>
               ) : undefined
             }
           />
