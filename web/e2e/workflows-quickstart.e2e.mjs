@@ -1,6 +1,7 @@
 // The orchestrator's Quick Start: Workflows in the sidebar, Execute on the
 // Greeting workflow, Next step, Run, and the run becomes Completed with
-// its result shown; the graph marks the path taken.
+// its result shown; the graph marks the path taken; Run again starts from
+// the same input.
 export default async function ({ page, signIn, shot, step }) {
   step('sign in as guest and open Workflows');
   await signIn('/');
@@ -28,6 +29,13 @@ export default async function ({ page, signIn, shot, step }) {
   await page.locator('.wf-node-idle[data-node="GreetInEnglish"]').waitFor();
   await page.getByText('GreetPerson').first().waitFor();
   await shot('instance-completed');
+
+  step('Run again starts from this run\'s input');
+  await page.getByRole('link', { name: 'Run again' }).click();
+  await page.getByText(/Running again with the input of/).waitFor();
+  if ((await page.getByLabel(/Name/).inputValue()) !== 'Ana') throw new Error('the re-run form did not start from the earlier input');
+  await page.goBack();
+  await page.locator('[data-testid="instance-status"] [data-status="COMPLETED"]').waitFor();
 
   step('the run shows in the runs list');
   await page.getByRole('link', { name: 'Greeting workflow' }).first().click();
