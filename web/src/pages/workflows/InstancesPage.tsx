@@ -1,5 +1,6 @@
 // Every workflow run, newest first, filtered by status, workflow and
 // who started it; the server filters and pages.
+import { useEffect } from 'react';
 import { useIdentity, useApi } from '../../api/auth';
 import { humanRef } from '../../api/catalog';
 import { instancePath } from '../../api/orchestrator';
@@ -8,7 +9,7 @@ import { EmptyState, ErrorPanel, Loading } from '../../components/States';
 import { formatTime } from '../../format';
 import { useAsync } from '../../hooks/useAsync';
 import { Link, useQueryParams } from '../../router';
-import { durationBetween, listOverviews, searchInstances, type Filter } from './api';
+import { durationBetween, isRunning, listOverviews, searchInstances, type Filter } from './api';
 import { WorkflowTabs } from './Tabs';
 import { StatusChip } from './WorkflowsPage';
 
@@ -48,6 +49,13 @@ export function InstancesPage() {
   );
   const items = list.value?.items.slice(0, pageSize) ?? [];
   const hasNext = (list.value?.items.length ?? 0) > pageSize;
+  // Runs still active change their status: read the page again now and then.
+  const running = items.some((i) => isRunning(i.state));
+  useEffect(() => {
+    if (!running || list.loading) return;
+    const t = setTimeout(list.reload, 3000);
+    return () => clearTimeout(t);
+  }, [running, list.loading, list.reload, list.value]);
   return (
     <Page title="Workflow runs" subtitle="Every run of every workflow, newest first">
       <WorkflowTabs current="runs" />
