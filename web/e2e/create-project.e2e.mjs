@@ -46,8 +46,14 @@ export default async function ({ page, signIn, shot, step }) {
   await page.getByRole('heading', { level: 1, name: name }).waitFor();
   await shot('component');
 
+  step('Start over brings the answers back');
+  await page.goBack();
+  await page.getByRole('link', { name: 'Start over' }).click();
+  await page.locator('.stepper').waitFor();
+  if ((await page.getByRole('textbox', { name: /^Name/ }).inputValue()) !== name) throw new Error('Start over did not bring the name back');
+
   step('the task is in the list');
-  await page.goto(page.url().replace(/\/catalog\/.*$/, '/create/tasks'));
+  await page.goto(page.url().replace(/\/create\/.*$/, '/create/tasks'));
   await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
   await page.locator('table').getByText('completed').first().waitFor();
   await shot('tasks');

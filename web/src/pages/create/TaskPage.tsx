@@ -139,7 +139,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
       actions={
         <TaskActions
           task={t}
-          startOver={tplParts ? templatePath(tplParts[1], tplParts[2]) : undefined}
+          startOver={tplParts ? `${templatePath(tplParts[1], tplParts[2])}?formData=${encodeURIComponent(JSON.stringify(t.spec.parameters ?? {}))}` : undefined}
           onChange={() => {
             task.reload();
             setStreamKey((k) => k + 1);

@@ -6,13 +6,24 @@ import { useApi, useIdentity } from '../../api/auth';
 import { Card, Page } from '../../components/Page';
 import { ErrorPanel, Loading } from '../../components/States';
 import { useAsync } from '../../hooks/useAsync';
-import { Link, useNavigate } from '../../router';
+import { Link, useLocation, useNavigate } from '../../router';
 import { createTask, getParameterSchema, listServerDecorators, taskPath } from './api';
 import { defaultDecorators, runDecorators } from './decorators';
 import type { FormContext } from './form/fields';
 import { getEntity } from '../../api/catalog';
 import { orderLike, templateSteps } from './form/schema';
 import { Wizard } from './form/Wizard';
+
+/** initialData reads ?formData= (JSON); anything else starts empty. */
+export function initialData(param: string | null): Record<string, unknown> {
+  if (!param) return {};
+  try {
+    const v = JSON.parse(param) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
 
 export function TemplateWizardPage({ namespace, name }: { namespace: string; name: string }) {
   const api = useApi();
@@ -35,7 +46,9 @@ export function TemplateWizardPage({ namespace, name }: { namespace: string; nam
     [api, namespace, name],
   );
   const steps = useMemo(() => templateSteps(schema.value?.steps ?? []), [schema.value]);
-  const [data, setData] = useState<Record<string, unknown>>({});
+  // Start over (from a task's page) passes the earlier answers as ?formData=.
+  const { query } = useLocation();
+  const [data, setData] = useState<Record<string, unknown>>(() => initialData(query.get('formData')));
   const secrets = useRef<Record<string, string>>({});
   const context = useMemo<FormContext>(
     () => ({

@@ -19,6 +19,8 @@ export function RunPage({ workflowId }: { workflowId: string }) {
   const { query } = useLocation();
   const instanceId = query.get('instanceId') ?? undefined;
   const assessmentId = query.get('assessmentInstanceId') ?? undefined;
+  // A run started from an entity's page is about that entity.
+  const targetEntity = query.get('targetEntity') ?? undefined;
   const overview = useAsync((signal) => getOverview(api, workflowId, signal), [api, workflowId]);
   const input = useAsync((signal) => getInputSchema(api, workflowId, instanceId ?? assessmentId, signal), [api, workflowId, instanceId, assessmentId]);
   const steps = useMemo(() => workflowSteps(input.value?.inputSchema, 'Input'), [input.value]);
@@ -31,7 +33,7 @@ export function RunPage({ workflowId }: { workflowId: string }) {
 
   const name = overview.value?.name || workflowId;
   const run = async (values: Record<string, unknown>) => {
-    const res = await execute(api, workflowId, { inputData: values, businessKey: assessmentId });
+    const res = await execute(api, workflowId, { inputData: values, businessKey: assessmentId, targetEntity });
     navigate(instancePath(res.id));
   };
 

@@ -304,6 +304,12 @@ export function Secret(props: FieldProps) {
   const ctx = (props.registry.formContext ?? {}) as FormContext;
   const id = props.fieldPathId.$id;
   const [value, setValue] = useState(ctx.secrets?.[props.name] ?? '');
+  // A mask without its secret (answers carried over from an earlier task)
+  // must be typed again.
+  useEffect(() => {
+    if (!value && props.formData) props.onChange(undefined, props.fieldPathId.path);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   return (
     <FieldFrame props={props}>
       <input
