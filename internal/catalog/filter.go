@@ -333,3 +333,44 @@ func (f *Filter) sqlOn(a *sqlArgs, col string, probe bool) string {
 	}
 	panic(fmt.Sprintf("unknown filter op %q", f.Op))
 }
+
+// refRange returns a condition on the entity_ref column col that every
+// entity matching f meets, or "" when f implies none: a kind filter means
+// the ref starts with "<kind>:". Walking the refs in order, a page then
+// starts at the first entity of the kind instead of probing every entity
+// of the kinds before it (15k APIs before the first Component at 100k
+// entities). The range compares bytes, so it suits SQLite's BINARY
+// collation, not PostgreSQL's locale collations.
+func (f *Filter) refRange(a *sqlArgs, col string) string {
+	switch f.Op {
+	case opAll:
+		for i := range f.All {
+			if r := f.All[i].refRange(a, col); r != "" {
+				return r
+			}
+		}
+	case opAny:
+		if len(f.Any) == 0 {
+			return ""
+		}
+		parts := make([]string, len(f.Any))
+		for i := range f.Any {
+			if parts[i] = f.Any[i].refRange(a, col); parts[i] == "" {
+				return ""
+			}
+		}
+		return "(" + strings.Join(parts, " OR ") + ")"
+	case opKey:
+		if !strings.EqualFold(f.Key, "kind") || f.Prefix != "" || len(f.Values) == 0 {
+			return ""
+		}
+		parts := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			kind := strings.ToLower(v)
+			// ";" follows ":" in byte order.
+			parts[i] = "(" + col + " >= " + a.add(kind+":") + " AND " + col + " < " + a.add(kind+";") + ")"
+		}
+		return "(" + strings.Join(parts, " OR ") + ")"
+	}
+	return ""
+}

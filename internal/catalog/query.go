@@ -52,6 +52,11 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		q = "SELECT f.final_entity FROM catalog_final_entities f"
 		if req.Filter != nil {
 			q += " WHERE " + req.Filter.sqlOn(a, "f.entity_id", req.Limit > 0)
+			if s.db.Dialect() == store.SQLite {
+				if r := req.Filter.refRange(a, "f.entity_ref"); r != "" {
+					q += " AND " + r
+				}
+			}
 		}
 		q += " ORDER BY f.entity_ref"
 	} else {

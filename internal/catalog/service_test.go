@@ -471,6 +471,34 @@ func TestQueries(t *testing.T) {
 		if err := f.s.analyze(f.ctx); err != nil {
 			t.Fatalf("analyze: %v", err)
 		}
+		// Kind filters narrow the walk over refs; every form must still
+		// find exactly the entities of the kinds.
+		for _, tc := range []struct {
+			params []string
+			want   string
+		}{
+			{[]string{"kind=Component,metadata.name=b"}, "component:default/b"},
+			{[]string{"kind=group"}, "group:default/team-a"},
+			{[]string{"kind=group,kind=COMPONENT,metadata.name=team-a"}, "group:default/team-a"},
+			{[]string{"kind=group", "metadata.name=c"}, "component:default/c,group:default/team-a"},
+			{[]string{"kind=group", "kind=component,metadata.name=a"}, "component:default/a,group:default/team-a"},
+			{[]string{"kind=comp"}, ""},
+		} {
+			fl, err := ParseFilterParams(tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := f.s.ListEntities(f.ctx, ListRequest{Filter: fl, Limit: 10}, func(b []byte) error {
+				got = append(got, refOfBody(b))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Errorf("list %v = %v, want %s", tc.params, got, tc.want)
+			}
+		}
 		filter, _ := ParseFilterParams([]string{"kind=component"})
 		order := []OrderField{{Field: "metadata.name", Order: "desc"}}
 		var names []string
