@@ -1,7 +1,7 @@
 // Catalog: filter the table by type and by search, see the facet counts,
 // switch kind, and open an API entity's page (about card, relations graph,
 // API definition, workflow runs).
-export default async function ({ page, signIn, shot, step }) {
+export default async function ({ page, baseURL, signIn, shot, step }) {
   step('open the catalog');
   await signIn('/catalog');
   const table = page.getByRole('table');
@@ -55,7 +55,26 @@ export default async function ({ page, signIn, shot, step }) {
   await page.getByRole('heading', { name: 'Workflow runs' }).waitFor();
   await shot('entity-page');
 
+  step('a workflow run for an entity shows on its page, with a Run button for it');
+  const res = await fetch(`${baseURL}/greeting`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ workflowdata: { name: 'Ana', language: 'English' }, targetEntity: 'component:default/payment-gateway' }),
+  });
+  if (!res.ok) throw new Error(`start greeting: ${res.status} ${await res.text()}`);
+  await page.goto(`${baseURL}/catalog/default/component/payment-gateway`);
+  const runs = page.locator('section.card', { has: page.getByRole('heading', { name: 'Workflow runs' }) });
+  await runs.getByRole('link', { name: /Greeting/i }).waitFor();
+  await runs.getByText('COMPLETED').waitFor();
+  const workflows = page.locator('section.card', { has: page.getByRole('heading', { name: 'Workflows', exact: true }) });
+  const run = workflows.getByRole('link', { name: /^Run .* for this entity$/ });
+  await run.waitFor();
+  const href = await run.getAttribute('href');
+  if (!href?.includes('targetEntity=component%3Adefault%2Fpayment-gateway')) throw new Error(`Run link without the entity: ${href}`);
+  await shot('entity-workflows');
+
   step('follow the owner link to the group page');
+  await page.goto(`${baseURL}/catalog/default/api/payments-api`);
   await about.getByRole('link', { name: 'team-payments' }).click();
   await page.getByRole('heading', { level: 1 }).filter({ hasText: /payments/i }).waitFor();
   await page.getByText('group:default/team-payments').first().waitFor();

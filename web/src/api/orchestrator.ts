@@ -47,3 +47,44 @@ export function stateTone(state?: string): 'success' | 'danger' | 'info' | 'warn
       return 'neutral';
   }
 }
+
+export interface WorkflowOverview {
+  workflowId: string;
+  name?: string;
+  description?: string;
+  category?: string;
+  lastRunId?: string;
+  lastRunStatus?: string;
+  lastTriggeredMs?: number;
+  isAvailable?: boolean;
+}
+
+/**
+ * annotationWorkflowIds reads an entity's orchestrator.io/workflows
+ * annotation: a JSON array of workflow ids, or a comma-separated list.
+ */
+export function annotationWorkflowIds(annotations?: Record<string, string>): string[] {
+  const raw = annotations?.['orchestrator.io/workflows']?.trim();
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim());
+  } catch {
+    // A plain list.
+  }
+  return raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+/** workflowsForEntity lists the workflows an entity names or has run, with their last run for it. */
+export function workflowsForEntity(api: ApiClient, entityRef: string, ids: string[], signal?: AbortSignal): Promise<{ overviews: WorkflowOverview[] }> {
+  return api.post<{ overviews: WorkflowOverview[] }>('/api/orchestrator/v2/workflows/overview/entity', { targetEntity: entityRef, annotationWorkflowIds: ids }, { signal });
+}
+
+/** runPath is the app path of a workflow's run page, for a target entity when given. */
+export function runPath(workflowId: string, targetEntity?: string): string {
+  const q = targetEntity ? `?targetEntity=${encodeURIComponent(targetEntity)}` : '';
+  return `/workflows/${encodeURIComponent(workflowId)}/run${q}`;
+}

@@ -9,6 +9,7 @@ import { catalogFilter } from './catalog/CatalogPage';
 import { EntityView, operations } from './catalog/EntityPage';
 import { listQuery, NotificationItem } from './notifications/NotificationsPage';
 import { toggle } from './notifications/NotificationSettingsPage';
+import { annotationWorkflowIds, runPath } from '../api/orchestrator';
 
 describe('catalog filters', () => {
   it.each([
@@ -162,5 +163,21 @@ describe('notifications', () => {
     const off = toggle(settings, 'Email', 'plugin:a', null, false);
     expect(off.channels[1].origins[0].enabled).toBe(false);
     expect(off.channels[0]).toBe(settings.channels[0]);
+  });
+});
+
+describe('entity workflows', () => {
+  it.each([
+    [undefined, []],
+    [{}, []],
+    [{ 'orchestrator.io/workflows': '["greeting", "approval"]' }, ['greeting', 'approval']],
+    [{ 'orchestrator.io/workflows': 'greeting, approval' }, ['greeting', 'approval']],
+    [{ 'orchestrator.io/workflows': '[1, "x", ""]' }, ['x']],
+  ])('reads the annotation from %j', (annotations, want) => {
+    expect(annotationWorkflowIds(annotations as Record<string, string> | undefined)).toEqual(want);
+  });
+
+  it('starts a run for the entity', () => {
+    expect(runPath('greeting', 'component:default/shop')).toBe('/workflows/greeting/run?targetEntity=component%3Adefault%2Fshop');
   });
 });

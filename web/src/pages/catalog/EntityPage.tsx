@@ -3,7 +3,7 @@
 import { useApi } from '../../api/auth';
 import { ApiError } from '../../api/client';
 import { entityPath, entityRef, getEntity, humanRef, type Entity } from '../../api/catalog';
-import { instancePath, instancesForEntity, stateTone } from '../../api/orchestrator';
+import { annotationWorkflowIds, instancePath, instancesForEntity, runPath, stateTone, workflowsForEntity } from '../../api/orchestrator';
 import { Card, Chip, Page } from '../../components/Page';
 import { RelationsGraph } from '../../components/RelationsGraph';
 import { EmptyState, ErrorPanel, Loading } from '../../components/States';
@@ -146,6 +146,7 @@ export function EntityView({ entity }: { entity: Entity }) {
           </Card>
         </div>
         {entity.kind.toLowerCase() === 'api' && <ApiDefinition entity={entity} />}
+        <EntityWorkflows entityRef={ref} ids={annotationWorkflowIds(entity.metadata.annotations)} />
         <WorkflowRuns entityRef={ref} />
         <Annotations entity={entity} />
       </div>
@@ -246,6 +247,70 @@ function ApiDefinition({ entity }: { entity: Entity }) {
   );
 }
 
+/**
+ * EntityWorkflows lists the workflows the entity names in its
+ * orchestrator.io/workflows annotation or has run, each with a Run button
+ * that starts it for this entity. Nothing shows when there are none.
+ */
+function EntityWorkflows({ entityRef: ref, ids }: { entityRef: string; ids: string[] }) {
+  const api = useApi();
+  const key = ids.join(',');
+  const list = useAsync((signal) => workflowsForEntity(api, ref, ids, signal), [api, ref, key]);
+  const missing = list.error instanceof ApiError && (list.error.status === 404 || list.error.status === 501);
+  const overviews = list.value?.overviews ?? [];
+  if (missing || (list.value && overviews.length === 0) || (!list.value && !list.error)) return null;
+  return (
+    <Card title="Workflows">
+      {list.error ? (
+        <ErrorPanel title="The workflows could not be read" error={list.error} onRetry={list.reload} />
+      ) : (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Workflow</th>
+              <th scope="col">Type</th>
+              <th scope="col">Last run here</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {overviews.map((w) => (
+              <tr key={w.workflowId}>
+                <td>
+                  <Link to={`/workflows/${encodeURIComponent(w.workflowId)}`}>{w.name ?? w.workflowId}</Link>
+                  {w.description && <div className="muted">{w.description}</div>}
+                </td>
+                <td>{w.category}</td>
+                <td>
+                  {w.lastRunId ? (
+                    <Link to={instancePath(w.lastRunId)}>
+                      <Chip tone={stateTone(w.lastRunStatus)}>{w.lastRunStatus ?? 'unknown'}</Chip>
+                    </Link>
+                  ) : (
+                    <span className="muted">Never</span>
+                  )}
+                  {w.lastTriggeredMs ? <span className="muted"> {formatTime(new Date(w.lastTriggeredMs).toISOString())}</span> : null}
+                </td>
+                <td>
+                  {w.isAvailable === false ? (
+                    <span className="muted">Unavailable</span>
+                  ) : (
+                    <Link to={runPath(w.workflowId, ref)} className="btn btn-small" aria-label={`Run ${w.name ?? w.workflowId} for this entity`}>
+                      Run
+                    </Link>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
 function WorkflowRuns({ entityRef: ref }: { entityRef: string }) {
   const api = useApi();
   const runs = useAsync((signal) => instancesForEntity(api, ref, 10, signal), [api, ref]);
@@ -258,7 +323,7 @@ function WorkflowRuns({ entityRef: ref }: { entityRef: string }) {
         <ErrorPanel title="The workflow runs could not be read" error={runs.error} onRetry={runs.reload} />
       ) : !runs.value ? (
         <Loading />
-      ) : runs.value.items.length === 0 ? (
+      ) : (runs.value.items ?? []).length === 0 ? (
         <EmptyState title="No workflow has run for this entity yet." />
       ) : (
         <table className="table">
@@ -272,7 +337,7 @@ function WorkflowRuns({ entityRef: ref }: { entityRef: string }) {
             </tr>
           </thead>
           <tbody>
-            {runs.value.items.map((i) => (
+            {(runs.value.items ?? []).map((i) => (
               <tr key={i.id}>
                 <td>
                   <Link to={instancePath(i.id)}>{i.processName ?? i.processId}</Link>
