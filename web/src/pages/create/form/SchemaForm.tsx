@@ -118,6 +118,9 @@ export function SchemaForm({ schema, uiSchema = {}, formData, onChange, onSubmit
       customValidate={customValidate}
       onChange={(e) => onChange(e.formData)}
       onSubmit={(e) => onSubmit(e.formData)}
+      // The errors show beside their fields; without a handler rjsf would
+      // also log them to the console.
+      onError={() => {}}
     >
       {children}
     </Form>
