@@ -26,6 +26,7 @@ type fakeGitHub struct {
 	token string
 
 	mu         sync.Mutex
+	files      map[string]string // repository files the API serves (acme/tools, ref main)
 	created    []map[string]any
 	createPath []string
 	protected  []string
@@ -38,7 +39,7 @@ func newFakeGitHub(t *testing.T, token string) *fakeGitHub {
 	if err != nil {
 		t.Skip("git is not installed")
 	}
-	g := &fakeGitHub{root: t.TempDir(), token: token}
+	g := &fakeGitHub{root: t.TempDir(), token: token, files: map[string]string{}}
 	mux := http.NewServeMux()
 	authed := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +93,26 @@ func newFakeGitHub(t *testing.T, token string) *fakeGitHub {
 		g.topics, _ = body["names"].([]any)
 		g.mu.Unlock()
 		w.Write([]byte("{}"))
+	}))
+	// The contents and tarball endpoints fetch:* use for GitHub URLs.
+	mux.HandleFunc("GET /repos/acme/tools/contents/{path...}", authed(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		data, ok := g.files[r.PathValue("path")]
+		g.mu.Unlock()
+		if !ok || r.URL.Query().Get("ref") != "main" || r.Header.Get("Accept") != "application/vnd.github.raw+json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(data))
+	}))
+	mux.HandleFunc("GET /repos/acme/tools/tarball/main", authed(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		files := map[string]string{}
+		for name, data := range g.files {
+			files["acme-tools-0a1b2c3/"+name] = data
+		}
+		g.mu.Unlock()
+		w.Write(tarGz(t, files))
 	}))
 	backend := &cgi.Handler{Path: gitBin, Args: []string{"http-backend"}, Root: "/git",
 		Env: []string{"GIT_PROJECT_ROOT=" + g.root, "GIT_HTTP_EXPORT_ALL=1"}}
@@ -206,4 +227,34 @@ func TestPublishGitHubErrors(t *testing.T) {
 			wantErr(t, r.call(t.Context(), tc.deps, "publish:github", tc.input), tc.want...)
 		})
 	}
+}
+
+// Templates registered from GitHub fetch their skeletons through the
+// REST API: a tree URL as the repository's tarball (only the named
+// directory kept), a blob URL as the raw file.
+func TestFetchFromGitHub(t *testing.T) {
+	gh := newFakeGitHub(t, "ghp_test")
+	gh.files["templates/svc/template.yaml"] = "kind: Template\n"
+	gh.files["templates/svc/skeleton/README.md"] = "# ${{ values.name }}\n"
+	gh.files["templates/svc/skeleton/src/app.txt"] = "app ${{ values.name }}\n"
+	gh.files["templates/other/secret.txt"] = "not fetched"
+	deps := actions.Deps{GitHub: []actions.GitHubIntegration{{Host: gh.host(), APIURL: gh.URL, Token: "ghp_test"}}}
+	r := newRun(t)
+	r.baseURL = gh.URL + "/acme/tools/blob/main/templates/svc/"
+	if err := r.call(t.Context(), deps, "fetch:template", map[string]any{"url": "./skeleton", "values": values}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.files(); !slices.Equal(got, []string{"README.md", "src/app.txt"}) {
+		t.Fatalf("files = %q", got)
+	}
+	if got := r.read("src/app.txt"); got != "app payments\n" {
+		t.Fatalf("got %q", got)
+	}
+	if err := r.call(t.Context(), deps, "fetch:plain:file", map[string]any{"url": "./template.yaml", "targetPath": "t.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.read("t.yaml"); got != "kind: Template\n" {
+		t.Fatalf("got %q", got)
+	}
+	wantErr(t, r.call(t.Context(), deps, "fetch:plain:file", map[string]any{"url": "./missing.yaml", "targetPath": "m.yaml"}), "HTTP 404")
 }

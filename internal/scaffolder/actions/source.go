@@ -231,7 +231,20 @@ func (f *fetcher) readTree(ctx context.Context, ac *scaffolder.ActionContext, lo
 // streamed (its size is checked as it is read).
 func (f *fetcher) openFile(ctx context.Context, loc *location, token string) (io.ReadCloser, fs.FileMode, error) {
 	if loc.remote != nil {
-		resp, err := f.get(ctx, loc, token)
+		var target *url.URL
+		accept := ""
+		if gp, ok := f.githubURL(loc.remote); ok {
+			// The raw file through the REST API, which takes the
+			// integration's token (raw.githubusercontent.com does not for
+			// Enterprise hosts).
+			t, err := url.Parse(gp.api + "/repos/" + url.PathEscape(gp.owner) + "/" + url.PathEscape(gp.repo) + "/contents/" + gp.path)
+			if err != nil {
+				return nil, 0, fmt.Errorf("input.url: %w", err)
+			}
+			t.RawQuery = url.Values{"ref": {gp.ref}}.Encode()
+			target, accept = t, "application/vnd.github.raw+json"
+		}
+		resp, err := f.get(ctx, loc, target, accept, token)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -254,12 +267,19 @@ func (f *fetcher) openFile(ctx context.Context, loc *location, token string) (io
 	return r, info.Mode().Perm(), nil
 }
 
-// get makes the GET request for a remote location and checks its status
-// and announced size; the body it returns fails once it passes the limit.
-func (f *fetcher) get(ctx context.Context, loc *location, token string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc.remote.String(), nil)
+// get makes the GET request for a remote location (or target, a URL it
+// maps to, such as a GitHub API URL) and checks the status and announced
+// size; the body it returns fails once it passes the limit.
+func (f *fetcher) get(ctx context.Context, loc *location, target *url.URL, accept, token string) (io.ReadCloser, error) {
+	if target == nil {
+		target = loc.remote
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("input.url: %w", err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	if token == "" {
 		for _, g := range f.deps.GitHub {
@@ -286,6 +306,50 @@ func (f *fetcher) get(ctx context.Context, loc *location, token string) (io.Read
 	return &limitedBody{rc: resp.Body, left: f.deps.MaxFetchSize, name: loc.shown}, nil
 }
 
+// githubPath is a github.com (or GitHub Enterprise) URL of a directory or
+// file in a repository: https://host/<owner>/<repo>/(tree|blob)/<ref>/<path>.
+type githubPath struct {
+	api                    string
+	owner, repo, ref, path string
+}
+
+// githubURL recognises a URL on a host with a GitHub integration (or
+// github.com) that names a path in a repository; the ref is one path
+// segment (a branch, tag or commit without slashes).
+func (f *fetcher) githubURL(u *url.URL) (*githubPath, bool) {
+	api := ""
+	for _, g := range f.deps.GitHub {
+		if strings.EqualFold(g.Host, u.Host) {
+			api = strings.TrimRight(g.APIURL, "/")
+		}
+	}
+	if api == "" {
+		switch {
+		case strings.EqualFold(u.Host, "github.com"):
+			api = "https://api.github.com"
+		case f.isGitHubHost(u.Host):
+			api = "https://" + u.Host + "/api/v3"
+		default:
+			return nil, false
+		}
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) < 4 || (parts[2] != "tree" && parts[2] != "blob") {
+		return nil, false
+	}
+	return &githubPath{api: api, owner: parts[0], repo: parts[1], ref: parts[3], path: strings.Join(parts[4:], "/")}, true
+}
+
+// isGitHubHost reports whether host has a GitHub integration.
+func (f *fetcher) isGitHubHost(host string) bool {
+	for _, g := range f.deps.GitHub {
+		if strings.EqualFold(g.Host, host) {
+			return true
+		}
+	}
+	return false
+}
+
 // limitedBody fails a read once more than the limit was read.
 type limitedBody struct {
 	rc   io.ReadCloser
@@ -310,10 +374,18 @@ func (l *limitedBody) Close() error { return l.rc.Close() }
 func (f *fetcher) downloadArchive(ctx context.Context, ac *scaffolder.ActionContext, loc *location, token string) (string, error) {
 	p := strings.ToLower(loc.remote.Path)
 	gz := strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tgz")
-	if !gz && !strings.HasSuffix(p, ".tar") {
-		return "", fmt.Errorf("input.url: %s is not a directory Portico can download; point it at a .tar, .tar.gz or .tgz archive, or at a path beside the template", loc.shown)
+	var target *url.URL
+	sub := "" // with a GitHub tarball: the directory to keep, below its top directory
+	if gp, ok := f.githubURL(loc.remote); ok {
+		t, err := url.Parse(gp.api + "/repos/" + url.PathEscape(gp.owner) + "/" + url.PathEscape(gp.repo) + "/tarball/" + url.PathEscape(gp.ref))
+		if err != nil {
+			return "", fmt.Errorf("input.url: %w", err)
+		}
+		target, gz, sub = t, true, strings.Trim(gp.path, "/")
+	} else if !gz && !strings.HasSuffix(p, ".tar") {
+		return "", fmt.Errorf("input.url: %s is not a directory Portico can download; point it at a .tar, .tar.gz or .tgz archive, a GitHub tree URL, or a path beside the template", loc.shown)
 	}
-	body, err := f.get(ctx, loc, token)
+	body, err := f.get(ctx, loc, target, "", token)
 	if err != nil {
 		return "", err
 	}
@@ -347,6 +419,20 @@ func (f *fetcher) downloadArchive(ctx context.Context, ac *scaffolder.ActionCont
 			return "", fmt.Errorf("fetch %s: %w", loc.shown, err)
 		}
 		name := path.Clean(strings.TrimSuffix(hdr.Name, "/"))
+		if target != nil {
+			// A GitHub tarball: <owner>-<repo>-<sha>/<path>; keep sub.
+			_, rest, _ := strings.Cut(name, "/")
+			if sub != "" {
+				if rest != sub && !strings.HasPrefix(rest, sub+"/") {
+					continue
+				}
+				rest = strings.TrimPrefix(strings.TrimPrefix(rest, sub), "/")
+			}
+			if rest == "" || hdr.Typeflag == tar.TypeXGlobalHeader {
+				continue
+			}
+			name = rest
+		}
 		if !filepath.IsLocal(filepath.FromSlash(name)) {
 			if name == "." {
 				continue
