@@ -3,7 +3,6 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"maps"
 	"slices"
 
@@ -124,52 +123,96 @@ func orderFromYAML(n *yaml.Node) *keyOrder {
 }
 
 // orderFromJSON records the key order of a JSON document; it returns nil
-// for anything it cannot read (the caller reports decoding errors).
+// for anything it cannot read (the caller reports decoding errors). It
+// scans the bytes itself: every stored entity is decoded when processed and
+// stitched, and json.Decoder's tokens cost a tenth of all allocations.
 func orderFromJSON(data []byte) *keyOrder {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	o, err := jsonOrder(d)
-	if err != nil {
+	sc := orderScanner{data: data}
+	o, ok := sc.value()
+	if !ok {
 		return nil
 	}
 	return o
 }
 
-func jsonOrder(d *json.Decoder) (*keyOrder, error) {
-	tok, err := d.Token()
-	if err != nil {
-		return nil, err
+// orderScanner reads the key order of JSON that json.Unmarshal has
+// accepted; on anything else it reports failure.
+type orderScanner struct {
+	data []byte
+	pos  int
+}
+
+func (sc *orderScanner) skipSpace() {
+	for sc.pos < len(sc.data) {
+		switch sc.data[sc.pos] {
+		case ' ', '\t', '\n', '\r':
+			sc.pos++
+		default:
+			return
+		}
 	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil, nil
+}
+
+// value reads one value and returns the order of its objects (nil for
+// scalars and for arrays without objects).
+func (sc *orderScanner) value() (*keyOrder, bool) {
+	sc.skipSpace()
+	if sc.pos >= len(sc.data) {
+		return nil, false
 	}
-	switch delim {
+	switch sc.data[sc.pos] {
 	case '{':
+		sc.pos++
 		o := &keyOrder{fields: map[string]*keyOrder{}}
-		for d.More() {
-			kt, err := d.Token()
-			if err != nil {
-				return nil, err
+		sc.skipSpace()
+		if sc.pos < len(sc.data) && sc.data[sc.pos] == '}' {
+			sc.pos++
+			return o, true
+		}
+		for {
+			sc.skipSpace()
+			k, ok := sc.str()
+			if !ok {
+				return nil, false
 			}
-			k, _ := kt.(string)
+			sc.skipSpace()
+			if sc.pos >= len(sc.data) || sc.data[sc.pos] != ':' {
+				return nil, false
+			}
+			sc.pos++
+			c, ok := sc.value()
+			if !ok {
+				return nil, false
+			}
 			o.keys = append(o.keys, k)
-			c, err := jsonOrder(d)
-			if err != nil {
-				return nil, err
-			}
 			if c != nil {
 				o.fields[k] = c
 			}
+			sc.skipSpace()
+			if sc.pos >= len(sc.data) {
+				return nil, false
+			}
+			sc.pos++
+			switch sc.data[sc.pos-1] {
+			case ',':
+				continue
+			case '}':
+				return o, true
+			}
+			return nil, false
 		}
-		_, err := d.Token()
-		return o, err
 	case '[':
+		sc.pos++
 		var o *keyOrder
-		for i := 0; d.More(); i++ {
-			c, err := jsonOrder(d)
-			if err != nil {
-				return nil, err
+		sc.skipSpace()
+		if sc.pos < len(sc.data) && sc.data[sc.pos] == ']' {
+			sc.pos++
+			return nil, true
+		}
+		for i := 0; ; i++ {
+			c, ok := sc.value()
+			if !ok {
+				return nil, false
 			}
 			if c != nil {
 				if o == nil {
@@ -180,11 +223,61 @@ func jsonOrder(d *json.Decoder) (*keyOrder, error) {
 				}
 				o.items = append(o.items, c)
 			}
+			sc.skipSpace()
+			if sc.pos >= len(sc.data) {
+				return nil, false
+			}
+			sc.pos++
+			switch sc.data[sc.pos-1] {
+			case ',':
+				continue
+			case ']':
+				return o, true
+			}
+			return nil, false
 		}
-		_, err := d.Token()
-		return o, err
+	case '"':
+		_, ok := sc.str()
+		return nil, ok
+	default:
+		// A number, true, false or null: up to the next delimiter.
+		for sc.pos < len(sc.data) {
+			switch sc.data[sc.pos] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return nil, true
+			}
+			sc.pos++
+		}
+		return nil, true
 	}
-	return nil, io.ErrUnexpectedEOF
+}
+
+// str reads a string; keys with escapes are decoded by encoding/json.
+func (sc *orderScanner) str() (string, bool) {
+	if sc.pos >= len(sc.data) || sc.data[sc.pos] != '"' {
+		return "", false
+	}
+	start := sc.pos
+	escaped := false
+	for sc.pos++; sc.pos < len(sc.data); sc.pos++ {
+		switch sc.data[sc.pos] {
+		case '\\':
+			escaped = true
+			sc.pos++
+		case '"':
+			sc.pos++
+			raw := sc.data[start:sc.pos]
+			if !escaped {
+				return string(raw[1 : len(raw)-1]), true
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", false
+			}
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // appendJSON writes v as JSON with object keys in o's order. Strings are
