@@ -232,7 +232,7 @@ func (d Deps) gitRemote(remoteURL, repoURL string) (remote, localDir string, err
 			return "", "", fmt.Errorf("input.repoUrl: publish:git takes repoUrl only for the local host (local?owner=…&repo=…); for %s use remoteUrl or publish:github", r.host)
 		}
 		if d.LocalGitDir == "" {
-			return "", "", errors.New("input.repoUrl: this Portico has no local git directory (scaffolder.localGitDirectory); use remoteUrl")
+			return "", "", errors.New("input.repoUrl: this Portico has no local git directory; use remoteUrl")
 		}
 		dir := filepath.Join(d.LocalGitDir, r.owner, r.repo+".git")
 		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String(), dir, nil
@@ -246,7 +246,7 @@ func (d Deps) gitRemote(remoteURL, repoURL string) (remote, localDir string, err
 	switch u.Scheme {
 	case "file":
 		if d.LocalGitDir == "" {
-			return "", "", fmt.Errorf("input.remoteUrl: file:// remotes are allowed only below the local git directory, and this Portico has none (scaffolder.localGitDirectory)")
+			return "", "", fmt.Errorf("input.remoteUrl: file:// remotes are allowed only below the local git directory, and this Portico has none")
 		}
 		p := filepath.Clean(filepath.FromSlash(u.Path))
 		rel, err := filepath.Rel(d.LocalGitDir, p)
