@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -339,8 +340,8 @@ func (f *Filter) sqlOn(a *sqlArgs, col string, probe bool) string {
 // the ref starts with "<kind>:". Walking the refs in order, a page then
 // starts at the first entity of the kind instead of probing every entity
 // of the kinds before it (15k APIs before the first Component at 100k
-// entities). The range compares bytes, so it suits SQLite's BINARY
-// collation, not PostgreSQL's locale collations.
+// entities). The range compares bytes: col must be in byte order (SQLite's
+// BINARY collation, COLLATE "C" on PostgreSQL).
 func (f *Filter) refRange(a *sqlArgs, col string) string {
 	switch f.Op {
 	case opAll:
@@ -353,12 +354,16 @@ func (f *Filter) refRange(a *sqlArgs, col string) string {
 		if len(f.Any) == 0 {
 			return ""
 		}
+		// Every alternative needs a range; parameters are only kept when
+		// all have one (an unused parameter is an error on PostgreSQL).
+		scratch := &sqlArgs{args: slices.Clone(a.args)}
 		parts := make([]string, len(f.Any))
 		for i := range f.Any {
-			if parts[i] = f.Any[i].refRange(a, col); parts[i] == "" {
+			if parts[i] = f.Any[i].refRange(scratch, col); parts[i] == "" {
 				return ""
 			}
 		}
+		a.args = scratch.args
 		return "(" + strings.Join(parts, " OR ") + ")"
 	case opKey:
 		if !strings.EqualFold(f.Key, "kind") || f.Prefix != "" || len(f.Values) == 0 {
@@ -368,7 +373,9 @@ func (f *Filter) refRange(a *sqlArgs, col string) string {
 		for i, v := range f.Values {
 			kind := strings.ToLower(v)
 			// ";" follows ":" in byte order.
-			parts[i] = "(" + col + " >= " + a.add(kind+":") + " AND " + col + " < " + a.add(kind+";") + ")"
+			// The casts give PostgreSQL the parameters' type, which a
+			// comparison with a COLLATE expression does not.
+			parts[i] = "(" + col + " >= CAST(" + a.add(kind+":") + " AS TEXT) AND " + col + " < CAST(" + a.add(kind+";") + " AS TEXT))"
 		}
 		return "(" + strings.Join(parts, " OR ") + ")"
 	}
