@@ -300,7 +300,10 @@ type ParameterSchema struct {
 type ParameterStep struct {
 	Title       string         `json:"title"`
 	Description string         `json:"description,omitempty"`
-	Schema      map[string]any `json:"schema"`
+	Schema      map[string]any `json:"-"`
+	// RawSchema is the step's schema as the template wrote it: forms show
+	// properties in the order of the JSON, which a Go map would lose.
+	RawSchema json.RawMessage `json:"schema"`
 }
 
 // ParameterSchema returns the form steps of a template.
@@ -318,8 +321,13 @@ func (s *Service) ParameterSchema(ctx context.Context, ref string) (*ParameterSc
 		Title: title, Description: desc, Presentation: tpl.Spec.Presentation,
 		UIOptions: tpl.Metadata["ui:options"], Steps: []ParameterStep{},
 	}
-	for _, p := range tpl.Spec.Parameters {
+	for i, p := range tpl.Spec.Parameters {
 		st := ParameterStep{Title: "Please enter the following information", Schema: p}
+		if i < len(tpl.Spec.rawParameterSteps) {
+			st.RawSchema = tpl.Spec.rawParameterSteps[i]
+		} else if st.RawSchema, err = json.Marshal(p); err != nil {
+			return nil, err
+		}
 		if t, _ := p["title"].(string); t != "" {
 			st.Title = t
 		}

@@ -31,6 +31,8 @@ type TemplateSpec struct {
 	// template with a single schema object has one step.
 	Parameters    []map[string]any `json:"-"`
 	RawParameters json.RawMessage  `json:"parameters,omitempty"`
+	// rawParameterSteps are the steps' schemas as written (key order kept).
+	rawParameterSteps []json.RawMessage
 	Secrets       *struct {
 		Schema map[string]any `json:"schema,omitempty"`
 	} `json:"secrets,omitempty"`
@@ -111,12 +113,16 @@ func ParseTemplate(entity []byte) (*Template, error) {
 		if err := json.Unmarshal(t.Spec.RawParameters, &t.Spec.Parameters); err != nil {
 			return nil, errs.InputErrorf("spec.parameters: must be a JSON Schema object or a list of them: %v", err)
 		}
+		if err := json.Unmarshal(t.Spec.RawParameters, &t.Spec.rawParameterSteps); err != nil {
+			return nil, errs.InputErrorf("spec.parameters: %v", err)
+		}
 	case strings.HasPrefix(params, "{"):
 		var one map[string]any
 		if err := json.Unmarshal(t.Spec.RawParameters, &one); err != nil {
 			return nil, errs.InputErrorf("spec.parameters: %v", err)
 		}
 		t.Spec.Parameters = []map[string]any{one}
+		t.Spec.rawParameterSteps = []json.RawMessage{t.Spec.RawParameters}
 	default:
 		return nil, errs.InputErrorf("spec.parameters: must be a JSON Schema object or a list of them")
 	}
