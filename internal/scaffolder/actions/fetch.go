@@ -450,7 +450,7 @@ func (f *fetcher) renderFile(ctx context.Context, ac *scaffolder.ActionContext, 
 	defer in.Close()
 	// The head decides whether the file is text; a binary file is then
 	// streamed, never held in memory whole.
-	head := make([]byte, binarySniff)
+	head := make([]byte, min(binarySniff, max(e.size, 0)+1))
 	n, err := io.ReadFull(in, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return fmt.Errorf("read %s: %w", e.path, err)
