@@ -67,6 +67,8 @@ type Service struct {
 	wakeProc, wakeStitchCh, wakeOrphanCh chan struct{}
 	// stitched counts entities stitched since the last ANALYZE.
 	stitched atomic.Int64
+	// analyzedAt counts entities stitched up to the last ANALYZE.
+	analyzedAt atomic.Int64
 	// tracer, when set, sees each read query before it runs.
 	tracer func(ctx context.Context, query string, args []any)
 }
