@@ -33,7 +33,7 @@ type TemplateSpec struct {
 	RawParameters json.RawMessage  `json:"parameters,omitempty"`
 	// rawParameterSteps are the steps' schemas as written (key order kept).
 	rawParameterSteps []json.RawMessage
-	Secrets       *struct {
+	Secrets           *struct {
 		Schema map[string]any `json:"schema,omitempty"`
 	} `json:"secrets,omitempty"`
 	Steps                []TaskStep     `json:"steps"`

@@ -94,7 +94,6 @@ func (s *Server) servePorts(ctx context.Context, newServer func(http.Handler) *h
 	}
 }
 
-
 // Port returns the extra port declared under name, or nil.
 func (s *Server) Port(name string) *Port {
 	for _, p := range s.ports {
