@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,6 +185,11 @@ func TestScale(t *testing.T) {
 			_, err := s.EntityJSON(ctx, Ref{Kind: "component", Namespace: "default", Name: "component-3-7"})
 			return err
 		})
+		// What of the resident memory is Go's (the rest is mostly SQLite's
+		// page caches, outside the Go heap).
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		t.Logf("Go runtime: Sys %d MB, HeapSys %d MB, HeapInuse now %d MB", ms.Sys>>20, ms.HeapSys>>20, ms.HeapInuse>>20)
 		if data, err := os.ReadFile("/proc/self/status"); err == nil {
 			for l := range strings.SplitSeq(string(data), "\n") {
 				if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
