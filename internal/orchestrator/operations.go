@@ -135,7 +135,10 @@ func (rt *Runtime) CancelNode(ctx context.Context, processID, id, nodeInstanceID
 // RescheduleTimer moves a pending timer of an instance to a new due time
 // (the Jobs Service's reschedule).
 func (rt *Runtime) RescheduleTimer(ctx context.Context, processID, id, timerID string, at time.Time, actor string) (*Timer, error) {
-	if err := rt.checkProcess(ctx, processID, id); err != nil {
+	// Read first: once moved, a timer that is due may fire and be gone
+	// before it could be read back.
+	t, err := rt.timer(ctx, processID, id, timerID)
+	if err != nil {
 		return nil, err
 	}
 	r, err := rt.db.ExecContext(ctx, `UPDATE orchestrator_waits SET due_at = $1 WHERE instance_id = $2 AND wait_id = $3 AND kind = 'timer'`,
@@ -144,11 +147,12 @@ func (rt *Runtime) RescheduleTimer(ctx context.Context, processID, id, timerID s
 		return nil, err
 	}
 	if n, _ := r.RowsAffected(); n != 1 {
-		return nil, fmt.Errorf("timer %s of %s: %w", timerID, id, ErrNotFound)
+		return nil, fmt.Errorf("timer %s of %s (it fired meanwhile): %w", timerID, id, ErrNotFound)
 	}
 	rt.audit(ctx, actor, "rescheduleTimer", processID, id, map[string]any{"timer": timerID, "at": at.UTC()})
 	rt.wakeAt(at)
-	return rt.timer(ctx, processID, id, timerID)
+	t.ExpirationTime = at.UTC()
+	return t, nil
 }
 
 // CancelTimer removes a pending timer of an instance (the Jobs Service's

@@ -2,6 +2,8 @@ package orchestrator_test
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -117,33 +119,43 @@ func TestOperatorActions(t *testing.T) {
 
 		t.Run("reschedule and cancel timers", func(t *testing.T) {
 			rt := s.App.Env().Orchestrator
-			id := s.do(t, "POST", "/nap", map[string]any{}).body["id"].(string)
-			timers, err := rt.Timers(t.Context(), "nap", id)
+			// A long sleep, so that the timer is still there when moved
+			// however slow the machine is.
+			writeFile(t, filepath.Join(s.dir, "longnap/longnap.sw.yaml"), strings.NewReplacer("id: nap", "id: longnap", "PT0.3S", "PT1H").Replace(testWorkflows["nap/nap.sw.yaml"]))
+			deadline := time.Now().Add(10 * time.Second)
+			for s.do(t, "GET", "/management/processes/longnap", nil).status != 200 {
+				if time.Now().After(deadline) {
+					t.Fatal("longnap was not loaded")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			id := s.do(t, "POST", "/longnap", map[string]any{}).body["id"].(string)
+			timers, err := rt.Timers(t.Context(), "longnap", id)
 			if err != nil || len(timers) != 1 {
 				t.Fatalf("timers %v %v", timers, err)
 			}
 			later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-			tm, err := rt.RescheduleTimer(t.Context(), "nap", id, timers[0].TimerID, later, "tests")
+			tm, err := rt.RescheduleTimer(t.Context(), "longnap", id, timers[0].TimerID, later, "tests")
 			if err != nil || !tm.ExpirationTime.Equal(later) {
 				t.Fatalf("reschedule: %v %v", tm, err)
 			}
-			if _, err := rt.RescheduleTimer(t.Context(), "nap", id, "no-such-timer", later, "tests"); err == nil {
+			if _, err := rt.RescheduleTimer(t.Context(), "longnap", id, "no-such-timer", later, "tests"); err == nil {
 				t.Error("rescheduling an unknown timer succeeded")
 			}
-			if _, err := rt.RescheduleTimer(t.Context(), "nap", id, timers[0].TimerID, time.Now(), "tests"); err != nil {
+			if _, err := rt.RescheduleTimer(t.Context(), "longnap", id, timers[0].TimerID, time.Now(), "tests"); err != nil {
 				t.Fatal(err)
 			}
 			s.waitState(t, id, "COMPLETED", 5*time.Second)
 
-			id = s.do(t, "POST", "/nap", map[string]any{}).body["id"].(string)
-			timers, _ = rt.Timers(t.Context(), "nap", id)
+			id = s.do(t, "POST", "/longnap", map[string]any{}).body["id"].(string)
+			timers, _ = rt.Timers(t.Context(), "longnap", id)
 			if len(timers) != 1 {
 				t.Fatalf("timers %v", timers)
 			}
-			if _, err := rt.CancelTimer(t.Context(), "nap", id, timers[0].TimerID, "tests"); err != nil {
+			if _, err := rt.CancelTimer(t.Context(), "longnap", id, timers[0].TimerID, "tests"); err != nil {
 				t.Fatal(err)
 			}
-			if left, _ := rt.Timers(t.Context(), "nap", id); len(left) != 0 {
+			if left, _ := rt.Timers(t.Context(), "longnap", id); len(left) != 0 {
 				t.Errorf("timers after cancel: %v", left)
 			}
 		})
