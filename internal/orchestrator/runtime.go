@@ -181,7 +181,7 @@ func (rt *Runtime) Start(ctx context.Context, req StartRequest) (*Result, error)
 	}
 	id := req.instanceID
 	if id == "" {
-		id = uuid.NewString()
+		id = newID()
 	}
 	rootID, rootP := req.rootID, req.rootP
 	if req.parentID != "" && rootID == "" {
@@ -670,6 +670,12 @@ func (rt *Runtime) retryLater(ctx context.Context, id string) {
 		store.Now().Add(time.Minute), id, rt.owner)
 }
 
+// newID returns a time-ordered UUID (version 7) for an instance or an
+// audit row: rows keyed by it (the instance, its journal and node
+// instances) are inserted at the end of their indexes instead of at random
+// places, so a commit writes fewer pages.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
 // Abort ends an instance as ABORTED.
 func (rt *Runtime) Abort(ctx context.Context, processID, id, actor string) (*Result, error) {
 	if err := rt.checkProcess(ctx, processID, id); err != nil {
@@ -753,7 +759,7 @@ func (rt *Runtime) auditEntry(actor, action, processID, id string, detail map[st
 		d, _ = json.Marshal(detail)
 	}
 	rt.log.Info("orchestrator audit", "actor", actor, "action", action, "workflow", processID, "instance", id, "detail", string(d))
-	return &auditRow{id: uuid.NewString(), actor: actor, action: action, processID: processID, detail: string(d)}
+	return &auditRow{id: newID(), actor: actor, action: action, processID: processID, detail: string(d)}
 }
 
 // redact replaces values under secret-looking keys, for the audit log.
