@@ -299,22 +299,56 @@ const (
 		 variables, started_at, last_update, lease_owner, lease_expiry, ended_at,
 		 error_node_definition_id, error_node_instance_id, error_message, current_state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19)`
-	sqlInsertJournal = `INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES ($1, $2, $3, $4, $5)`
-	sqlInsertAudit   = `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	sqlInsertNode    = `INSERT INTO orchestrator_node_instances (instance_id, id, definition_id, name, type, enter, exit, error_message) VALUES `
-	sqlUpsertNode    = ` ON CONFLICT (instance_id, id) DO UPDATE SET enter = excluded.enter, exit = excluded.exit, error_message = excluded.error_message`
-	sqlInsertOneNode = sqlInsertNode + `($1, $2, $3, $4, $5, $6, $7, $8)` + sqlUpsertNode
-	sqlCloseNode     = `UPDATE orchestrator_node_instances SET exit = COALESCE($1, exit), error_message = COALESCE($2, error_message) WHERE instance_id = $3 AND id = $4`
-	sqlCloseNodes    = `UPDATE orchestrator_node_instances SET exit = $1 WHERE instance_id = $2 AND exit IS NULL`
-	sqlReleaseLease  = `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1 WHERE id = $2 AND lease_owner = $3`
+	sqlInsertAudit  = `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	sqlInsertNode   = `INSERT INTO orchestrator_node_instances (instance_id, id, definition_id, name, type, enter, exit, error_message) VALUES `
+	sqlUpsertNode   = ` ON CONFLICT (instance_id, id) DO UPDATE SET enter = excluded.enter, exit = excluded.exit, error_message = excluded.error_message`
+	sqlCloseNode    = `UPDATE orchestrator_node_instances SET exit = COALESCE($1, exit), error_message = COALESCE($2, error_message) WHERE instance_id = $3 AND id = $4`
+	sqlCloseNodes   = `UPDATE orchestrator_node_instances SET exit = $1 WHERE instance_id = $2 AND exit IS NULL`
+	sqlReleaseLease = `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1 WHERE id = $2 AND lease_owner = $3`
 )
 
-// hotStatements are prepared when the runtime starts.
-var hotStatements = []string{sqlInsertInstance, sqlInsertJournal, sqlInsertAudit, sqlInsertOneNode, sqlCloseNode, sqlCloseNodes, sqlReleaseLease}
+// maxRowsPerInsert bounds the rows of one multi-row insert; a run's batch
+// rarely has more, larger ones take several statements.
+const maxRowsPerInsert = 16
 
-// appendJournal inserts entries after position pos. SQLite runs one kept
-// prepared statement per row (no SQL to parse, no round trips to save);
-// PostgreSQL gets one multi-row statement (one round trip).
+// journalInserts[n] and nodeInserts[n] insert n rows ($1 is the instance).
+var journalInserts, nodeInserts = multiRowInserts(
+	`INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES `, 4, ""),
+	multiRowInserts(sqlInsertNode, 7, sqlUpsertNode)
+
+// multiRowInserts builds, for 1 to maxRowsPerInsert rows, an insert whose
+// rows share $1 and take cols parameters each.
+func multiRowInserts(head string, cols int, tail string) []string {
+	out := make([]string, maxRowsPerInsert+1)
+	for n := 1; n <= maxRowsPerInsert; n++ {
+		var b strings.Builder
+		b.WriteString(head)
+		p := 2
+		for r := range n {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("($1")
+			for range cols {
+				fmt.Fprintf(&b, ", $%d", p)
+				p++
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(tail)
+		out[n] = b.String()
+	}
+	return out
+}
+
+// hotStatements are prepared when the runtime starts.
+var hotStatements = append(append([]string{sqlInsertInstance, sqlInsertAudit, sqlCloseNode, sqlCloseNodes, sqlReleaseLease},
+	journalInserts[1:]...), nodeInserts[1:]...)
+
+// appendJournal inserts entries after position pos, up to
+// maxRowsPerInsert rows per statement through statements prepared at
+// start: one execution (and on PostgreSQL one round trip) per batch, no
+// SQL to parse.
 func appendJournal(ctx context.Context, db *store.DB, sealer *seal.Sealer, tx *sql.Tx, id string, pos int64, entries []engine.Entry) error {
 	encoded := make([]string, len(entries))
 	for i := range entries {
@@ -324,28 +358,16 @@ func appendJournal(ctx context.Context, db *store.DB, sealer *seal.Sealer, tx *s
 		}
 		encoded[i] = data
 	}
-	if db.Dialect() == store.SQLite || len(entries) == 1 {
-		for i := range entries {
-			if _, err := db.TxExec(ctx, tx, sqlInsertJournal, id, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), encoded[i]); err != nil {
-				return fmt.Errorf("append journal: %w", err)
-			}
+	for start := 0; start < len(entries); start += maxRowsPerInsert {
+		n := min(len(entries)-start, maxRowsPerInsert)
+		args := make([]any, 0, 1+4*n)
+		args = append(args, id)
+		for i := start; i < start+n; i++ {
+			args = append(args, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), encoded[i])
 		}
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES `)
-	args := make([]any, 0, 1+4*len(entries))
-	args = append(args, id)
-	for i := range entries {
-		if i > 0 {
-			b.WriteString(", ")
+		if _, err := db.TxExec(ctx, tx, journalInserts[n], args...); err != nil {
+			return fmt.Errorf("append journal: %w", err)
 		}
-		n := len(args)
-		fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
-		args = append(args, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), encoded[i])
-	}
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("append journal: %w", err)
 	}
 	return nil
 }

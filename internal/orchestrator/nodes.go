@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/internal/store"
@@ -110,35 +109,21 @@ func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string
 
 // insertNodes writes entered node instances; a node entered again (an
 // action retriggered or re-run after a crash) takes its new times. As for
-// the journal, SQLite runs a kept prepared statement per row and
-// PostgreSQL one multi-row statement.
+// the journal, rows go in prepared multi-row statements.
 func insertNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string, rows []*nodeRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if db.Dialect() == store.SQLite || len(rows) == 1 {
-		for _, r := range rows {
-			if _, err := db.TxExec(ctx, tx, sqlInsertOneNode,
-				instanceID, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg); err != nil {
-				return fmt.Errorf("write node instances: %w", err)
-			}
+	for start := 0; start < len(rows); start += maxRowsPerInsert {
+		n := min(len(rows)-start, maxRowsPerInsert)
+		args := make([]any, 0, 1+7*n)
+		args = append(args, instanceID)
+		for _, r := range rows[start : start+n] {
+			args = append(args, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg)
 		}
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString(sqlInsertNode)
-	args := []any{instanceID}
-	for i, r := range rows {
-		if i > 0 {
-			b.WriteString(", ")
+		if _, err := db.TxExec(ctx, tx, nodeInserts[n], args...); err != nil {
+			return fmt.Errorf("write node instances: %w", err)
 		}
-		n := len(args)
-		fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-		args = append(args, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg)
-	}
-	b.WriteString(sqlUpsertNode)
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("write node instances: %w", err)
 	}
 	return nil
 }
