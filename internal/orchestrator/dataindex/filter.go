@@ -265,36 +265,14 @@ func (f *instanceFilter) where(path string, w *ProcessInstanceArgument) (string,
 	if w == nil {
 		return sqlTrue, nil
 	}
-	var conds []string
+	conds, err := logical(path, w.And, w.Or, w.Not, f.where)
+	if err != nil {
+		return "", err
+	}
 	add := func(c string) {
 		if c != sqlTrue {
 			conds = append(conds, c)
 		}
-	}
-	for i, a := range w.And {
-		c, err := f.where(fmt.Sprintf("%s.and[%d]", path, i), a)
-		if err != nil {
-			return "", err
-		}
-		add(c)
-	}
-	if len(w.Or) > 0 {
-		var ors []string
-		for i, a := range w.Or {
-			c, err := f.where(fmt.Sprintf("%s.or[%d]", path, i), a)
-			if err != nil {
-				return "", err
-			}
-			ors = append(ors, c)
-		}
-		add(or(ors))
-	}
-	if w.Not != nil {
-		c, err := f.where(path+".not", w.Not)
-		if err != nil {
-			return "", err
-		}
-		add("NOT " + parens(c))
 	}
 	add(f.idArg(colID, w.ID))
 	add(f.stringArg(colProcessID, w.ProcessID))
@@ -464,36 +442,14 @@ func (f *instanceFilter) nodesArg(path string, a *NodeInstanceArrayArgument) (st
 
 // node compiles the condition on one node instance (alias n).
 func (f *instanceFilter) node(path string, a *NodeInstanceArgument) (string, error) {
-	var conds []string
+	conds, err := logical(path, a.And, a.Or, a.Not, f.node)
+	if err != nil {
+		return "", err
+	}
 	add := func(c string) {
 		if c != sqlTrue {
 			conds = append(conds, c)
 		}
-	}
-	for i, s := range a.And {
-		c, err := f.node(fmt.Sprintf("%s.and[%d]", path, i), s)
-		if err != nil {
-			return "", err
-		}
-		add(c)
-	}
-	if len(a.Or) > 0 {
-		var ors []string
-		for i, s := range a.Or {
-			c, err := f.node(fmt.Sprintf("%s.or[%d]", path, i), s)
-			if err != nil {
-				return "", err
-			}
-			ors = append(ors, c)
-		}
-		add(or(ors))
-	}
-	if a.Not != nil {
-		c, err := f.node(path+".not", a.Not)
-		if err != nil {
-			return "", err
-		}
-		add("NOT " + parens(c))
 	}
 	add(f.idArg(colNodeID, a.ID))
 	add(f.stringArg(colNodeName, a.Name))
@@ -890,4 +846,41 @@ func (q *sqlQuery) jsonCond(col string, c jsonCondition) (string, error) {
 		return or(conds), nil
 	}
 	return "", filterErr(c.where, "unknown operator; use one of %s", operatorList())
+}
+
+// logical compiles the and/or/not parts shared by every argument type
+// with where, the compiler of that type; sqlTrue parts are left out.
+func logical[T any](path string, and, or_ []*T, not *T, where func(string, *T) (string, error)) ([]string, error) {
+	var conds []string
+	add := func(c string) {
+		if c != sqlTrue {
+			conds = append(conds, c)
+		}
+	}
+	for i, a := range and {
+		c, err := where(fmt.Sprintf("%s.and[%d]", path, i), a)
+		if err != nil {
+			return nil, err
+		}
+		add(c)
+	}
+	if len(or_) > 0 {
+		var ors []string
+		for i, a := range or_ {
+			c, err := where(fmt.Sprintf("%s.or[%d]", path, i), a)
+			if err != nil {
+				return nil, err
+			}
+			ors = append(ors, c)
+		}
+		add(or(ors))
+	}
+	if not != nil {
+		c, err := where(path+".not", not)
+		if err != nil {
+			return nil, err
+		}
+		add("NOT " + parens(c))
+	}
+	return conds, nil
 }

@@ -32,36 +32,14 @@ func (q *sqlQuery) jobWhere(path string, a *JobArgument) (string, error) {
 	if a == nil {
 		return sqlTrue, nil
 	}
-	var conds []string
+	conds, err := logical(path, a.And, a.Or, a.Not, q.jobWhere)
+	if err != nil {
+		return "", err
+	}
 	add := func(c string) {
 		if c != sqlTrue {
 			conds = append(conds, c)
 		}
-	}
-	for i, s := range a.And {
-		c, err := q.jobWhere(fmt.Sprintf("%s.and[%d]", path, i), s)
-		if err != nil {
-			return "", err
-		}
-		add(c)
-	}
-	if len(a.Or) > 0 {
-		var ors []string
-		for i, s := range a.Or {
-			c, err := q.jobWhere(fmt.Sprintf("%s.or[%d]", path, i), s)
-			if err != nil {
-				return "", err
-			}
-			ors = append(ors, c)
-		}
-		add(or(ors))
-	}
-	if a.Not != nil {
-		c, err := q.jobWhere(path+".not", a.Not)
-		if err != nil {
-			return "", err
-		}
-		add("NOT " + parens(c))
 	}
 	add(q.idArg(colJobID, a.ID))
 	add(q.stringArg(colProcessID, a.ProcessID))
