@@ -690,10 +690,18 @@ func TestHotReload(t *testing.T) {
 func TestSlowCallDoesNotDelayTimers(t *testing.T) {
 	s := startServer(t, false, "", newStub(t))
 	slow := s.do(t, "POST", "/slowcall", map[string]any{}).body["id"].(string)
-	time.Sleep(200 * time.Millisecond) // the slow call is in flight
-	// Its progress is visible while the call runs.
-	if r := s.do(t, "GET", "/management/processes/slowcall/instances/"+slow+"/nodeInstances", nil); !strings.Contains(string(r.raw), `"WorkItemNode"`) {
-		t.Errorf("node instances during the call: %s", r.raw)
+	// Its progress is visible while the call runs (the call starts after
+	// a 0.1 s sleep and takes 1.5 s).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := s.do(t, "GET", "/management/processes/slowcall/instances/"+slow+"/nodeInstances", nil)
+		if strings.Contains(string(r.raw), `"WorkItemNode"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node instances during the call: %s", r.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	nap := s.do(t, "POST", "/nap", map[string]any{}).body["id"].(string)
 	took := s.waitState(t, nap, "COMPLETED", 5*time.Second)
