@@ -85,15 +85,9 @@ func fetchPlainFile(f *fetcher) scaffolder.Action {
 			if err := decodeInput(ac.Input, &in); err != nil {
 				return err
 			}
-			if in.TargetPath == "" {
-				return errors.New("input.targetPath: required; name the file to write, such as LICENSE")
-			}
-			target, err := targetDir("targetPath", in.TargetPath)
+			target, err := fileTarget(in.TargetPath, "LICENSE")
 			if err != nil {
 				return err
-			}
-			if target == "." {
-				return fmt.Errorf("input.targetPath: %q names the workspace itself; name a file", in.TargetPath)
 			}
 			loc, err := f.resolve(ac, in.URL)
 			if err != nil {
@@ -239,15 +233,9 @@ func fetchTemplateFile(f *fetcher) scaffolder.Action {
 			if err := decodeInput(ac.Input, &in); err != nil {
 				return err
 			}
-			if in.TargetPath == "" {
-				return errors.New("input.targetPath: required; name the file to write, such as README.md")
-			}
-			target, err := targetDir("targetPath", in.TargetPath)
+			target, err := fileTarget(in.TargetPath, "README.md")
 			if err != nil {
 				return err
-			}
-			if target == "." {
-				return fmt.Errorf("input.targetPath: %q names the workspace itself; name a file", in.TargetPath)
 			}
 			loc, err := f.resolve(ac, in.URL)
 			if err != nil {
@@ -642,4 +630,20 @@ func globRegexp(glob string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("invalid glob %q: %w", glob, err)
 	}
 	return re, nil
+}
+
+// fileTarget checks the targetPath of a :file action: required, inside the
+// workspace, and naming a file rather than the workspace itself.
+func fileTarget(targetPath, example string) (string, error) {
+	if targetPath == "" {
+		return "", fmt.Errorf("input.targetPath: required; name the file to write, such as %s", example)
+	}
+	target, err := targetDir("targetPath", targetPath)
+	if err != nil {
+		return "", err
+	}
+	if target == "." {
+		return "", fmt.Errorf("input.targetPath: %q names the workspace itself; name a file", targetPath)
+	}
+	return target, nil
 }
