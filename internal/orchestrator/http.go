@@ -456,8 +456,8 @@ func (h *HTTP) updateData(w http.ResponseWriter, r *http.Request, workflowID, id
 		message(w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
 		return
 	}
-	data, err := decodeData(body)
-	if err != nil {
+	var data any
+	if err := json.Unmarshal(body, &data); err != nil {
 		message(w, http.StatusBadRequest, "the request body is not valid JSON: "+err.Error())
 		return
 	}

@@ -244,8 +244,7 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 			n := len(args)
 			q += fmt.Sprintf(` WHERE id = $%d AND lease_owner = $%d`, n+1, n+2)
 			args = append(args, j.id, rt.owner)
-			// q is one of a few fixed shapes, so it can be kept prepared.
-			res, err := rt.db.TxExec(ctx, tx, q, args...)
+			res, err := tx.ExecContext(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("update instance: %w", err)
 			}

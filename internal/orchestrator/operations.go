@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -219,13 +218,4 @@ func (rt *Runtime) operate(ctx context.Context, id string, op func(*engine.Insta
 		return nil, err
 	}
 	return rt.finish(ctx, in, j, out, nil)
-}
-
-// decodeData reads a JSON body for UpdateData.
-func decodeData(b []byte) (any, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
 }
