@@ -32,6 +32,25 @@ type ReadAllow struct {
 	Paths []string `yaml:"paths"`
 }
 
+// Allows reports whether the entry admits u: the host matches (with its
+// port, without it, or below a "*." wildcard; case-insensitively) and the
+// path starts with one of the prefixes, if any are given.
+func (a ReadAllow) Allows(u *url.URL) bool {
+	h, hostname := strings.ToLower(a.Host), strings.ToLower(u.Hostname())
+	if h != strings.ToLower(u.Host) && h != hostname && !(strings.HasPrefix(h, "*.") && strings.HasSuffix(hostname, h[1:])) {
+		return false
+	}
+	if len(a.Paths) == 0 {
+		return true
+	}
+	for _, p := range a.Paths {
+		if strings.HasPrefix(path.Clean(u.Path), strings.TrimRight(p, "/")) {
+			return true
+		}
+	}
+	return false
+}
+
 // Sources reads what locations point at: local files (type file, with
 // globs), named file systems (such as the embedded examples) and URLs (type
 // url, over HTTP(S), allow-listed, with ETag caching).
@@ -227,21 +246,9 @@ func (s *Sources) checkAllowed(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errs.InputErrorf("cannot read %s: only http and https URLs can be read", u)
 	}
-	host := strings.ToLower(u.Host)
 	for _, a := range s.allow {
-		h := strings.ToLower(a.Host)
-		ok := h == host || h == u.Hostname() ||
-			(strings.HasPrefix(h, "*.") && strings.HasSuffix(u.Hostname(), h[1:]))
-		if !ok {
-			continue
-		}
-		if len(a.Paths) == 0 {
+		if a.Allows(u) {
 			return nil
-		}
-		for _, p := range a.Paths {
-			if strings.HasPrefix(path.Clean(u.Path), strings.TrimRight(p, "/")) {
-				return nil
-			}
 		}
 	}
 	return errs.NotAllowedf("reading from %s is not allowed: add its host to backend.reading.allow", u.Redacted())

@@ -46,13 +46,9 @@ type GitHubIntegration struct {
 	Token  string `yaml:"token"`
 }
 
-// ReadAllow is an entry of backend.reading.allow: a host ("example.com",
-// "*.example.com", "localhost:8080") and optional path prefixes that
-// fetch:* actions may download from.
-type ReadAllow struct {
-	Host  string   `yaml:"host"`
-	Paths []string `yaml:"paths"`
-}
+// ReadAllow is an entry of backend.reading.allow, the same list the
+// catalog reads URLs under: fetch:* actions may download from its hosts.
+type ReadAllow = catalog.ReadAllow
 
 // Deps is what the built-in actions use from the rest of Portico. A nil
 // Catalog or Orchestrator leaves their actions out.

@@ -131,21 +131,9 @@ func (f *fetcher) remote(u *url.URL) (*location, error) {
 // allowed applies backend.reading.allow (and the GitHub integrations'
 // hosts) to a remote URL.
 func (f *fetcher) allowed(u *url.URL) error {
-	host := strings.ToLower(u.Host)
 	for _, a := range f.deps.ReadAllow {
-		h := strings.ToLower(a.Host)
-		ok := h == host || h == strings.ToLower(u.Hostname()) ||
-			(strings.HasPrefix(h, "*.") && strings.HasSuffix(strings.ToLower(u.Hostname()), h[1:]))
-		if !ok {
-			continue
-		}
-		if len(a.Paths) == 0 {
+		if a.Allows(u) {
 			return nil
-		}
-		for _, p := range a.Paths {
-			if strings.HasPrefix(path.Clean(u.Path), strings.TrimRight(p, "/")) {
-				return nil
-			}
 		}
 	}
 	for _, g := range f.deps.GitHub {
