@@ -37,3 +37,16 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: Dep
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...state, reload };
 }
+
+/**
+ * useReloadWhile reloads state every ms milliseconds while active (a run or
+ * task that may still change), waiting for each load to finish first.
+ */
+export function useReloadWhile<T>(state: AsyncState<T>, active: boolean, ms: number): void {
+  const { loading, reload, value } = state;
+  useEffect(() => {
+    if (!active || loading) return;
+    const t = setTimeout(reload, ms);
+    return () => clearTimeout(t);
+  }, [active, loading, reload, value, ms]);
+}

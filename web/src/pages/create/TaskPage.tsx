@@ -9,7 +9,7 @@ import { instancePath } from '../../api/orchestrator';
 import { Card, Chip, Page } from '../../components/Page';
 import { ErrorPanel, InlineError, Loading } from '../../components/States';
 import { formatTime } from '../../format';
-import { useAsync } from '../../hooks/useAsync';
+import { useAsync, useReloadWhile } from '../../hooks/useAsync';
 import { Link } from '../../router';
 import { durationBetween } from '../workflows/api';
 import { cancelTask, finished, getTask, retryTask, streamEvents, templatePath, type OutputLink, type OutputText, type Task, type TaskEvent } from './api';
@@ -95,11 +95,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
   // While the task has not started, read its status now and then: the
   // stream says nothing until a worker claims it.
   const status = task.value?.status;
-  useEffect(() => {
-    if (!status || finished(status) || task.loading) return;
-    const t = setTimeout(task.reload, 2000);
-    return () => clearTimeout(t);
-  }, [status, task.loading, task.reload]);
+  useReloadWhile(task, !!status && !finished(status), 2000);
 
   const steps = useMemo(() => (task.value ? stepStates(task.value, events) : []), [task.value, events]);
   const completion = [...events].reverse().find((e) => e.type === 'completion');

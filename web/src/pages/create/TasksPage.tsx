@@ -1,11 +1,10 @@
 // The tasks templates started, newest first, filtered by owner and status.
-import { useEffect } from 'react';
 import { useApi, useIdentity } from '../../api/auth';
 import { humanRef } from '../../api/catalog';
 import { Chip, Page } from '../../components/Page';
 import { EmptyState, ErrorPanel, Loading } from '../../components/States';
 import { formatTime } from '../../format';
-import { useAsync } from '../../hooks/useAsync';
+import { useAsync, useReloadWhile } from '../../hooks/useAsync';
 import { Link, useQueryParams } from '../../router';
 import { finished, listTasks, taskPath } from './api';
 import { CreateTabs } from './Tabs';
@@ -27,11 +26,7 @@ export function TasksPage() {
   const total = list.value?.totalTasks ?? 0;
   // Tasks still running change their status: read the page again now and then.
   const running = list.value?.tasks.some((t) => !finished(t.status)) ?? false;
-  useEffect(() => {
-    if (!running || list.loading) return;
-    const t = setTimeout(list.reload, 3000);
-    return () => clearTimeout(t);
-  }, [running, list.loading, list.reload, list.value]);
+  useReloadWhile(list, running, 3000);
   return (
     <Page title="Tasks" subtitle="What templates have created, newest first">
       <CreateTabs current="tasks" />

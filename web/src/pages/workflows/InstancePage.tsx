@@ -2,7 +2,7 @@
 // path taken, the node timeline, the result and the recommended next
 // workflows, errors, and Abort / Retrigger / Run again. It polls about
 // once a second while the instance runs.
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useApi } from '../../api/auth';
 import { entityPath, humanRef } from '../../api/catalog';
 import { errorMessage } from '../../api/client';
@@ -10,7 +10,7 @@ import { instancePath } from '../../api/orchestrator';
 import { Card, Page } from '../../components/Page';
 import { ErrorPanel, InlineError, Loading } from '../../components/States';
 import { formatTime } from '../../format';
-import { useAsync } from '../../hooks/useAsync';
+import { useAsync, useReloadWhile } from '../../hooks/useAsync';
 import { Link } from '../../router';
 import {
   abortInstance,
@@ -55,11 +55,7 @@ export function InstancePage({ instanceId }: { instanceId: string }) {
   const api = useApi();
   const inst = useAsync((signal) => getInstance(api, instanceId, signal), [api, instanceId]);
   const running = isRunning(inst.value?.state);
-  useEffect(() => {
-    if (!running || inst.loading) return;
-    const t = setTimeout(inst.reload, pollMs);
-    return () => clearTimeout(t);
-  }, [running, inst.loading, inst.reload, inst.value]);
+  useReloadWhile(inst, running, pollMs);
 
   const workflowId = inst.value?.processId;
   const source = useAsync((signal) => (workflowId ? getSource(api, workflowId, signal) : Promise.resolve('')), [api, workflowId]);

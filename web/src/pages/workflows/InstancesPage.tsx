@@ -1,13 +1,12 @@
 // Every workflow run, newest first, filtered by status, workflow and
 // who started it; the server filters and pages.
-import { useEffect } from 'react';
 import { useIdentity, useApi } from '../../api/auth';
 import { humanRef } from '../../api/catalog';
 import { instancePath } from '../../api/orchestrator';
 import { Page } from '../../components/Page';
 import { EmptyState, ErrorPanel, Loading } from '../../components/States';
 import { formatTime } from '../../format';
-import { useAsync } from '../../hooks/useAsync';
+import { useAsync, useReloadWhile } from '../../hooks/useAsync';
 import { Link, useQueryParams } from '../../router';
 import { durationBetween, isRunning, listOverviews, searchInstances, type Filter } from './api';
 import { WorkflowTabs } from './Tabs';
@@ -51,11 +50,7 @@ export function InstancesPage() {
   const hasNext = (list.value?.items.length ?? 0) > pageSize;
   // Runs still active change their status: read the page again now and then.
   const running = items.some((i) => isRunning(i.state));
-  useEffect(() => {
-    if (!running || list.loading) return;
-    const t = setTimeout(list.reload, 3000);
-    return () => clearTimeout(t);
-  }, [running, list.loading, list.reload, list.value]);
+  useReloadWhile(list, running, 3000);
   return (
     <Page title="Workflow runs" subtitle="Every run of every workflow, newest first">
       <WorkflowTabs current="runs" />
