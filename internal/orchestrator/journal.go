@@ -165,7 +165,11 @@ func (j *dbJournal) flush(ctx context.Context) error {
 	if len(j.buf) == 0 {
 		return nil
 	}
-	if err := j.rt.writeTx(ctx, func(tx *sql.Tx) error { return j.write(ctx, tx, nil) }); err != nil {
+	w, err := j.prepare(nil)
+	if err != nil {
+		return err
+	}
+	if err := j.rt.writeTx(ctx, func(tx *sql.Tx) error { return w.exec(ctx, j.rt.db, tx) }); err != nil {
 		return err
 	}
 	j.written()
@@ -181,15 +185,35 @@ func (j *dbJournal) written() {
 	j.effect = batchEffect{}
 }
 
-// write stores the buffered entries and updates the instance row in tx,
-// after checking that this replica still holds the lease. With release
-// set (the end of a run) it also gives the lease up and records the
-// current state, in the same statement. It changes nothing in j, so a
-// retried transaction can call it again.
-func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) error {
-	if len(j.buf) == 0 {
-		return nil
-	}
+// batchWrite is a batch of journal entries turned into statements and
+// their arguments before its transaction starts: on SQLite all writes
+// share one writer, so encoding JSON and building rows there would hold
+// every other instance up. exec changes nothing in it, so a retried
+// transaction runs it again.
+type batchWrite struct {
+	id string
+	// insert holds the arguments of sqlInsertInstance for an instance's
+	// first batch; otherwise update and updateArgs change its row.
+	insert     []any
+	update     string
+	updateArgs []any
+	journal    []multiRow
+	outbox     [][]any
+	nodes      nodeWrite
+	audit      []any
+}
+
+// multiRow is one execution of a multi-row insert.
+type multiRow struct {
+	query string
+	args  []any
+}
+
+// prepare turns the buffered entries into a batchWrite that stores them
+// and updates the instance row, after checking that this replica still
+// holds the lease. With release set (the end of a run) it also gives the
+// lease up and records the current state, in the same statement.
+func (j *dbJournal) prepare(release *string) (*batchWrite, error) {
 	entries := j.buf
 	now := store.Now()
 	state, errInfo, errStep := j.effect.state, j.effect.errInfo, j.effect.errStep
@@ -202,7 +226,7 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 	}
 	vars, err := json.Marshal(j.vars)
 	if err != nil {
-		return fmt.Errorf("encode variables: %w", err)
+		return nil, fmt.Errorf("encode variables: %w", err)
 	}
 	rt := j.rt
 	var owner, expiry any = rt.owner, now.Add(rt.lease)
@@ -210,82 +234,96 @@ func (j *dbJournal) write(ctx context.Context, tx *sql.Tx, release *string) erro
 	if release != nil {
 		owner, expiry, current = nil, nil, *release
 	}
-	err = func() error {
-		if c := j.create; c != nil {
-			var edef, enode, emsg any
-			if errInfo != nil {
-				edef, enode, emsg = errInfo.State, strconv.Itoa(errStep), errInfo.Message
-			}
-			_, err := rt.db.TxExec(ctx, tx, sqlInsertInstance,
-				j.id, c.processID, c.processName, c.version, c.hash, state, businessKey(entries), nullable(c.parentID),
-				nullable(c.rootID), nullable(c.rootProcessID), string(vars), now, owner, expiry, ended, edef, enode, emsg, current)
-			if err != nil {
-				if store.IsUniqueViolation(err) {
-					return errDuplicate
-				}
-				return fmt.Errorf("insert instance: %w", err)
-			}
-		} else {
-			q := `UPDATE orchestrator_instances SET state = $1, variables = $2, last_update = $3, lease_expiry = $4`
-			args := []any{state, string(vars), now, expiry}
-			if release != nil {
-				q += `, lease_owner = NULL, current_state = $5`
-				args = append(args, current)
-			}
-			if ended != nil {
-				q += fmt.Sprintf(`, ended_at = $%d`, len(args)+1)
-				args = append(args, *ended)
-			}
-			if errInfo != nil {
-				n := len(args)
-				q += fmt.Sprintf(`, error_node_definition_id = $%d, error_node_instance_id = $%d, error_message = $%d`, n+1, n+2, n+3)
-				args = append(args, errInfo.State, strconv.Itoa(errStep), errInfo.Message)
-			}
+	w := &batchWrite{id: j.id}
+	if c := j.create; c != nil {
+		var edef, enode, emsg any
+		if errInfo != nil {
+			edef, enode, emsg = errInfo.State, strconv.Itoa(errStep), errInfo.Message
+		}
+		w.insert = []any{j.id, c.processID, c.processName, c.version, c.hash, state, businessKey(entries), nullable(c.parentID),
+			nullable(c.rootID), nullable(c.rootProcessID), string(vars), now, owner, expiry, ended, edef, enode, emsg, current}
+	} else {
+		q := `UPDATE orchestrator_instances SET state = $1, variables = $2, last_update = $3, lease_expiry = $4`
+		args := []any{state, string(vars), now, expiry}
+		if release != nil {
+			q += `, lease_owner = NULL, current_state = $5`
+			args = append(args, current)
+		}
+		if ended != nil {
+			q += fmt.Sprintf(`, ended_at = $%d`, len(args)+1)
+			args = append(args, *ended)
+		}
+		if errInfo != nil {
 			n := len(args)
-			q += fmt.Sprintf(` WHERE id = $%d AND lease_owner = $%d`, n+1, n+2)
-			args = append(args, j.id, rt.owner)
-			res, err := tx.ExecContext(ctx, q, args...)
+			q += fmt.Sprintf(`, error_node_definition_id = $%d, error_node_instance_id = $%d, error_message = $%d`, n+1, n+2, n+3)
+			args = append(args, errInfo.State, strconv.Itoa(errStep), errInfo.Message)
+		}
+		n := len(args)
+		q += fmt.Sprintf(` WHERE id = $%d AND lease_owner = $%d`, n+1, n+2)
+		w.update, w.updateArgs = q, append(args, j.id, rt.owner)
+	}
+	if w.journal, err = journalRows(rt.sealer, j.id, j.pos, entries); err != nil {
+		return nil, err
+	}
+	// Produced events go to the outbox in the same transaction as the
+	// entry that records them: replay never produces them again, so this
+	// is the only chance to keep them.
+	if rt.sinkConfigured {
+		for i := range entries {
+			if entries[i].Kind != engine.EntryEventProduced || entries[i].Event == nil {
+				continue
+			}
+			data, err := json.Marshal(outgoing(entries[i].Event, j.id, j.processID, j.bk))
 			if err != nil {
-				return fmt.Errorf("update instance: %w", err)
+				return nil, fmt.Errorf("encode produced event: %w", err)
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return ErrLeaseLost
+			w.outbox = append(w.outbox, []any{uuid.NewString(), j.id, string(data), now})
+		}
+	}
+	w.nodes = nodeStatements(j.id, entries, j.create != nil)
+	if a := j.auditRow; a != nil {
+		w.audit = []any{a.id, now, a.actor, a.action, a.processID, j.id, a.detail}
+	}
+	return w, nil
+}
+
+// exec runs the batch's statements in tx.
+func (w *batchWrite) exec(ctx context.Context, db *store.DB, tx *sql.Tx) error {
+	if w.insert != nil {
+		if _, err := db.TxExec(ctx, tx, sqlInsertInstance, w.insert...); err != nil {
+			if store.IsUniqueViolation(err) {
+				return errDuplicate
 			}
+			return fmt.Errorf("insert instance: %w", err)
 		}
-		if err := appendJournal(ctx, rt.db, rt.sealer, tx, j.id, j.pos, entries); err != nil {
-			return err
+	} else {
+		res, err := tx.ExecContext(ctx, w.update, w.updateArgs...)
+		if err != nil {
+			return fmt.Errorf("update instance: %w", err)
 		}
-		// Produced events go to the outbox in the same transaction as the
-		// entry that records them: replay never produces them again, so
-		// this is the only chance to keep them.
-		if rt.sinkConfigured {
-			for i := range entries {
-				if entries[i].Kind != engine.EntryEventProduced || entries[i].Event == nil {
-					continue
-				}
-				ev := outgoing(entries[i].Event, j.id, j.processID, j.bk)
-				data, err := json.Marshal(ev)
-				if err != nil {
-					return fmt.Errorf("encode produced event: %w", err)
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_outbox (id, instance_id, event, next_attempt_at) VALUES ($1, $2, $3, $4)`,
-					uuid.NewString(), j.id, string(data), now); err != nil {
-					return fmt.Errorf("outbox: %w", err)
-				}
-			}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrLeaseLost
 		}
-		if err := writeNodes(ctx, rt.db, tx, j.id, entries); err != nil {
-			return err
+	}
+	for _, r := range w.journal {
+		if _, err := db.TxExec(ctx, tx, r.query, r.args...); err != nil {
+			return fmt.Errorf("append journal: %w", err)
 		}
-		if a := j.auditRow; a != nil {
-			if _, err := rt.db.TxExec(ctx, tx, sqlInsertAudit,
-				a.id, now, a.actor, a.action, a.processID, j.id, a.detail); err != nil {
-				return fmt.Errorf("audit: %w", err)
-			}
+	}
+	for _, args := range w.outbox {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_outbox (id, instance_id, event, next_attempt_at) VALUES ($1, $2, $3, $4)`, args...); err != nil {
+			return fmt.Errorf("outbox: %w", err)
 		}
-		return nil
-	}()
-	return err
+	}
+	if err := w.nodes.exec(ctx, db, tx); err != nil {
+		return err
+	}
+	if w.audit != nil {
+		if _, err := db.TxExec(ctx, tx, sqlInsertAudit, w.audit...); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
 }
 
 var errDuplicate = errors.New("an instance with this id exists")
@@ -344,31 +382,26 @@ func multiRowInserts(head string, cols int, tail string) []string {
 var hotStatements = append(append([]string{sqlInsertInstance, sqlInsertAudit, sqlCloseNode, sqlCloseNodes, sqlReleaseLease},
 	journalInserts[1:]...), nodeInserts[1:]...)
 
-// appendJournal inserts entries after position pos, up to
-// maxRowsPerInsert rows per statement through statements prepared at
-// start: one execution (and on PostgreSQL one round trip) per batch, no
+// journalRows encodes entries stored after position pos as executions of
+// the multi-row inserts prepared at start, up to maxRowsPerInsert rows
+// each: one execution (and on PostgreSQL one round trip) per batch, no
 // SQL to parse.
-func appendJournal(ctx context.Context, db *store.DB, sealer *seal.Sealer, tx *sql.Tx, id string, pos int64, entries []engine.Entry) error {
-	encoded := make([]string, len(entries))
-	for i := range entries {
-		data, err := encodeEntry(sealer, &entries[i])
-		if err != nil {
-			return fmt.Errorf("encode journal entry: %w", err)
-		}
-		encoded[i] = data
-	}
+func journalRows(sealer *seal.Sealer, id string, pos int64, entries []engine.Entry) ([]multiRow, error) {
+	var out []multiRow
 	for start := 0; start < len(entries); start += maxRowsPerInsert {
 		n := min(len(entries)-start, maxRowsPerInsert)
 		args := make([]any, 0, 1+4*n)
 		args = append(args, id)
 		for i := start; i < start+n; i++ {
-			args = append(args, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), encoded[i])
+			data, err := encodeEntry(sealer, &entries[i])
+			if err != nil {
+				return nil, fmt.Errorf("encode journal entry: %w", err)
+			}
+			args = append(args, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), data)
 		}
-		if _, err := db.TxExec(ctx, tx, journalInserts[n], args...); err != nil {
-			return fmt.Errorf("append journal: %w", err)
-		}
+		out = append(out, multiRow{query: journalInserts[n], args: args})
 	}
-	return nil
+	return out, nil
 }
 
 func businessKey(entries []engine.Entry) string {

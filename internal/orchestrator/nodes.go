@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/portico-dev/portico/internal/store"
@@ -25,13 +26,23 @@ type nodeUpdate struct {
 	errMsg *string
 }
 
-// writeNodes keeps orchestrator_node_instances in step with a batch of
-// journal entries, with the same rules as engine.Nodes.
-func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string, entries []engine.Entry) error {
+// nodeWrite is what a batch of journal entries changes in
+// orchestrator_node_instances.
+type nodeWrite struct {
+	id      string
+	inserts []multiRow
+	updates []nodeUpdate
+	closeAt *time.Time
+}
+
+// nodeStatements works out how a batch of journal entries changes
+// orchestrator_node_instances, with the same rules as engine.Nodes. first
+// says the batch is the instance's first, so no earlier rows exist to
+// close.
+func nodeStatements(instanceID string, entries []engine.Entry, first bool) nodeWrite {
 	var rows []*nodeRow
 	byID := map[string]*nodeRow{}
-	var updates []nodeUpdate
-	var closeAt *time.Time
+	w := nodeWrite{id: instanceID}
 	enter := func(r *nodeRow) {
 		if old, ok := byID[r.id]; ok {
 			*old = *r
@@ -48,7 +59,7 @@ func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string
 			}
 			return
 		}
-		updates = append(updates, nodeUpdate{id: id, exit: &t, errMsg: msg})
+		w.updates = append(w.updates, nodeUpdate{id: id, exit: &t, errMsg: msg})
 	}
 	for i := range entries {
 		e := &entries[i]
@@ -57,9 +68,9 @@ func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string
 		case engine.EntryStarted:
 			enter(&nodeRow{id: "start", definitionID: "start", name: "Start", typ: "StartNode", enter: t, exit: &t})
 		case engine.EntryStateEntered:
-			enter(&nodeRow{id: fmt.Sprint(e.Step), definitionID: e.State, name: e.State, typ: e.NodeType, enter: t})
+			enter(&nodeRow{id: strconv.Itoa(e.Step), definitionID: e.State, name: e.State, typ: e.NodeType, enter: t})
 		case engine.EntryStateExited:
-			exit(fmt.Sprint(e.Step), t, nil)
+			exit(strconv.Itoa(e.Step), t, nil)
 		case engine.EntryActionStarted:
 			name := e.Name
 			if name == "" {
@@ -74,15 +85,15 @@ func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string
 			exit(e.Key, t, msg)
 		case engine.EntryFailed:
 			if e.Error != nil {
-				id := fmt.Sprint(e.Step)
+				id := strconv.Itoa(e.Step)
 				if r, ok := byID[id]; ok {
 					r.errMsg = &e.Error.Message
 				} else {
-					updates = append(updates, nodeUpdate{id: id, errMsg: &e.Error.Message})
+					w.updates = append(w.updates, nodeUpdate{id: id, errMsg: &e.Error.Message})
 				}
 			}
 		case engine.EntryCompleted, engine.EntryAborted:
-			closeAt = &t
+			w.closeAt = &t
 			for _, r := range rows {
 				if r.exit == nil {
 					r.exit = &t
@@ -91,29 +102,12 @@ func writeNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string
 			enter(&nodeRow{id: "end", definitionID: "end", name: "End", typ: "EndNode", enter: t, exit: &t})
 		}
 	}
-	if err := insertNodes(ctx, db, tx, instanceID, rows); err != nil {
-		return err
+	if first {
+		// Every node of the instance is in rows, closed above if it ended.
+		w.updates, w.closeAt = nil, nil
 	}
-	for _, u := range updates {
-		if _, err := db.TxExec(ctx, tx, sqlCloseNode, u.exit, u.errMsg, instanceID, u.id); err != nil {
-			return fmt.Errorf("close node instance: %w", err)
-		}
-	}
-	if closeAt != nil {
-		if _, err := db.TxExec(ctx, tx, sqlCloseNodes, *closeAt, instanceID); err != nil {
-			return fmt.Errorf("close node instances: %w", err)
-		}
-	}
-	return nil
-}
-
-// insertNodes writes entered node instances; a node entered again (an
-// action retriggered or re-run after a crash) takes its new times. As for
-// the journal, rows go in prepared multi-row statements.
-func insertNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID string, rows []*nodeRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
+	// A node entered again (an action retriggered or re-run after a crash)
+	// takes its new times through the insert's upsert.
 	for start := 0; start < len(rows); start += maxRowsPerInsert {
 		n := min(len(rows)-start, maxRowsPerInsert)
 		args := make([]any, 0, 1+7*n)
@@ -121,8 +115,26 @@ func insertNodes(ctx context.Context, db *store.DB, tx *sql.Tx, instanceID strin
 		for _, r := range rows[start : start+n] {
 			args = append(args, r.id, r.definitionID, r.name, r.typ, r.enter, r.exit, r.errMsg)
 		}
-		if _, err := db.TxExec(ctx, tx, nodeInserts[n], args...); err != nil {
+		w.inserts = append(w.inserts, multiRow{query: nodeInserts[n], args: args})
+	}
+	return w
+}
+
+// exec applies w in tx.
+func (w *nodeWrite) exec(ctx context.Context, db *store.DB, tx *sql.Tx) error {
+	for _, r := range w.inserts {
+		if _, err := db.TxExec(ctx, tx, r.query, r.args...); err != nil {
 			return fmt.Errorf("write node instances: %w", err)
+		}
+	}
+	for _, u := range w.updates {
+		if _, err := db.TxExec(ctx, tx, sqlCloseNode, u.exit, u.errMsg, w.id, u.id); err != nil {
+			return fmt.Errorf("close node instance: %w", err)
+		}
+	}
+	if w.closeAt != nil {
+		if _, err := db.TxExec(ctx, tx, sqlCloseNodes, *w.closeAt, w.id); err != nil {
+			return fmt.Errorf("close node instances: %w", err)
 		}
 	}
 	return nil

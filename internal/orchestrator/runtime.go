@@ -224,12 +224,19 @@ func (rt *Runtime) finish(ctx context.Context, in *engine.Instance, j *dbJournal
 	if out.Status == engine.StatusError {
 		res.NodeID = fmt.Sprint(j.step)
 	}
+	var w *batchWrite
+	if len(j.buf) > 0 {
+		var err error
+		if w, err = j.prepare(&out.State); err != nil {
+			return nil, err
+		}
+	}
 	assigned, notified := false, false
 	err := rt.writeTx(ctx, func(tx *sql.Tx) error {
 		assigned = false
 		now := store.Now()
-		if len(j.buf) > 0 {
-			if err := j.write(ctx, tx, &out.State); err != nil {
+		if w != nil {
+			if err := w.exec(ctx, rt.db, tx); err != nil {
 				return err
 			}
 		} else {
