@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/integrations"
 )
 
 // MaxSourceSize bounds a catalog file or placeholder target, so one huge
@@ -53,11 +54,14 @@ func (a ReadAllow) Allows(u *url.URL) bool {
 
 // Sources reads what locations point at: local files (type file, with
 // globs), named file systems (such as the embedded examples) and URLs (type
-// url, over HTTP(S), allow-listed, with ETag caching).
+// url, over HTTP(S), with ETag caching). URLs are read through the
+// source-control integrations (GitHub and GitLab blob URLs through their
+// APIs, with tokens), whose hosts need no backend.reading.allow entry;
+// other hosts must be allow-listed.
 type Sources struct {
-	fsys   map[string]fs.FS
-	client *http.Client
-	allow  []ReadAllow
+	fsys  map[string]fs.FS
+	integ *integrations.Set
+	allow []ReadAllow
 
 	mu    sync.Mutex
 	etags map[string]cachedBody
@@ -73,12 +77,17 @@ type cachedBody struct {
 }
 
 // NewSources returns a reader. fsys maps location types to file systems
-// whose targets are slash-separated paths inside them.
+// whose targets are slash-separated paths inside them. URLs are read
+// through the integrations client carries (integrations.Set.HTTPClient);
+// any other client (nil: the default) reads through Backstage's default
+// integrations, github.com and gitlab.com without tokens.
 func NewSources(fsys map[string]fs.FS, client *http.Client, allow []ReadAllow) *Sources {
-	if client == nil {
-		client = http.DefaultClient
+	integ, ok := integrations.FromClient(client)
+	if !ok {
+		// An empty configuration is always valid.
+		integ, _ = integrations.New(integrations.Config{}, client)
 	}
-	return &Sources{fsys: fsys, client: client, allow: allow, etags: map[string]cachedBody{}, prints: map[string]uint64{}}
+	return &Sources{fsys: fsys, integ: integ, allow: allow, etags: map[string]cachedBody{}, prints: map[string]uint64{}}
 }
 
 // SourceFile is one file read from a location.
@@ -172,23 +181,21 @@ func (s *Sources) Read(ctx context.Context, loc LocationSpec) ([]byte, error) {
 }
 
 // Resolve resolves target relative to the location base: a URL against a
-// URL, a path against the directory of a file. Absolute URLs are url
-// locations whatever the base.
+// URL (as Backstage's integrations do: "/x.yaml" is relative to a GitHub
+// or GitLab repository's root, and GitHub results are tree URLs), a path
+// against the directory of a file. Absolute URLs are url locations
+// whatever the base.
 func (s *Sources) Resolve(base LocationSpec, target string) (LocationSpec, error) {
 	if u, err := url.Parse(target); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		return LocationSpec{Type: "url", Target: target}, nil
 	}
 	switch base.Type {
 	case "url":
-		b, err := url.Parse(base.Target)
+		r, err := s.integ.Resolve(base.Target, target)
 		if err != nil {
-			return LocationSpec{}, errs.InputErrorf("invalid base URL %q: %v", base.Target, err)
+			return LocationSpec{}, err
 		}
-		r, err := b.Parse(target)
-		if err != nil {
-			return LocationSpec{}, errs.InputErrorf("invalid relative URL %q: %v", target, err)
-		}
-		return LocationSpec{Type: "url", Target: r.String()}, nil
+		return LocationSpec{Type: "url", Target: r}, nil
 	case "file":
 		if filepath.IsAbs(target) {
 			return LocationSpec{Type: "file", Target: filepath.Clean(target)}, nil
@@ -241,17 +248,21 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
-// checkAllowed applies backend.reading.allow to a URL.
+// checkAllowed admits a URL on an integration's host or allowed by
+// backend.reading.allow.
 func (s *Sources) checkAllowed(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errs.InputErrorf("cannot read %s: only http and https URLs can be read", u)
+	}
+	if s.integ.Handles(u) {
+		return nil
 	}
 	for _, a := range s.allow {
 		if a.Allows(u) {
 			return nil
 		}
 	}
-	return errs.NotAllowedf("reading from %s is not allowed: add its host to backend.reading.allow", u.Redacted())
+	return errs.NotAllowedf("reading from %s is not allowed: add its host to backend.reading.allow (or configure it under integrations)", u.Redacted())
 }
 
 func (s *Sources) readURL(ctx context.Context, target string) ([]byte, error) {
@@ -262,42 +273,28 @@ func (s *Sources) readURL(ctx context.Context, target string) ([]byte, error) {
 	if err := s.checkAllowed(u); err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, errs.InputErrorf("invalid URL %q: %v", target, err)
-	}
 	s.mu.Lock()
 	cached, haveCached := s.etags[target]
 	s.mu.Unlock()
-	if haveCached {
-		req.Header.Set("If-None-Match", cached.etag)
+	f, err := s.integ.ReadFile(ctx, target, integrations.ReadOptions{ETag: cached.etag, MaxSize: MaxSourceSize})
+	if errors.Is(err, integrations.ErrTooLarge) {
+		return nil, errs.InputErrorf("%s is larger than the limit of %d MiB for catalog files", u.Redacted(), MaxSourceSize>>20)
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", u.Redacted(), err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotModified && haveCached:
-		return cached.data, nil
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, errs.NotFoundf("%s was not found (HTTP 404)", u.Redacted())
-	case resp.StatusCode != http.StatusOK:
-		return nil, errs.InputErrorf("reading %s failed with HTTP %d", u.Redacted(), resp.StatusCode)
-	}
-	data, err := readLimited(resp.Body, u.Redacted())
 	if err != nil {
 		return nil, err
 	}
-	if etag := resp.Header.Get("ETag"); etag != "" {
+	if f.NotModified && haveCached {
+		return cached.data, nil
+	}
+	if f.ETag != "" {
 		s.mu.Lock()
 		if len(s.etags) > 10000 {
 			clear(s.etags) // a crude bound; the cache only saves transfers
 		}
-		s.etags[target] = cachedBody{etag: etag, data: data}
+		s.etags[target] = cachedBody{etag: f.ETag, data: f.Data}
 		s.mu.Unlock()
 	}
-	return data, nil
+	return f.Data, nil
 }
 
 // noteRead records the fingerprint of a local file location before it is

@@ -1,0 +1,150 @@
+package catalog
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/integrations"
+	"github.com/portico-dev/portico/internal/integrations/integrationstest"
+	"github.com/portico-dev/portico/internal/store"
+	"github.com/portico-dev/portico/internal/store/storetest"
+)
+
+// Url locations on a GitHub Enterprise and a GitLab host are read through
+// their APIs with the configured tokens, relative targets resolve against
+// the blob URLs, and those hosts need no backend.reading.allow entry.
+func TestURLLocationsThroughIntegrations(t *testing.T) {
+	repos := t.TempDir()
+	files := map[string]string{
+		"acme/svc/main/catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: {name: acme-svc}
+spec:
+  targets: [./components.yaml, /teams/platform.yaml]
+`,
+		"acme/svc/main/components.yaml": `apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: payments
+spec:
+  type: openapi
+  lifecycle: production
+  owner: platform
+  definition: {$text: ./openapi.yaml}
+`,
+		"acme/svc/main/openapi.yaml": "openapi: 3.0.0\n",
+		"acme/svc/main/teams/platform.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: platform-tools}
+spec: {type: library, lifecycle: production, owner: platform}
+`,
+		"group/sub/project/main/catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: from-gitlab}
+spec: {type: service, lifecycle: production, owner: platform}
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(repos, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gh := integrationstest.NewGitHub(t, repos, "ghp_catalog")
+	gl := integrationstest.NewGitLab(t, repos, "glpat-catalog")
+	integ, err := integrations.New(integrations.Config{
+		GitHub: []integrations.GitHubConfig{gh.Config("ghp_catalog")},
+		GitLab: []integrations.GitLabConfig{gl.Config("glpat-catalog")},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghBlob := gh.URL + "/acme/svc/blob/main/catalog-info.yaml"
+	glBlob := gl.URL + "/group/sub/project/-/blob/main/catalog-info.yaml"
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s, err := New(Options{DB: db, WatchInterval: -1, HTTPClient: integ.HTTPClient(), Config: Config{
+			Locations: []ConfigLocation{{Type: "url", Target: ghBlob}, {Type: "url", Target: glBlob}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fixture{t: t, dir: t.TempDir(), s: s, ctx: context.Background()}
+		if err := s.Start(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.drain()
+		payments := f.mustEntity("api:default/payments")
+		if def := payments["spec"].(map[string]any)["definition"]; def != "openapi: 3.0.0\n" {
+			t.Errorf("definition = %v", def)
+		}
+		md := payments["metadata"].(map[string]any)
+		ann := md["annotations"].(map[string]any)
+		if want := "url:" + gh.URL + "/acme/svc/tree/main/components.yaml"; ann[AnnotationManagedByLocation] != want {
+			t.Errorf("managed-by-location = %v, want %s", ann[AnnotationManagedByLocation], want)
+		}
+		if want := "url:" + ghBlob; ann[AnnotationManagedByOriginLocation] != want {
+			t.Errorf("managed-by-origin-location = %v, want %s", ann[AnnotationManagedByOriginLocation], want)
+		}
+		f.mustEntity("component:default/platform-tools") // "/teams/…": from the repository's root
+		f.mustEntity("component:default/from-gitlab")
+
+		// Every read went through the APIs with the tokens; refreshing
+		// sends the ETag back.
+		f.refreshAll()
+		conditional := false
+		for _, r := range gh.Requests() {
+			if !strings.HasPrefix(r.Path, "/api/v3/repos/acme/svc/contents/") || r.Authorization != "Bearer ghp_catalog" {
+				t.Errorf("GitHub request %+v", r)
+			}
+			conditional = conditional || r.IfNoneMatch != ""
+		}
+		if !conditional {
+			t.Error("no read sent If-None-Match")
+		}
+		for _, r := range gl.Requests() {
+			if r.Path != "/api/v4/projects/group/sub/project/repository/files/catalog-info.yaml/raw" || r.PrivateToken != "glpat-catalog" {
+				t.Errorf("GitLab request %+v", r)
+			}
+		}
+
+		// The integrations' hosts may be registered without an allow-list
+		// entry; other hosts may not.
+		if err := s.checkRegistrable(LocationSpec{Type: "url", Target: gh.URL + "/acme/svc/blob/main/components.yaml"}); err != nil {
+			t.Errorf("integration host refused: %v", err)
+		}
+		err = s.checkRegistrable(LocationSpec{Type: "url", Target: "https://example.com/catalog-info.yaml"})
+		if err == nil || !strings.Contains(err.Error(), "backend.reading.allow") {
+			t.Errorf("other host: %v", err)
+		}
+		// A blob URL that does not exist is NotFound, naming the URL.
+		_, err = s.sources.Read(f.ctx, LocationSpec{Type: "url", Target: gh.URL + "/acme/svc/blob/main/missing.yaml"})
+		if !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), "/acme/svc/blob/main/missing.yaml") {
+			t.Errorf("missing file: %v", err)
+		}
+	}, Migrations)
+}
+
+// Without integrations configured, github.com is still read through its
+// raw host (Backstage's default integration), and a Location's relative
+// target resolves to the same repository.
+func TestResolveAgainstBlobURLs(t *testing.T) {
+	s := NewSources(nil, nil, nil)
+	got, err := s.Resolve(LocationSpec{Type: "url", Target: "https://github.com/acme/svc/blob/main/catalog-info.yaml"}, "./apis/api.yaml")
+	if err != nil || got.Target != "https://github.com/acme/svc/tree/main/apis/api.yaml" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := s.Resolve(LocationSpec{Type: "url", Target: "https://github.com/acme/svc/blob/main/catalog-info.yaml"}, "../../other/x.yaml"); err == nil {
+		t.Fatal("a target outside the repository resolved")
+	}
+	got, err = s.Resolve(LocationSpec{Type: "url", Target: "https://example.com/catalog/all.yaml"}, "team.yaml")
+	if err != nil || got.Target != "https://example.com/catalog/team.yaml" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
