@@ -322,7 +322,7 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 // The bulk inserts of processing and stitching. Their full chunks are
 // prepared once (see prepareBulk).
 const (
-	insertSearch    = `INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES `
+	insertSearch    = `INSERT INTO catalog_search (search_id, key, seq, value, original_value) VALUES `
 	insertFinal     = `INSERT INTO catalog_final_entities (entity_id, entity_ref, hash, final_entity, updated_at) VALUES `
 	insertRelations = `INSERT INTO catalog_relations (originating_entity_id, source_entity_ref, type, target_entity_ref) VALUES `
 )
@@ -333,7 +333,7 @@ const (
 func (s *Service) prepareBulk(ctx context.Context) error {
 	t := dbtx{sqlite: s.db.Dialect() == store.SQLite}
 	return s.db.Prepare(ctx,
-		t.rewrite(insertSearch+tuples(chunkSize, 4)),
+		t.rewrite(insertSearch+tuples(chunkSize, 5)),
 		t.rewrite(insertFinal+tuples(chunkSize, 5)+upsertFinal),
 		t.rewrite(insertRelations+tuples(chunkSize, 4)))
 }

@@ -280,14 +280,14 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// sql renders the filter as a condition on f.entity_id. Each key test is
-// a probe that the (entity_id, key) index answers with one seek, so a
+// sql renders the filter as a condition on f.search_id. Each key test is
+// a probe that the (search_id, key) key answers with one seek, so a
 // page of a list ordered by entity_ref stops after limit matches (as IN
 // over the search rows, SQLite built the whole set of matches first:
 // 690 ms at 100k entities).
-func (f *Filter) sql(a *sqlArgs) string { return f.sqlOn(a, "f.entity_id", true) }
+func (f *Filter) sql(a *sqlArgs) string { return f.sqlOn(a, "f.search_id", true) }
 
-// sqlOn renders the filter as a condition on the entity id column col. With
+// sqlOn renders the filter as a condition on the search id column col. With
 // probe, each key test is a correlated subquery (one index seek per candidate row:
 // best when rows are walked in some order and the walk stops early);
 // otherwise an IN over the search rows (one scan of the key: best for
@@ -324,13 +324,13 @@ func (f *Filter) sqlOn(a *sqlArgs, col string, probe bool) string {
 			cond += " AND s.value IN (" + strings.Join(ps, ", ") + ")"
 		}
 		if !probe {
-			return col + " IN (SELECT s.entity_id FROM catalog_search s WHERE s." + cond + ")"
+			return col + " IN (SELECT s.search_id FROM catalog_search s WHERE s." + cond + ")"
 		}
 		// A scalar subquery rather than EXISTS: PostgreSQL turns EXISTS
 		// into a semi-join that builds every match before the page is
 		// sorted (330 ms at 10k entities), while a scalar subquery stays a
 		// probe per row of the ordered walk, which stops after limit rows.
-		return "((SELECT 1 FROM catalog_search s WHERE s.entity_id = " + col + " AND s." + cond + " LIMIT 1) IS NOT NULL)"
+		return "((SELECT 1 FROM catalog_search s WHERE s.search_id = " + col + " AND s." + cond + " LIMIT 1) IS NOT NULL)"
 	}
 	panic(fmt.Sprintf("unknown filter op %q", f.Op))
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errs"
@@ -37,7 +38,7 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 	var sel, order strings.Builder
 	for i, o := range req.Order {
 		col := fmt.Sprintf("o%d", i)
-		fmt.Fprintf(&sel, ", (SELECT MIN(value) FROM catalog_search WHERE entity_id = f.entity_id AND key = %s) AS %s", a.add(strings.ToLower(o.Field)), col)
+		fmt.Fprintf(&sel, ", (SELECT MIN(value) FROM catalog_search WHERE search_id = f.search_id AND key = %s) AS %s", a.add(strings.ToLower(o.Field)), col)
 		dir := "ASC"
 		if o.desc() {
 			dir = "DESC"
@@ -57,7 +58,7 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		}
 		q = "SELECT f.final_entity FROM catalog_final_entities f"
 		if req.Filter != nil {
-			q += " WHERE " + req.Filter.sqlOn(a, "f.entity_id", req.Limit > 0)
+			q += " WHERE " + req.Filter.sqlOn(a, "f.search_id", req.Limit > 0)
 			if r := req.Filter.refRange(a, ref); r != "" {
 				q += " AND " + r
 			}
@@ -68,7 +69,7 @@ func (s *Service) ListEntities(ctx context.Context, req ListRequest, fn func(ent
 		// does not allow expressions over output columns in ORDER BY.
 		q = "SELECT final_entity FROM (SELECT f.final_entity, f.entity_ref" + sel.String() + " FROM catalog_final_entities f"
 		if req.Filter != nil {
-			q += " WHERE " + req.Filter.sqlOn(a, "f.entity_id", false)
+			q += " WHERE " + req.Filter.sqlOn(a, "f.search_id", false)
 		}
 		q += ") q ORDER BY " + order.String() + "entity_ref"
 	}
@@ -193,10 +194,10 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		a = &sqlArgs{}
 		from = " FROM catalog_final_entities f"
 		if order != nil {
-			from += " JOIN catalog_search o ON o.entity_id = f.entity_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
+			from += " JOIN catalog_search o ON o.search_id = f.search_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
 		}
 		if c.Filter != nil {
-			where = append(where, c.Filter.sqlOn(a, "f.entity_id", probe))
+			where = append(where, c.Filter.sqlOn(a, "f.search_id", probe))
 		}
 		if c.FullTextTerm != "" {
 			fields := c.FullTextFields
@@ -211,18 +212,19 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 				ps[i] = a.add(strings.ToLower(strings.TrimSpace(f)))
 			}
 			// One scan of the fields' rows beats a LIKE per entity.
-			where = append(where, "f.entity_id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key IN ("+strings.Join(ps, ", ")+") AND s.value LIKE "+
+			where = append(where, "f.search_id IN (SELECT s.search_id FROM catalog_search s WHERE s.key IN ("+strings.Join(ps, ", ")+") AND s.value LIKE "+
 				a.add("%"+escapeLike(strings.ToLower(c.FullTextTerm))+"%")+` ESCAPE '\')`)
 		}
 		return a, from, where
 	}
 	// With an order field the page walks the search index's (key, value,
-	// entity_id) entries, so ties are broken by the search row's own
-	// entity_id: the planners do not carry the join's equality over into
-	// the order, and f.entity_id made both sort every match.
+	// search_id) entries, so ties are broken by the search row's own
+	// search_id (the cursor's ID is then that number): the planners do not
+	// carry the join's equality over into the order, and f.entity_id made
+	// both sort every match. Without one, entities are ordered by uid.
 	sortCol, idCol := "f.entity_id", "f.entity_id"
 	if order != nil {
-		sortCol, idCol = "o.value", "o.entity_id"
+		sortCol, idCol = "o.value", "o.search_id"
 	}
 
 	res := &QueryResult{Items: []json.RawMessage{}}
@@ -254,12 +256,16 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		if order != nil && c.Value != nil {
 			v := a.add(*c.Value)
 			// A row-value comparison is one index range on both engines.
-			pageWhere = append(slices.Clone(where), fmt.Sprintf("(o.value, o.entity_id) %s (%s, %s)", cmp, v, a.add(c.ID)))
+			id, err := strconv.ParseInt(c.ID, 10, 64)
+			if err != nil {
+				return nil, errs.InputErrorf("malformed cursor: id %q is not a number", c.ID)
+			}
+			pageWhere = append(slices.Clone(where), fmt.Sprintf("(o.value, o.search_id) %s (%s, %s)", cmp, v, a.add(id)))
 		} else {
 			pageWhere = append(slices.Clone(where), fmt.Sprintf("f.entity_id %s %s", cmp, a.add(c.ID)))
 		}
 	}
-	q := "SELECT f.final_entity, f.entity_id, " + sortCol + from
+	q := "SELECT f.final_entity, " + idCol + ", " + sortCol + from
 	if len(pageWhere) > 0 {
 		q += " WHERE " + strings.Join(pageWhere, " AND ")
 	}
@@ -440,11 +446,20 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 	if len(ps) == 0 {
 		return out, nil
 	}
-	q := "SELECT v.key, v.original_value, COUNT(*) FROM catalog_search v WHERE v.key IN (" + strings.Join(ps, ", ") + ") AND v.original_value IS NOT NULL"
-	if filter != nil {
-		q += " AND " + filter.sqlOn(a, "v.entity_id", false)
+	if s.db.Dialect() == store.SQLite {
+		if err := s.sqliteFacets(ctx, a, ps, filter, byKey, out); err != nil {
+			return nil, fmt.Errorf("facets: %w", err)
+		}
+		return out, nil
 	}
-	q += " GROUP BY v.key, v.original_value ORDER BY COUNT(*) DESC, v.original_value"
+	// original_value is NULL where it equals value, and value is a
+	// function of it, so (key, value, original_value) groups the rows as
+	// (key, original value) would.
+	q := "SELECT v.key, COALESCE(v.original_value, v.value) AS fv, COUNT(*) FROM catalog_search v WHERE v.key IN (" + strings.Join(ps, ", ") + ") AND (v.value IS NOT NULL OR v.original_value IS NOT NULL)"
+	if filter != nil {
+		q += " AND " + filter.sqlOn(a, "v.search_id", false)
+	}
+	q += " GROUP BY v.key, v.value, v.original_value ORDER BY COUNT(*) DESC, fv"
 	s.trace(ctx, q, a.args)
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
 	if err != nil {
@@ -462,6 +477,87 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 		}
 	}
 	return out, rows.Err()
+}
+
+// sqliteFacets counts facets on SQLite, where grouping by original_value
+// (which the index holds after search_id) sorted every row in a temporary
+// b-tree (132 ms for spec.type at 100k entities). Grouping by (key, value)
+// follows the index order and streams; a group whose rows do not all have
+// the same original value (values differing in case, or several values too
+// long to be matched) is counted again by original value. The result is
+// sorted here as SQLite's BINARY collation would: by count, then by bytes.
+func (s *Service) sqliteFacets(ctx context.Context, a *sqlArgs, keys []string, filter *Filter, byKey map[string][]string, out map[string][]Facet) error {
+	from := " FROM catalog_search v WHERE v.key IN (" + strings.Join(keys, ", ") + ") AND (v.value IS NOT NULL OR v.original_value IS NOT NULL)"
+	if filter != nil {
+		from += " AND " + filter.sqlOn(a, "v.search_id", false)
+	}
+	q := "SELECT v.key, v.value, COUNT(*), COUNT(v.original_value), MIN(v.original_value), MAX(v.original_value)" + from + " GROUP BY v.key, v.value"
+	s.trace(ctx, q, a.args)
+	rows, err := s.db.QueryContext(ctx, q, a.args...)
+	if err != nil {
+		return err
+	}
+	type group struct {
+		key   string
+		value sql.NullString
+	}
+	found := map[string][]Facet{}
+	var mixed []group
+	for rows.Next() {
+		var g group
+		var n, withOriginal int
+		var lo, hi sql.NullString
+		if err := rows.Scan(&g.key, &g.value, &n, &withOriginal, &lo, &hi); err != nil {
+			rows.Close()
+			return err
+		}
+		switch {
+		case withOriginal == 0:
+			found[g.key] = append(found[g.key], Facet{Value: g.value.String, Count: n})
+		case withOriginal == n && lo.String == hi.String:
+			found[g.key] = append(found[g.key], Facet{Value: lo.String, Count: n})
+		default:
+			mixed = append(mixed, g)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, g := range mixed {
+		// The same filter again, on its own arguments, for one group.
+		b := &sqlArgs{args: slices.Clone(a.args)}
+		q := "SELECT COALESCE(v.original_value, v.value), COUNT(*)" + from + " AND v.key = " + b.add(g.key) + " AND v.value IS " + b.add(g.value) + " GROUP BY v.original_value"
+		s.trace(ctx, q, b.args)
+		rows, err := s.db.QueryContext(ctx, q, b.args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var f Facet
+			if err := rows.Scan(&f.Value, &f.Count); err != nil {
+				rows.Close()
+				return err
+			}
+			found[g.key] = append(found[g.key], f)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for key, fs := range found {
+		slices.SortFunc(fs, func(x, y Facet) int {
+			if x.Count != y.Count {
+				return y.Count - x.Count
+			}
+			return strings.Compare(x.Value, y.Value)
+		})
+		for _, name := range byKey[key] {
+			out[name] = fs
+		}
+	}
+	return nil
 }
 
 // AncestryItem is an entity with the refs of the entities that emitted it.

@@ -86,6 +86,16 @@ func BuildSearch(v map[string]any, relations []Relation) ([]SearchRow, error) {
 	return dedupeSearch(rows), nil
 }
 
+// storedOriginal is the original_value column: NULL where it equals the
+// value (most rows), which keeps the index small; facets read
+// COALESCE(original_value, value).
+func (r SearchRow) storedOriginal() *string {
+	if r.OriginalValue != nil && r.Value != nil && *r.OriginalValue == *r.Value {
+		return nil
+	}
+	return r.OriginalValue
+}
+
 type searchPair struct {
 	key   string
 	value *string

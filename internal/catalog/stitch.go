@@ -139,19 +139,24 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	if err != nil {
 		return nil, err
 	}
-	hashes := map[string]string{}
+	type finalRow struct {
+		hash     string
+		searchID int64
+	}
+	finals := map[string]finalRow{}
 	err = chunks(live, func(part []string) error {
-		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, hash FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
+		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, hash, search_id FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var ref, h string
-			if err := rows.Scan(&ref, &h); err != nil {
+			var ref string
+			var f finalRow
+			if err := rows.Scan(&ref, &f.hash, &f.searchID); err != nil {
 				return err
 			}
-			hashes[ref] = h
+			finals[ref] = f
 		}
 		return rows.Err()
 	})
@@ -160,15 +165,20 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	}
 
 	now := store.Now()
-	var finalArgs, searchArgs []any
-	var changedIDs []string
+	var finalArgs []any
+	// The search rows of each changed entity, written once its final row
+	// (and so its search_id) exists.
+	searchRows := map[string][]SearchRow{}
+	var replaced []int64
+	var added []string
 	for _, ref := range live {
 		st := states[ref]
 		// The etag is the hash of everything the final entity is made of,
 		// so an entity whose inputs did not change is skipped before it is
 		// decoded, and a changed one is encoded once.
 		hash := stitchHash(st, relations[ref], !referenced[ref])
-		if hashes[ref] == hash {
+		prev, existed := finals[ref]
+		if existed && prev.hash == hash {
 			continue
 		}
 		var e Entity
@@ -189,25 +199,58 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 			continue
 		}
 		changed = append(changed, ref)
-		changedIDs = append(changedIDs, st.id)
-		finalArgs = append(finalArgs, st.id, ref, hash, string(body), now)
-		for _, r := range rows {
-			searchArgs = append(searchArgs, st.id, r.Key, r.Value, r.OriginalValue)
+		searchRows[ref] = rows
+		if existed {
+			replaced = append(replaced, prev.searchID)
+		} else {
+			added = append(added, ref)
 		}
+		finalArgs = append(finalArgs, st.id, ref, hash, string(body), now)
 	}
-	if len(changedIDs) == 0 {
+	if len(changed) == 0 {
 		return nil, nil
 	}
-	if err := execIn(ctx, tx, `DELETE FROM catalog_search WHERE entity_id IN (`, changedIDs); err != nil {
-		return nil, err
+	if err := chunks(replaced, func(part []int64) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM catalog_search WHERE search_id IN (`+params(1, len(part))+`)`, anys(part)...)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("delete search rows: %w", err)
 	}
 	if err := insertRows(ctx, tx, insertFinal, 5, finalArgs, upsertFinal); err != nil {
 		return nil, fmt.Errorf("store final entities: %w", err)
 	}
+	// New final rows got their search_id from the database (a sequence on
+	// PostgreSQL, the rowid on SQLite).
+	err = chunks(added, func(part []string) error {
+		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, search_id FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ref string
+			var f finalRow
+			if err := rows.Scan(&ref, &f.searchID); err != nil {
+				return err
+			}
+			finals[ref] = f
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read search ids: %w", err)
+	}
+	searchArgs := make([]any, 0, 5*30*len(changed))
+	for _, ref := range changed {
+		id := finals[ref].searchID
+		for i, r := range searchRows[ref] {
+			searchArgs = append(searchArgs, id, r.Key, i, r.Value, r.storedOriginal())
+		}
+	}
 	// Rows in (key, value) order reach neighbouring pages of the (key,
 	// value, …) index one after another instead of at random.
 	sortSearchArgs(searchArgs)
-	if err := insertRows(ctx, tx, insertSearch, 4, searchArgs); err != nil {
+	if err := insertRows(ctx, tx, insertSearch, 5, searchArgs); err != nil {
 		return nil, fmt.Errorf("store search rows: %w", err)
 	}
 	return changed, nil
@@ -293,13 +336,13 @@ func (s *Service) analyze(ctx context.Context) error {
 	})
 }
 
-// sortSearchArgs sorts flattened search rows (entity_id, key, value,
+// sortSearchArgs sorts flattened search rows (search_id, key, seq, value,
 // original_value) by key and value.
 func sortSearchArgs(args []any) {
-	type row struct{ id, key, value, orig any }
-	rows := make([]row, len(args)/4)
+	type row struct{ id, key, seq, value, orig any }
+	rows := make([]row, len(args)/5)
 	for i := range rows {
-		rows[i] = row{args[4*i], args[4*i+1], args[4*i+2], args[4*i+3]}
+		rows[i] = row{args[5*i], args[5*i+1], args[5*i+2], args[5*i+3], args[5*i+4]}
 	}
 	str := func(v any) string {
 		if p, ok := v.(*string); ok && p != nil {
@@ -314,6 +357,6 @@ func sortSearchArgs(args []any) {
 		return strings.Compare(str(a.value), str(b.value))
 	})
 	for i, r := range rows {
-		args[4*i], args[4*i+1], args[4*i+2], args[4*i+3] = r.id, r.key, r.value, r.orig
+		args[5*i], args[5*i+1], args[5*i+2], args[5*i+3], args[5*i+4] = r.id, r.key, r.seq, r.value, r.orig
 	}
 }
