@@ -129,6 +129,10 @@ func TestScale(t *testing.T) {
 		}
 		elapsed := time.Since(start)
 		t.Logf("ingested %d entities in %v: %.0f entities/s", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
+		// Entities written again as relations to them arrive cost as much as
+		// the first write; this says how often that happened.
+		stitches := s.stitched.Load() + s.analyzedAt.Load()
+		t.Logf("final entities written %d times (%.2f per entity)", stitches, float64(stitches)/float64(want))
 
 		time50 := func(name string, fn func() error) {
 			if os.Getenv("PORTICO_CATALOG_EXPLAIN") != "" {
@@ -185,6 +189,9 @@ func TestScale(t *testing.T) {
 			_, err := s.EntityJSON(ctx, Ref{Kind: "component", Namespace: "default", Name: "component-3-7"})
 			return err
 		})
+		if os.Getenv("PORTICO_CATALOG_DBSTAT") != "" && db.Dialect() == store.SQLite {
+			logTableSizes(t, db)
+		}
 		// What of the resident memory is Go's (the rest is mostly SQLite's
 		// page caches, outside the Go heap).
 		var ms runtime.MemStats
@@ -231,4 +238,27 @@ func logPlan(t *testing.T, db *store.DB, name, query string, args []any) {
 		fmt.Fprintln(&b, vals...)
 	}
 	t.Logf("%s\n%s\n%s", name, query, b.String())
+}
+
+// logTableSizes logs the size of each SQLite table and index (dbstat), to
+// see where a bulk load's pages go.
+func logTableSizes(t *testing.T, db *store.DB) {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC`)
+	if err != nil {
+		t.Logf("dbstat: %v", err)
+		return
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var name string
+		var size int64
+		if err := rows.Scan(&name, &size); err != nil {
+			t.Logf("dbstat: %v", err)
+			return
+		}
+		fmt.Fprintf(&b, "%-50s %6.1f MB\n", name, float64(size)/(1<<20))
+	}
+	t.Logf("table and index sizes:\n%s", b.String())
 }
