@@ -23,6 +23,7 @@ import (
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/events"
 	"github.com/portico-dev/portico/internal/httpapi"
+	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/notifications"
 	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/scaffolder"
@@ -55,6 +56,10 @@ type Env struct {
 	Orchestrator *orchestrator.Runtime
 	// Scaffolder runs software templates once the scaffolder has started.
 	Scaffolder *scaffolder.Service
+	// Integrations are the source-control integrations (GitHub, GitLab)
+	// the catalog and the scaffolder read URLs through, once one of them
+	// has started.
+	Integrations *integrations.Set
 
 	server  *server.Server
 	workers *workers

@@ -34,6 +34,10 @@ func initCatalog(ctx context.Context, env *Env) error {
 	if err := env.Config.Decode("backend.reading.allow", &allow); err != nil {
 		return err
 	}
+	integ, err := integrationsOf(env)
+	if err != nil {
+		return err
+	}
 	svc, err := catalog.New(catalog.Options{
 		DB:      env.DB,
 		Config:  cfg,
@@ -45,7 +49,10 @@ func initCatalog(ctx context.Context, env *Env) error {
 			actions.LocalGitLocationType: actions.LocalGitFS(localGitDir(env)),
 		},
 		ReadAllow: allow,
-		Logger:    env.Logger.With("plugin", "catalog"),
+		// The client carries the integrations: url locations on their
+		// hosts are read through their APIs with their tokens.
+		HTTPClient: integ.HTTPClient(),
+		Logger:     env.Logger.With("plugin", "catalog"),
 		Publish: func(ctx context.Context, topic string, data any) error {
 			return env.Bus.Publish(ctx, topic, data)
 		},

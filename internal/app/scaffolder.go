@@ -57,13 +57,13 @@ func initScaffolder(ctx context.Context, env *Env) error {
 	if err := env.Config.Decode("backend.reading.allow", &allow); err != nil {
 		return err
 	}
-	var github []actions.GitHubIntegration
-	if err := env.Config.Decode("integrations.github", &github); err != nil {
+	integ, err := integrationsOf(env)
+	if err != nil {
 		return err
 	}
 	deps := actions.Deps{
 		Catalog:              env.Catalog,
-		GitHub:               github,
+		Integrations:         integ,
 		ReadAllow:            allow,
 		HTTPClient:           &http.Client{Timeout: 5 * time.Minute},
 		DefaultAuthor:        actions.GitAuthor{Name: cfg.DefaultAuthor.Name, Email: cfg.DefaultAuthor.Email},

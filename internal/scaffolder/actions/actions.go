@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/catalog"
+	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/scaffolder"
 	"github.com/portico-dev/portico/internal/scaffolder/nunjucks"
@@ -37,15 +38,6 @@ type Orchestrator interface {
 	Instance(ctx context.Context, id string) (*orchestrator.Instance, error)
 }
 
-// GitHubIntegration is an entry of integrations.github: the host it
-// serves, its REST API base URL (GitHub Enterprise: https://host/api/v3)
-// and a token.
-type GitHubIntegration struct {
-	Host   string `yaml:"host"`
-	APIURL string `yaml:"apiBaseUrl"`
-	Token  string `yaml:"token"`
-}
-
 // ReadAllow is an entry of backend.reading.allow, the same list the
 // catalog reads URLs under: fetch:* actions may download from its hosts.
 type ReadAllow = catalog.ReadAllow
@@ -55,7 +47,10 @@ type ReadAllow = catalog.ReadAllow
 type Deps struct {
 	Catalog      Catalog
 	Orchestrator Orchestrator
-	GitHub       []GitHubIntegration
+	// Integrations read GitHub and GitLab URLs (fetch:*) and give
+	// publish:github its API and token; nil means Backstage's defaults
+	// (github.com and gitlab.com without tokens) over HTTPClient.
+	Integrations *integrations.Set
 	// ReadAllow lists the hosts fetch:* may download from; file:// URLs
 	// are allowed only below the template's own directory.
 	ReadAllow []ReadAllow
@@ -67,7 +62,8 @@ type Deps struct {
 	// TemplateFilters are the filters fetch:template offers besides
 	// Nunjucks' own (parseRepoUrl, parseEntityRef, pick, projectSlug).
 	TemplateFilters map[string]nunjucks.Filter
-	// HTTPClient makes every outgoing request (fetch, GitHub API).
+	// HTTPClient makes the GitHub API requests of publish:github (and the
+	// fetches when Integrations is nil).
 	HTTPClient *http.Client
 	// DefaultAuthor and DefaultCommitMessage are scaffolder.defaultAuthor
 	// and scaffolder.defaultCommitMessage.
@@ -96,6 +92,10 @@ const DefaultMaxFetchSize = 200 << 20
 func Builtins(deps Deps) []scaffolder.Action {
 	if deps.HTTPClient == nil {
 		deps.HTTPClient = http.DefaultClient
+	}
+	if deps.Integrations == nil {
+		// An empty configuration is always valid.
+		deps.Integrations, _ = integrations.New(integrations.Config{}, deps.HTTPClient)
 	}
 	if deps.MaxFetchSize <= 0 {
 		deps.MaxFetchSize = DefaultMaxFetchSize

@@ -26,13 +26,8 @@ type github struct {
 // githubFor finds the integration for host and the token to use: the
 // input token, else the integration's.
 func (d Deps) githubFor(host, token string) (*github, error) {
-	var integ *GitHubIntegration
-	for i := range d.GitHub {
-		if strings.EqualFold(d.GitHub[i].Host, host) {
-			integ = &d.GitHub[i]
-		}
-	}
-	if integ == nil {
+	integ, ok := d.Integrations.GitHub(host)
+	if !ok {
 		return nil, fmt.Errorf("input.repoUrl: no integrations.github entry for host %s; add one with its token", host)
 	}
 	if token == "" {
@@ -41,14 +36,7 @@ func (d Deps) githubFor(host, token string) (*github, error) {
 	if token == "" {
 		return nil, fmt.Errorf("no token available for host %s: set integrations.github[].token or the action's token input", host)
 	}
-	api := strings.TrimRight(integ.APIURL, "/")
-	if api == "" {
-		api = "https://" + host + "/api/v3"
-		if strings.EqualFold(host, "github.com") {
-			api = "https://api.github.com"
-		}
-	}
-	return &github{client: d.HTTPClient, api: api, token: token}, nil
+	return &github{client: d.HTTPClient, api: integ.APIBaseURL, token: token}, nil
 }
 
 // githubError is GitHub's error body.

@@ -14,6 +14,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 
+	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/scaffolder/actions"
 )
 
@@ -135,9 +136,20 @@ func newFakeGitHub(t *testing.T, token string) *fakeGitHub {
 
 func (g *fakeGitHub) host() string { return strings.TrimPrefix(g.URL, "http://") }
 
+// deps configures the fake as a GitHub Enterprise integration.
+func (g *fakeGitHub) deps(t *testing.T, token string) actions.Deps {
+	t.Helper()
+	integ, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{
+		{Host: g.host(), APIBaseURL: g.URL, RawBaseURL: g.URL + "/raw", Token: token}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return actions.Deps{Integrations: integ}
+}
+
 func TestPublishGitHub(t *testing.T) {
 	gh := newFakeGitHub(t, "ghp_test")
-	deps := actions.Deps{GitHub: []actions.GitHubIntegration{{Host: gh.host(), APIURL: gh.URL, Token: "ghp_test"}}}
+	deps := gh.deps(t, "ghp_test")
 	r := newRun(t)
 	r.write("README.md", "# payments\n")
 	r.write("src/main.go", "package main\n")
@@ -183,7 +195,7 @@ func TestPublishGitHub(t *testing.T) {
 	// the default branch.
 	r2 := newRun(t)
 	r2.write("a.txt", "a")
-	noToken := actions.Deps{GitHub: []actions.GitHubIntegration{{Host: gh.host(), APIURL: gh.URL}}}
+	noToken := gh.deps(t, "")
 	if err := r2.call(t.Context(), noToken, "publish:github", map[string]any{"repoUrl": gh.host() + "?owner=jane&repo=tool", "token": "ghp_test", "protectDefaultBranch": false}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +209,7 @@ func TestPublishGitHub(t *testing.T) {
 
 func TestPublishGitHubErrors(t *testing.T) {
 	gh := newFakeGitHub(t, "ghp_test")
-	deps := actions.Deps{GitHub: []actions.GitHubIntegration{{Host: gh.host(), APIURL: gh.URL, Token: "ghp_test"}}}
+	deps := gh.deps(t, "ghp_test")
 	repo := gh.host() + "?owner=org-acme&repo=dup"
 	r := newRun(t)
 	r.write("a.txt", "a")
@@ -218,7 +230,7 @@ func TestPublishGitHubErrors(t *testing.T) {
 		{"no repoUrl", deps, map[string]any{}, []string{"input.repoUrl", "required"}},
 		{"no owner", deps, map[string]any{"repoUrl": gh.host() + "?repo=x"}, []string{"input.repoUrl", "owner and repo"}},
 		{"unknown host", deps, map[string]any{"repoUrl": "gitlab.com?owner=a&repo=b"}, []string{"input.repoUrl", "no integrations.github entry for host gitlab.com"}},
-		{"no token", actions.Deps{GitHub: []actions.GitHubIntegration{{Host: gh.host(), APIURL: gh.URL}}}, map[string]any{"repoUrl": repo}, []string{"no token available"}},
+		{"no token", gh.deps(t, ""), map[string]any{"repoUrl": repo}, []string{"no token available"}},
 		{"bad token", deps, map[string]any{"repoUrl": gh.host() + "?owner=org-acme&repo=other", "token": "wrong"}, []string{"HTTP 401", "Bad credentials"}},
 		{"bad visibility", deps, map[string]any{"repoUrl": repo, "repoVisibility": "secret"}, []string{"input.repoVisibility"}},
 	} {
@@ -238,7 +250,7 @@ func TestFetchFromGitHub(t *testing.T) {
 	gh.files["templates/svc/skeleton/README.md"] = "# ${{ values.name }}\n"
 	gh.files["templates/svc/skeleton/src/app.txt"] = "app ${{ values.name }}\n"
 	gh.files["templates/other/secret.txt"] = "not fetched"
-	deps := actions.Deps{GitHub: []actions.GitHubIntegration{{Host: gh.host(), APIURL: gh.URL, Token: "ghp_test"}}}
+	deps := gh.deps(t, "ghp_test")
 	r := newRun(t)
 	r.baseURL = gh.URL + "/acme/tools/blob/main/templates/svc/"
 	if err := r.call(t.Context(), deps, "fetch:template", map[string]any{"url": "./skeleton", "values": values}); err != nil {

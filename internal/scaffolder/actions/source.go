@@ -1,20 +1,18 @@
 package actions
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/scaffolder"
 )
 
@@ -65,21 +63,33 @@ func (f *fetcher) resolve(ac *scaffolder.ActionContext, raw string) (*location, 
 	if u.Scheme == "http" || u.Scheme == "https" {
 		return f.remote(u)
 	}
-	if u.Scheme != "" || u.Host != "" || strings.HasPrefix(raw, "/") {
-		return nil, fmt.Errorf("input.url: %q: only http(s) URLs and paths relative to the template are supported", raw)
+	unsupported := fmt.Errorf("input.url: %q: only http(s) URLs and paths relative to the template are supported", raw)
+	if u.Scheme != "" || u.Host != "" {
+		return nil, unsupported
 	}
 	base := ac.TemplateInfo.BaseURL
 	if base == "" {
 		return nil, fmt.Errorf("input.url: %q is relative, but the template has no location to resolve it against; use an absolute http(s) URL", raw)
 	}
 	typ, target, _ := strings.Cut(base, ":")
+	// "/x" is relative to the repository's root for a template read from
+	// GitHub or GitLab (as in Backstage); a local template has none.
+	if strings.HasPrefix(raw, "/") && typ != "http" && typ != "https" {
+		return nil, unsupported
+	}
 	switch typ {
 	case "http", "https":
-		bu, err := url.Parse(base)
+		// As Backstage resolves it: on GitHub "./skeleton" beside a blob
+		// URL becomes the tree URL of that directory.
+		resolved, err := f.deps.Integrations.Resolve(base, raw)
 		if err != nil {
-			return nil, fmt.Errorf("template location %q is not a valid URL: %w", base, err)
+			return nil, fmt.Errorf("input.url: %w", err)
 		}
-		return f.remote(bu.ResolveReference(u))
+		ru, err := url.Parse(resolved)
+		if err != nil {
+			return nil, fmt.Errorf("input.url: %q resolves to an invalid URL: %w", raw, err)
+		}
+		return f.remote(ru)
 	case "file":
 		bu, err := url.Parse(base)
 		if err != nil {
@@ -128,33 +138,40 @@ func (f *fetcher) remote(u *url.URL) (*location, error) {
 	return &location{remote: u, shown: u.Redacted()}, nil
 }
 
-// allowed applies backend.reading.allow (and the GitHub integrations'
-// hosts) to a remote URL.
+// allowed admits a remote URL on an integration's host or allowed by
+// backend.reading.allow.
 func (f *fetcher) allowed(u *url.URL) error {
+	if f.deps.Integrations.Handles(u) {
+		return nil
+	}
 	for _, a := range f.deps.ReadAllow {
 		if a.Allows(u) {
-			return nil
-		}
-	}
-	for _, g := range f.deps.GitHub {
-		if strings.EqualFold(g.Host, u.Host) {
 			return nil
 		}
 	}
 	return fmt.Errorf("input.url: fetching from %s is not allowed; add its host to backend.reading.allow", u.Redacted())
 }
 
-// readTree returns the directory at loc. A remote tree must be a tar
-// archive (.tar, .tar.gz, .tgz), which is unpacked into a temporary
-// directory of the step. Trees larger than the fetch limit are refused
-// before their files are read.
+// readTree returns the directory at loc. A remote tree (a GitHub or
+// GitLab tree URL, or a .tar, .tar.gz or .tgz archive) is unpacked into a
+// temporary directory of the step. Trees larger than the fetch limit are
+// refused before their files are read.
 func (f *fetcher) readTree(ctx context.Context, ac *scaffolder.ActionContext, loc *location, token string) (*tree, error) {
 	if loc.remote != nil {
-		dir, err := f.downloadArchive(ctx, ac, loc, token)
+		dir, err := ac.TempDir()
 		if err != nil {
 			return nil, err
 		}
 		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, err
+		}
+		err = f.deps.Integrations.ReadTree(ctx, loc.remote.String(), root, integrations.TreeOptions{MaxSize: f.deps.MaxFetchSize, Token: token})
+		root.Close()
+		if err != nil {
+			return nil, f.remoteError(loc, err)
+		}
+		root, err = os.OpenRoot(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -219,24 +236,11 @@ func (f *fetcher) readTree(ctx context.Context, ac *scaffolder.ActionContext, lo
 // streamed (its size is checked as it is read).
 func (f *fetcher) openFile(ctx context.Context, loc *location, token string) (io.ReadCloser, fs.FileMode, error) {
 	if loc.remote != nil {
-		var target *url.URL
-		accept := ""
-		if gp, ok := f.githubURL(loc.remote); ok {
-			// The raw file through the REST API, which takes the
-			// integration's token (raw.githubusercontent.com does not for
-			// Enterprise hosts).
-			t, err := url.Parse(gp.api + "/repos/" + url.PathEscape(gp.owner) + "/" + url.PathEscape(gp.repo) + "/contents/" + gp.path)
-			if err != nil {
-				return nil, 0, fmt.Errorf("input.url: %w", err)
-			}
-			t.RawQuery = url.Values{"ref": {gp.ref}}.Encode()
-			target, accept = t, "application/vnd.github.raw+json"
-		}
-		resp, err := f.get(ctx, loc, target, accept, token)
+		resp, err := f.deps.Integrations.Open(ctx, loc.remote.String(), integrations.ReadOptions{MaxSize: f.deps.MaxFetchSize, Token: token})
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, f.remoteError(loc, err)
 		}
-		return resp, 0o644, nil
+		return resp.Body, 0o644, nil
 	}
 	info, err := fs.Stat(loc.fsys, loc.name)
 	if err != nil {
@@ -255,206 +259,13 @@ func (f *fetcher) openFile(ctx context.Context, loc *location, token string) (io
 	return r, info.Mode().Perm(), nil
 }
 
-// get makes the GET request for a remote location (or target, a URL it
-// maps to, such as a GitHub API URL) and checks the status and announced
-// size; the body it returns fails once it passes the limit.
-func (f *fetcher) get(ctx context.Context, loc *location, target *url.URL, accept, token string) (io.ReadCloser, error) {
-	if target == nil {
-		target = loc.remote
+// remoteError words a failed remote read for the action's log: the
+// fetch limit by name, anything else as the integrations reported it.
+func (f *fetcher) remoteError(loc *location, err error) error {
+	if errors.Is(err, integrations.ErrTooLarge) {
+		return fmt.Errorf("input.url: %s is larger than the fetch limit of %s (%w)", loc.shown, sizeString(f.deps.MaxFetchSize), err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("input.url: %w", err)
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	if token == "" {
-		for _, g := range f.deps.GitHub {
-			if strings.EqualFold(g.Host, loc.remote.Host) {
-				token = g.Token
-			}
-		}
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := f.deps.HTTPClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", loc.shown, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("fetch %s: HTTP %d", loc.shown, resp.StatusCode)
-	}
-	if resp.ContentLength > f.deps.MaxFetchSize {
-		resp.Body.Close()
-		return nil, fmt.Errorf("input.url: %s is %s, larger than the fetch limit of %s", loc.shown, sizeString(resp.ContentLength), sizeString(f.deps.MaxFetchSize))
-	}
-	return &limitedBody{rc: resp.Body, left: f.deps.MaxFetchSize, name: loc.shown}, nil
-}
-
-// githubPath is a github.com (or GitHub Enterprise) URL of a directory or
-// file in a repository: https://host/<owner>/<repo>/(tree|blob)/<ref>/<path>.
-type githubPath struct {
-	api                    string
-	owner, repo, ref, path string
-}
-
-// githubURL recognises a URL on a host with a GitHub integration (or
-// github.com) that names a path in a repository; the ref is one path
-// segment (a branch, tag or commit without slashes).
-func (f *fetcher) githubURL(u *url.URL) (*githubPath, bool) {
-	api := ""
-	for _, g := range f.deps.GitHub {
-		if strings.EqualFold(g.Host, u.Host) {
-			api = strings.TrimRight(g.APIURL, "/")
-		}
-	}
-	if api == "" {
-		switch {
-		case strings.EqualFold(u.Host, "github.com"):
-			api = "https://api.github.com"
-		case f.isGitHubHost(u.Host):
-			api = "https://" + u.Host + "/api/v3"
-		default:
-			return nil, false
-		}
-	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) < 4 || (parts[2] != "tree" && parts[2] != "blob") {
-		return nil, false
-	}
-	return &githubPath{api: api, owner: parts[0], repo: parts[1], ref: parts[3], path: strings.Join(parts[4:], "/")}, true
-}
-
-// isGitHubHost reports whether host has a GitHub integration.
-func (f *fetcher) isGitHubHost(host string) bool {
-	for _, g := range f.deps.GitHub {
-		if strings.EqualFold(g.Host, host) {
-			return true
-		}
-	}
-	return false
-}
-
-// limitedBody fails a read once more than the limit was read.
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-	name string
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		return n, fmt.Errorf("input.url: %s is larger than the fetch limit", l.name)
-	}
-	return n, err
-}
-
-func (l *limitedBody) Close() error { return l.rc.Close() }
-
-// downloadArchive downloads a tar archive and unpacks it into a temporary
-// directory, counting unpacked bytes against the fetch limit (so a small
-// archive of huge files is refused too).
-func (f *fetcher) downloadArchive(ctx context.Context, ac *scaffolder.ActionContext, loc *location, token string) (string, error) {
-	p := strings.ToLower(loc.remote.Path)
-	gz := strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tgz")
-	var target *url.URL
-	sub := "" // with a GitHub tarball: the directory to keep, below its top directory
-	if gp, ok := f.githubURL(loc.remote); ok {
-		t, err := url.Parse(gp.api + "/repos/" + url.PathEscape(gp.owner) + "/" + url.PathEscape(gp.repo) + "/tarball/" + url.PathEscape(gp.ref))
-		if err != nil {
-			return "", fmt.Errorf("input.url: %w", err)
-		}
-		target, gz, sub = t, true, strings.Trim(gp.path, "/")
-	} else if !gz && !strings.HasSuffix(p, ".tar") {
-		return "", fmt.Errorf("input.url: %s is not a directory Portico can download; point it at a .tar, .tar.gz or .tgz archive, a GitHub tree URL, or a path beside the template", loc.shown)
-	}
-	body, err := f.get(ctx, loc, target, "", token)
-	if err != nil {
-		return "", err
-	}
-	defer body.Close()
-	var r io.Reader = body
-	if gz {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return "", fmt.Errorf("fetch %s: not a gzip archive: %w", loc.shown, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	dir, err := ac.TempDir()
-	if err != nil {
-		return "", err
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	tr := tar.NewReader(r)
-	left := f.deps.MaxFetchSize
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return dir, nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("fetch %s: %w", loc.shown, err)
-		}
-		name := path.Clean(strings.TrimSuffix(hdr.Name, "/"))
-		if target != nil {
-			// A GitHub tarball: <owner>-<repo>-<sha>/<path>; keep sub.
-			_, rest, _ := strings.Cut(name, "/")
-			if sub != "" {
-				if rest != sub && !strings.HasPrefix(rest, sub+"/") {
-					continue
-				}
-				rest = strings.TrimPrefix(strings.TrimPrefix(rest, sub), "/")
-			}
-			if rest == "" || hdr.Typeflag == tar.TypeXGlobalHeader {
-				continue
-			}
-			name = rest
-		}
-		if !filepath.IsLocal(filepath.FromSlash(name)) {
-			if name == "." {
-				continue
-			}
-			return "", fmt.Errorf("fetch %s: archive entry %q is outside the archive", loc.shown, hdr.Name)
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := root.MkdirAll(name, 0o755); err != nil {
-				return "", err
-			}
-		case tar.TypeReg:
-			left -= hdr.Size
-			if left < 0 {
-				return "", fmt.Errorf("input.url: %s unpacks to more than the fetch limit of %s", loc.shown, sizeString(f.deps.MaxFetchSize))
-			}
-			if d := path.Dir(name); d != "." {
-				if err := root.MkdirAll(d, 0o755); err != nil {
-					return "", err
-				}
-			}
-			out, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fs.FileMode(hdr.Mode).Perm()|0o600)
-			if err != nil {
-				return "", err
-			}
-			_, err = io.Copy(out, io.LimitReader(tr, hdr.Size))
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return "", fmt.Errorf("fetch %s: %w", loc.shown, err)
-			}
-		}
-	}
+	return fmt.Errorf("fetch %s: %w", loc.shown, err)
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path is an internal
