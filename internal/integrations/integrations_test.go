@@ -333,6 +333,12 @@ func TestReadTree(t *testing.T) {
 	err = set.ReadTree(ctx, gh.URL+"/acme/svc/tree/main", openRoot(t, t.TempDir()), integrations.TreeOptions{MaxArchiveSize: 64})
 	wantErr(t, err, errs.Input, "larger than the limit of 64 bytes")
 
+	// A path that is no directory of the repository.
+	err = set.ReadTree(ctx, gh.URL+"/acme/svc/tree/main/nothing", openRoot(t, t.TempDir()), integrations.TreeOptions{})
+	wantErr(t, err, errs.NotFound, gh.URL+"/acme/svc/tree/main/nothing", "no directory nothing")
+	err = set.ReadTree(ctx, gh.URL+"/acme/svc/blob/main/other.yaml", openRoot(t, t.TempDir()), integrations.TreeOptions{})
+	wantErr(t, err, errs.Input, "is a file, not a directory")
+
 	// Other URLs must be archives.
 	err = set.ReadTree(ctx, "https://example.com/skeleton/", openRoot(t, t.TempDir()), integrations.TreeOptions{})
 	wantErr(t, err, errs.Input, "https://example.com/skeleton/", ".tar.gz")

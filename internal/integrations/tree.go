@@ -137,6 +137,7 @@ type unpacker struct {
 
 	size  int64
 	files int
+	found bool // whether the archive has the directory sub
 }
 
 func (p *unpacker) unpack(body io.Reader) error {
@@ -156,6 +157,9 @@ func (p *unpacker) unpack(body io.Reader) error {
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if p.sub != "" && !p.found {
+				return errs.NotFoundf("%s was not found: the repository has no directory %s at that ref", p.shown, p.sub)
+			}
 			return nil
 		}
 		if err != nil {
@@ -195,12 +199,17 @@ func (p *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	if p.sub != "" {
 		if name == p.sub {
+			if hdr.Typeflag != tar.TypeDir {
+				return errs.InputErrorf("%s is a file, not a directory", p.shown)
+			}
+			p.found = true
 			return nil
 		}
 		rest, ok := strings.CutPrefix(name, p.sub+"/")
 		if !ok {
 			return nil
 		}
+		p.found = true
 		name = rest
 	}
 	switch hdr.Typeflag {
