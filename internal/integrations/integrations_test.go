@@ -162,8 +162,12 @@ func TestReadFile(t *testing.T) {
 
 	// A URL that is not a file of a repository is an input error.
 	_, err = set.ReadFile(ctx, gh.URL+"/acme/svc", integrations.ReadOptions{})
+	wantErr(t, err, errs.Input, "names a repository or directory, not a file", "/OWNER/REPO/blob/REF/PATH")
+	_, err = set.ReadFile(ctx, gh.URL+"/acme/svc/commits/main", integrations.ReadOptions{})
 	wantErr(t, err, errs.Input, "not a GitHub file or directory URL", "/OWNER/REPO/blob/REF/PATH")
 	_, err = set.ReadFile(ctx, gl.URL+"/platform/team/svc", integrations.ReadOptions{})
+	wantErr(t, err, errs.Input, "names a project or directory, not a file")
+	_, err = set.ReadFile(ctx, gl.URL+"/svc", integrations.ReadOptions{})
 	wantErr(t, err, errs.Input, "not a GitLab file or directory URL")
 	_, err = set.ReadFile(ctx, gh.URL+"/acme/svc/blob/main/a/../../x", integrations.ReadOptions{})
 	wantErr(t, err, errs.Input)
@@ -305,7 +309,9 @@ func TestReadTree(t *testing.T) {
 		{"github tree", gh.URL + "/acme/svc/tree/main/skeleton", []string{"README.md", "src", "src/app.txt"}},
 		{"github blob directory", gh.URL + "/acme/svc/blob/main/skeleton/", []string{"README.md", "src", "src/app.txt"}},
 		{"github repository root", gh.URL + "/acme/svc/tree/main", []string{"catalog-info.yaml", "docs", "docs/index.md", "other.yaml", "skeleton", "skeleton/README.md", "skeleton/src", "skeleton/src/app.txt"}},
+		{"github repository at its default branch", gh.URL + "/acme/public", []string{"README.md"}},
 		{"gitlab tree", gl.URL + "/platform/team/svc/-/tree/main/skeleton", []string{"hello.txt"}},
+		{"gitlab project at its default branch", gl.URL + "/platform/team/svc", []string{"catalog-info.yaml", "skeleton", "skeleton/hello.txt"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -317,9 +323,15 @@ func TestReadTree(t *testing.T) {
 			}
 		})
 	}
-	reqs := gl.Requests()
-	if last := reqs[len(reqs)-1]; last.Path != "/api/v4/projects/platform/team/svc/repository/archive.tar.gz" || last.Query != "path=skeleton&sha=main" || last.PrivateToken != glToken {
-		t.Fatalf("gitlab request = %+v", last)
+	var glQueries []string
+	for _, r := range gl.Requests() {
+		if r.Path != "/api/v4/projects/platform/team/svc/repository/archive.tar.gz" || r.PrivateToken != glToken {
+			t.Errorf("gitlab request = %+v", r)
+		}
+		glQueries = append(glQueries, r.Query)
+	}
+	if !slices.Equal(glQueries, []string{"path=skeleton&sha=main", ""}) {
+		t.Errorf("gitlab queries = %q", glQueries)
 	}
 
 	// Bounds: total size and number of files.

@@ -127,8 +127,8 @@ func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string)
 		if err != nil {
 			return nil, "", err
 		}
-		if rp.path == "" {
-			return nil, "", errs.InputErrorf("%s names a repository or directory, not a file", redact(u))
+		if rp.ref == "" || rp.path == "" {
+			return nil, "", errs.InputErrorf("%s names a repository or directory, not a file; a file's URL is https://%s/OWNER/REPO/blob/REF/PATH", redact(u), u.Host)
 		}
 		token := first(tokenOverride, g.Token)
 		if token != "" {
@@ -151,8 +151,8 @@ func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string)
 		if err != nil {
 			return nil, "", err
 		}
-		if rp.path == "" {
-			return nil, "", errs.InputErrorf("%s names a project or directory, not a file", redact(u))
+		if rp.ref == "" || rp.path == "" {
+			return nil, "", errs.InputErrorf("%s names a project or directory, not a file; a file's URL is %s/GROUP/PROJECT/-/blob/REF/PATH", redact(u), g.BaseURL)
 		}
 		target := g.APIBaseURL + "/projects/" + url.PathEscape(rp.project) + "/repository/files/" + url.PathEscape(rp.path) + "/raw?" + url.Values{"ref": {rp.ref}}.Encode()
 		req, err := newRequest(ctx, target)
@@ -317,11 +317,15 @@ type repoPath struct {
 	ref, path   string
 }
 
-// parseGitHub reads https://HOST/OWNER/REPO/(blob|tree|raw)/REF[/PATH]. The
-// ref is one path segment, as in Backstage: a branch or tag with a slash
-// cannot be told from its path.
+// parseGitHub reads https://HOST/OWNER/REPO/(blob|tree|raw)/REF[/PATH], or
+// https://HOST/OWNER/REPO for the whole repository at its default branch
+// (ref ""). The ref is one path segment, as in Backstage: a branch or tag
+// with a slash cannot be told from its path.
 func parseGitHub(u *url.URL) (repoPath, error) {
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) == 2 && parts[0] != "" && parts[1] != "" {
+		return repoPath{owner: parts[0], repo: strings.TrimSuffix(parts[1], ".git")}, nil
+	}
 	if len(parts) < 4 || parts[0] == "" || parts[1] == "" || (parts[2] != "blob" && parts[2] != "tree" && parts[2] != "raw") || parts[3] == "" {
 		return repoPath{}, errs.InputErrorf("%s is not a GitHub file or directory URL; use https://%s/OWNER/REPO/blob/REF/PATH (or /tree/ for a directory)", redact(u), u.Host)
 	}
@@ -329,7 +333,9 @@ func parseGitHub(u *url.URL) (repoPath, error) {
 	return rp, checkRepoPath(u, rp.path)
 }
 
-// parseGitLab reads BASEURL/GROUP[/SUBGROUP…]/PROJECT/-/(blob|tree|raw)/REF[/PATH].
+// parseGitLab reads BASEURL/GROUP[/SUBGROUP…]/PROJECT/-/(blob|tree|raw)/REF[/PATH],
+// or BASEURL/GROUP[/SUBGROUP…]/PROJECT for the whole project at its default
+// branch (ref "").
 func parseGitLab(g GitLab, u *url.URL) (repoPath, error) {
 	bad := errs.InputErrorf("%s is not a GitLab file or directory URL; use %s/GROUP/PROJECT/-/blob/REF/PATH (or /-/tree/ for a directory)", redact(u), g.BaseURL)
 	p := u.Path
@@ -337,6 +343,9 @@ func parseGitLab(g GitLab, u *url.URL) (repoPath, error) {
 		p = strings.TrimPrefix(p, strings.TrimRight(b.Path, "/"))
 	}
 	project, rest, ok := strings.Cut(strings.Trim(p, "/"), "/-/")
+	if !ok && strings.Count(project, "/") >= 1 && !strings.Contains(project, "/-") {
+		return repoPath{project: strings.TrimSuffix(project, ".git")}, nil
+	}
 	if !ok || project == "" {
 		return repoPath{}, bad
 	}

@@ -42,7 +42,8 @@ type TreeOptions struct {
 }
 
 // ReadTree writes the directory rawURL names into root. A GitHub tree or
-// blob URL on a configured host is read as the repository's tarball from
+// blob URL (or a repository's URL, for its default branch) on a configured
+// host is read as the repository's tarball from
 // the API (GitHub redirects it to a download host, which gets no token),
 // a GitLab one as the project's archive of that path; only the named
 // directory's contents are kept, without the archive's top directory. Any
@@ -77,7 +78,10 @@ func (s *Set) ReadTree(ctx context.Context, rawURL string, root *os.Root, opts T
 		if err != nil {
 			return err
 		}
-		target = g.APIBaseURL + "/repos/" + url.PathEscape(rp.owner) + "/" + url.PathEscape(rp.repo) + "/tarball/" + url.PathEscape(rp.ref)
+		target = g.APIBaseURL + "/repos/" + url.PathEscape(rp.owner) + "/" + url.PathEscape(rp.repo) + "/tarball"
+		if rp.ref != "" {
+			target += "/" + url.PathEscape(rp.ref)
+		}
 		token := first(opts.Token, g.Token)
 		if token != "" {
 			headers["Authorization"] = "Bearer " + token
@@ -89,7 +93,10 @@ func (s *Set) ReadTree(ctx context.Context, rawURL string, root *os.Root, opts T
 		if err != nil {
 			return err
 		}
-		q := url.Values{"sha": {rp.ref}}
+		q := url.Values{}
+		if rp.ref != "" {
+			q.Set("sha", rp.ref)
+		}
 		if rp.path != "" {
 			q.Set("path", rp.path)
 		}

@@ -29,6 +29,9 @@ import (
 	"github.com/portico-dev/portico/internal/integrations"
 )
 
+// DefaultBranch is the ref the fakes read when a request names none.
+const DefaultBranch = "main"
+
 // Request is a request a fake server received.
 type Request struct {
 	Host, Path, Query   string
@@ -125,9 +128,15 @@ func NewGitHub(t testing.TB, dir, token string) *GitHub {
 		}
 		serveFile(w, r, repoDir, r.URL.Query().Get("ref"), r.PathValue("path"))
 	}))
-	mux.HandleFunc("GET /api/v3/repos/{owner}/{repo}/tarball/{ref}", authed(func(w http.ResponseWriter, r *http.Request, repoDir string) {
-		http.Redirect(w, r, g.Download.URL+"/tarball/"+r.PathValue("owner")+"/"+r.PathValue("repo")+"/"+r.PathValue("ref")+"?token=signed", http.StatusFound)
-	}))
+	tarball := authed(func(w http.ResponseWriter, r *http.Request, repoDir string) {
+		ref := r.PathValue("ref")
+		if ref == "" {
+			ref = DefaultBranch
+		}
+		http.Redirect(w, r, g.Download.URL+"/tarball/"+r.PathValue("owner")+"/"+r.PathValue("repo")+"/"+ref+"?token=signed", http.StatusFound)
+	})
+	mux.HandleFunc("GET /api/v3/repos/{owner}/{repo}/tarball/{ref}", tarball)
+	mux.HandleFunc("GET /api/v3/repos/{owner}/{repo}/tarball", tarball)
 	mux.HandleFunc("GET /raw/{owner}/{repo}/{ref}/{path...}", authed(func(w http.ResponseWriter, r *http.Request, repoDir string) {
 		serveFile(w, r, repoDir, r.PathValue("ref"), r.PathValue("path"))
 	}))
@@ -185,6 +194,9 @@ func NewGitLab(t testing.TB, dir, token string) *GitLab {
 	}))
 	mux.HandleFunc("GET /api/v4/projects/{id}/repository/archive.tar.gz", authed(func(w http.ResponseWriter, r *http.Request, projectDir string) {
 		ref, sub := r.URL.Query().Get("sha"), r.URL.Query().Get("path")
+		if ref == "" {
+			ref = DefaultBranch
+		}
 		// GitLab names the top directory after the project, ref, commit
 		// and path, and keeps the path inside it.
 		top := path.Base(r.PathValue("id")) + "-" + ref + "-0a1b2c3"

@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	urlProp   = prop("string", "Relative path (./skeleton) or absolute http(s) URL of what to fetch.")
+	urlProp   = prop("string", "Relative path (./skeleton) or absolute http(s) URL of what to fetch: a GitHub or GitLab tree or blob URL, or for a directory elsewhere a .tar(.gz) archive.")
 	tokenProp = map[string]any{"title": "Token", "type": "string", "description": "A token for the fetch request, instead of the integration's."}
 )
 
