@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,11 +133,19 @@ spec: {type: service, lifecycle: production, owner: platform}
 	}, Migrations)
 }
 
-// Without integrations configured, github.com is still read through its
-// raw host (Backstage's default integration), and a Location's relative
-// target resolves to the same repository.
+// Without integrations configured, a Location's relative target beside a
+// github.com blob URL resolves within the same repository (Backstage's
+// default integration); a reader without a client (the offline validator)
+// reads no URL that is not allow-listed, github.com's neither.
 func TestResolveAgainstBlobURLs(t *testing.T) {
 	s := NewSources(nil, nil, nil)
+	u, _ := url.Parse("https://github.com/acme/svc/blob/main/catalog-info.yaml")
+	if err := s.checkAllowed(u); !errs.Is(err, errs.NotAllowed) {
+		t.Fatalf("offline reader: %v", err)
+	}
+	if err := NewSources(nil, http.DefaultClient, nil).checkAllowed(u); err != nil {
+		t.Fatalf("github.com is not readable by default: %v", err)
+	}
 	got, err := s.Resolve(LocationSpec{Type: "url", Target: "https://github.com/acme/svc/blob/main/catalog-info.yaml"}, "./apis/api.yaml")
 	if err != nil || got.Target != "https://github.com/acme/svc/tree/main/apis/api.yaml" {
 		t.Fatalf("got %v, %v", got, err)

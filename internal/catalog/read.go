@@ -61,7 +61,10 @@ func (a ReadAllow) Allows(u *url.URL) bool {
 type Sources struct {
 	fsys  map[string]fs.FS
 	integ *integrations.Set
-	allow []ReadAllow
+	// integHosts is whether the integrations' hosts are readable without
+	// an allow-list entry.
+	integHosts bool
+	allow      []ReadAllow
 
 	mu    sync.Mutex
 	etags map[string]cachedBody
@@ -79,15 +82,18 @@ type cachedBody struct {
 // NewSources returns a reader. fsys maps location types to file systems
 // whose targets are slash-separated paths inside them. URLs are read
 // through the integrations client carries (integrations.Set.HTTPClient);
-// any other client (nil: the default) reads through Backstage's default
-// integrations, github.com and gitlab.com without tokens.
+// any other client reads through Backstage's default integrations,
+// github.com and gitlab.com without tokens. With a nil client only
+// allow-listed URLs are read, so a reader with neither (the offline
+// validator's) fetches nothing.
 func NewSources(fsys map[string]fs.FS, client *http.Client, allow []ReadAllow) *Sources {
 	integ, ok := integrations.FromClient(client)
 	if !ok {
 		// An empty configuration is always valid.
 		integ, _ = integrations.New(integrations.Config{}, client)
 	}
-	return &Sources{fsys: fsys, integ: integ, allow: allow, etags: map[string]cachedBody{}, prints: map[string]uint64{}}
+	return &Sources{fsys: fsys, integ: integ, integHosts: client != nil, allow: allow,
+		etags: map[string]cachedBody{}, prints: map[string]uint64{}}
 }
 
 // SourceFile is one file read from a location.
@@ -254,7 +260,7 @@ func (s *Sources) checkAllowed(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errs.InputErrorf("cannot read %s: only http and https URLs can be read", u)
 	}
-	if s.integ.Handles(u) {
+	if s.integHosts && s.integ.Handles(u) {
 		return nil
 	}
 	for _, a := range s.allow {
