@@ -2,9 +2,12 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha1"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -88,7 +91,7 @@ type processedEntity struct {
 	claimedEntity
 	out        *Outcome
 	processed  []byte
-	children   []deferredRow
+	children   *childRows
 	relations  []relationRow
 	resultHash string
 }
@@ -106,13 +109,15 @@ func (s *Service) processClaimed(ctx context.Context, c claimedEntity) processed
 		// Children become rows (their JSON) as they are read, so a large
 		// glob is held as compact rows rather than as entities.
 		var childErrs []error
+		p.children = &childRows{}
 		p.out = s.ingest.process(ctx, &e, func(ch DeferredChild) {
 			row, err := newDeferredRow(ch.Entity, ch.LocationKey)
+			if err == nil {
+				err = p.children.add(row)
+			}
 			if err != nil {
 				childErrs = append(childErrs, err)
-				return
 			}
-			p.children = append(p.children, row)
 		})
 		if p.out.Entity == nil {
 			p.children = nil
@@ -136,7 +141,9 @@ func (s *Service) processClaimed(ctx context.Context, c claimedEntity) processed
 				p.out.Errors = append(p.out.Errors, err)
 				continue
 			}
-			p.children = append(p.children, row)
+			if err := p.children.add(row); err != nil {
+				p.out.Errors = append(p.out.Errors, err)
+			}
 		}
 		// The rows hold what is stored; let the entities go.
 		p.out.Children = nil
@@ -146,18 +153,30 @@ func (s *Service) processClaimed(ctx context.Context, c claimedEntity) processed
 	}
 	// The result hash covers everything processing produced; an unchanged
 	// hash means there is nothing to write.
-	h := []byte(marshalErrors(p.out.Errors, nil))
-	parts := [][]byte{h, p.processed}
-	for _, ch := range p.children {
-		parts = append(parts, []byte(ch.ref+" "+ch.hash+" "+ch.key.String))
+	// Parts are written one by one (as hashOf would) rather than built:
+	// a glob's 100k children made 15 MB of them at once.
+	h := sha1.New()
+	part := func(ss ...string) {
+		for _, s := range ss {
+			io.WriteString(h, s)
+		}
+		h.Write([]byte{0})
+	}
+	part(marshalErrors(p.out.Errors, nil))
+	h.Write(p.processed)
+	h.Write([]byte{0})
+	if p.children != nil {
+		for _, ch := range p.children.rows {
+			part(ch.ref, " ", ch.hash, " ", ch.key.String)
+		}
 	}
 	for _, r := range p.relations {
-		parts = append(parts, []byte(r.source+" "+r.typ+" "+r.target))
+		part(r.source, " ", r.typ, " ", r.target)
 	}
 	for _, k := range p.out.RefreshKeys {
-		parts = append(parts, []byte(k))
+		part(k)
 	}
-	p.resultHash = hashOf(parts...)
+	p.resultHash = hex.EncodeToString(h.Sum(nil))
 	return p
 }
 
@@ -186,7 +205,7 @@ func (s *Service) processOnce(ctx context.Context) (int, error) {
 	var settled []string
 	changed := results[:0]
 	for _, r := range results {
-		if r.out.Entity != nil && len(r.out.RefreshKeys) == 0 && len(r.children) == 0 {
+		if r.out.Entity != nil && len(r.out.RefreshKeys) == 0 && r.children.len() == 0 {
 			settled = append(settled, r.id)
 		}
 		if r.resultHash != r.claimedEntity.resultHash {
@@ -238,8 +257,14 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 			okIDs = append(okIDs, r.id)
 			okRefs = append(okRefs, r.ref)
 			var warnings []error
-			if len(r.children) > 0 {
-				accepted, conflicts, err := upsertUnprocessed(ctx, tx, r.children, now)
+			if r.children.len() > 0 {
+				var accepted []string
+				var conflicts []conflict
+				err := r.children.each(func(part []deferredRow) error {
+					a, c, err := upsertUnprocessed(ctx, tx, part, now)
+					accepted, conflicts = append(accepted, a...), append(conflicts, c...)
+					return err
+				})
 				if err != nil {
 					return err
 				}
@@ -273,7 +298,7 @@ func (s *Service) storeResults(ctx context.Context, results []processedEntity) e
 				return err
 			}
 			for _, p := range parents {
-				if i := slices.IndexFunc(results, func(r processedEntity) bool { return r.ref == p }); i >= 0 && results[i].out.Entity != nil && len(results[i].children) == 0 {
+				if i := slices.IndexFunc(results, func(r processedEntity) bool { return r.ref == p }); i >= 0 && results[i].out.Entity != nil && results[i].children.len() == 0 {
 					removed, err := setReferences(ctx, tx, "source_entity_ref", p, nil)
 					if err != nil {
 						return err

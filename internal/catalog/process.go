@@ -101,7 +101,7 @@ func (in *Ingestion) process(ctx context.Context, e *Entity, onChild func(Deferr
 	res := in.Pipeline.Process(ctx, e, loc)
 	if res.OK() {
 		self := res.Entity.Ref().String()
-		seen := map[string]string{}
+		seen := map[string]LocationSpec{}
 		take := func(c EmittedEntity) {
 			if child, ok := in.acceptChild(c, self, origin, seen, out); ok {
 				if onChild != nil {
@@ -148,7 +148,7 @@ func (in *Ingestion) process(ctx context.Context, e *Entity, onChild func(Deferr
 // acceptChild checks and annotates an emitted entity: duplicates within
 // one parent, the parent itself and kinds the catalog rules do not allow
 // are recorded as errors in out and refused.
-func (in *Ingestion) acceptChild(c EmittedEntity, self string, origin LocationSpec, seen map[string]string, out *Outcome) (DeferredChild, bool) {
+func (in *Ingestion) acceptChild(c EmittedEntity, self string, origin LocationSpec, seen map[string]LocationSpec, out *Outcome) (DeferredChild, bool) {
 	// Emitted entities belong to the result (readers make them for it), so
 	// they are annotated in place: a copy of 100k children costs hundreds
 	// of megabytes.
@@ -161,7 +161,9 @@ func (in *Ingestion) acceptChild(c EmittedEntity, self string, origin LocationSp
 		out.Errors = append(out.Errors, errs.Conflictf("duplicate entity %s: %s and %s both define it", ref, prev, c.Location))
 		return DeferredChild{}, false
 	}
-	seen[ref] = c.Location.String()
+	// The spec, not its string: its fields share memory with the other
+	// children of the file, where a string would be a copy per child.
+	seen[ref] = c.Location
 	if child.Metadata.Annotations == nil {
 		child.Metadata.Annotations = map[string]string{}
 	}
