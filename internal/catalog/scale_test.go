@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,8 +108,12 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
+		if path := os.Getenv("PORTICO_CATALOG_HEAPPROFILE"); path != "" {
+			go keepPeakHeapProfile(ctx, path)
+		}
 		done := make(chan error, 1)
 		start := time.Now()
+		lastProgress := start
 		go func() { done <- s.Run(ctx) }()
 		defer func() { cancel(); <-done }()
 		want := total + 1 // the config location's own entity
@@ -121,6 +127,11 @@ func TestScale(t *testing.T) {
 			}
 			if finals >= want && queued == 0 {
 				break
+			}
+			if time.Since(lastProgress) >= 10*time.Second {
+				// Whether processing or stitching is behind.
+				lastProgress = time.Now()
+				t.Logf("after %v: %d stitched, %d queued for stitching", time.Since(start).Round(time.Second), finals, queued)
 			}
 			if time.Since(start) > 30*time.Minute {
 				t.Fatalf("not done after 30 minutes: %d of %d stitched", finals, want)
@@ -261,4 +272,23 @@ func logTableSizes(t *testing.T, db *store.DB) {
 		fmt.Fprintf(&b, "%-50s %6.1f MB\n", name, float64(size)/(1<<20))
 	}
 	t.Logf("table and index sizes:\n%s", b.String())
+}
+
+// keepPeakHeapProfile writes a heap profile to path whenever the live heap
+// (as of the last collection) is larger than at any earlier check, so the
+// file ends up showing what was held at the peak.
+func keepPeakHeapProfile(ctx context.Context, path string) {
+	var peak uint64
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	for ctx.Err() == nil {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > peak+(8<<20) {
+			peak = v
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
