@@ -265,7 +265,8 @@ func (f *fetcher) remoteError(loc *location, err error) error {
 	if errors.Is(err, integrations.ErrTooLarge) {
 		return fmt.Errorf("input.url: %s is larger than the fetch limit of %s (%w)", loc.shown, sizeString(f.deps.MaxFetchSize), err)
 	}
-	return fmt.Errorf("fetch %s: %w", loc.shown, err)
+	// The integrations name the URL already.
+	return fmt.Errorf("input.url: %w", err)
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path is an internal
