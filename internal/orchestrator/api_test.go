@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/store"
 )
 
@@ -485,10 +486,10 @@ func TestTimersAndAbort(t *testing.T) {
 			t.Errorf("node instances: %s", r.raw)
 		}
 		s.waitState(t, id, "COMPLETED", 5*time.Second)
-		var sig string
-		_ = s.db.QueryRowContext(context.Background(), `SELECT entry FROM orchestrator_journal WHERE instance_id = $1 AND kind = 'signal'`, id).Scan(&sig)
-		var fired struct{ Time time.Time }
-		_ = json.Unmarshal([]byte(sig), &fired)
+		fired := lastOfKind(storedJournal(t, s.db, `instance_id = $1`, id)[id], "signal")
+		if fired == nil {
+			t.Fatal("no signal entry in the journal")
+		}
 		if late := fired.Time.Sub(due); late > 100*time.Millisecond || late < 0 {
 			t.Errorf("the timer fired %v after its due time", late)
 		}
@@ -812,4 +813,61 @@ states:
 	if n != 1 {
 		t.Errorf("%d broadcasts stored", n)
 	}
+}
+
+// journalEntry is what tests read of a stored journal entry.
+type journalEntry struct {
+	Kind string
+	Time time.Time
+	Void bool
+	Wait *struct{ At time.Time }
+	// SealedHeaders is set on a start entry whose headers are sealed.
+	SealedHeaders string
+}
+
+// storedJournal returns the journal entries of the instances that the
+// condition on orchestrator_journal selects, by instance, in order, as
+// stored (void entries included, headers sealed).
+func storedJournal(t *testing.T, db *store.DB, where string, args ...any) map[string][]journalEntry {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT instance_id, void, entry FROM orchestrator_journal WHERE `+where+` ORDER BY instance_id, pos`, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]journalEntry{}
+	for rows.Next() {
+		var id string
+		var void bool
+		var row []byte
+		if err := rows.Scan(&id, &void, &row); err != nil {
+			t.Fatal(err)
+		}
+		text, err := orchestrator.JournalRowJSON(row)
+		if err != nil {
+			t.Fatalf("journal row of %s: %v", id, err)
+		}
+		var entries []journalEntry
+		if err := json.Unmarshal(text, &entries); err != nil {
+			t.Fatalf("journal row of %s: %v: %s", id, err, text)
+		}
+		for i := range entries {
+			entries[i].Void = entries[i].Void || void
+		}
+		out[id] = append(out[id], entries...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// lastOfKind returns the last live entry of a kind, or nil.
+func lastOfKind(entries []journalEntry, kind string) *journalEntry {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Kind == kind && !entries[i].Void {
+			return &entries[i]
+		}
+	}
+	return nil
 }

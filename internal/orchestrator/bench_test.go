@@ -1,8 +1,6 @@
 package orchestrator_test
 
 import (
-	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -102,26 +100,12 @@ func TestTimerLateness(t *testing.T) {
 		for _, id := range ids {
 			s.waitState(t, id, "COMPLETED", 10*time.Second)
 		}
-		rows, err := s.db.QueryContext(context.Background(), `SELECT j.entry, w.entry FROM orchestrator_journal j
-			JOIN orchestrator_journal w ON w.instance_id = j.instance_id AND w.kind = 'waitStarted'
-			WHERE j.kind = 'signal' AND j.instance_id IN (SELECT id FROM orchestrator_instances WHERE process_id = 'nap')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
 		var late []time.Duration
-		for rows.Next() {
-			var sig, wait string
-			if err := rows.Scan(&sig, &wait); err != nil {
-				t.Fatal(err)
+		for _, entries := range storedJournal(t, s.db, `instance_id IN (SELECT id FROM orchestrator_instances WHERE process_id = 'nap')`) {
+			wait, fired := lastOfKind(entries, "waitStarted"), lastOfKind(entries, "signal")
+			if wait != nil && wait.Wait != nil && fired != nil {
+				late = append(late, fired.Time.Sub(wait.Wait.At))
 			}
-			var fired struct{ Time time.Time }
-			var started struct {
-				Wait struct{ At time.Time }
-			}
-			_ = json.Unmarshal([]byte(sig), &fired)
-			_ = json.Unmarshal([]byte(wait), &started)
-			late = append(late, fired.Time.Sub(started.Wait.At))
 		}
 		if len(late) != n {
 			t.Fatalf("%d timers fired for %d instances", len(late), n)

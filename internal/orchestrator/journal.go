@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/portico-dev/portico/internal/seal"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/workflow"
 	"github.com/portico-dev/portico/internal/workflow/engine"
@@ -197,7 +196,7 @@ type batchWrite struct {
 	insert     []any
 	update     string
 	updateArgs []any
-	journal    []multiRow
+	journal    multiRow
 	outbox     [][]any
 	nodes      nodeWrite
 	audit      []any
@@ -262,7 +261,7 @@ func (j *dbJournal) prepare(release *string) (*batchWrite, error) {
 		q += fmt.Sprintf(` WHERE id = $%d AND lease_owner = $%d`, n+1, n+2)
 		w.update, w.updateArgs = q, append(args, j.id, rt.owner)
 	}
-	if w.journal, err = journalRows(rt.sealer, j.id, j.pos, entries); err != nil {
+	if w.journal, err = journalRow(rt.codec, j.id, j.pos, entries); err != nil {
 		return nil, err
 	}
 	// Produced events go to the outbox in the same transaction as the
@@ -305,10 +304,8 @@ func (w *batchWrite) exec(ctx context.Context, db *store.DB, tx *sql.Tx) error {
 			return ErrLeaseLost
 		}
 	}
-	for _, r := range w.journal {
-		if _, err := db.TxExec(ctx, tx, r.query, r.args...); err != nil {
-			return fmt.Errorf("append journal: %w", err)
-		}
+	if _, err := db.TxExec(ctx, tx, w.journal.query, w.journal.args...); err != nil {
+		return fmt.Errorf("append journal: %w", err)
 	}
 	for _, args := range w.outbox {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO orchestrator_outbox (id, instance_id, event, next_attempt_at) VALUES ($1, $2, $3, $4)`, args...); err != nil {
@@ -336,22 +333,21 @@ const (
 		 variables, started_at, last_update, lease_owner, lease_expiry, ended_at,
 		 error_node_definition_id, error_node_instance_id, error_message, current_state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19)`
-	sqlInsertAudit  = `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	sqlInsertNode   = `INSERT INTO orchestrator_node_instances (instance_id, id, definition_id, name, type, enter, exit, error_message) VALUES `
-	sqlUpsertNode   = ` ON CONFLICT (instance_id, id) DO UPDATE SET enter = excluded.enter, exit = excluded.exit, error_message = excluded.error_message`
-	sqlCloseNode    = `UPDATE orchestrator_node_instances SET exit = COALESCE($1, exit), error_message = COALESCE($2, error_message) WHERE instance_id = $3 AND id = $4`
-	sqlCloseNodes   = `UPDATE orchestrator_node_instances SET exit = $1 WHERE instance_id = $2 AND exit IS NULL`
-	sqlReleaseLease = `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1 WHERE id = $2 AND lease_owner = $3`
+	sqlInsertJournal = `INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES ($1, $2, $3, $4, $5)`
+	sqlInsertAudit   = `INSERT INTO orchestrator_audit (id, at, actor, action, process_id, instance_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	sqlInsertNode    = `INSERT INTO orchestrator_node_instances (instance_id, id, definition_id, name, type, enter, exit, error_message) VALUES `
+	sqlUpsertNode    = ` ON CONFLICT (instance_id, id) DO UPDATE SET enter = excluded.enter, exit = excluded.exit, error_message = excluded.error_message`
+	sqlCloseNode     = `UPDATE orchestrator_node_instances SET exit = COALESCE($1, exit), error_message = COALESCE($2, error_message) WHERE instance_id = $3 AND id = $4`
+	sqlCloseNodes    = `UPDATE orchestrator_node_instances SET exit = $1 WHERE instance_id = $2 AND exit IS NULL`
+	sqlReleaseLease  = `UPDATE orchestrator_instances SET lease_owner = NULL, lease_expiry = NULL, current_state = $1 WHERE id = $2 AND lease_owner = $3`
 )
 
 // maxRowsPerInsert bounds the rows of one multi-row insert; a run's batch
 // rarely has more, larger ones take several statements.
 const maxRowsPerInsert = 16
 
-// journalInserts[n] and nodeInserts[n] insert n rows ($1 is the instance).
-var journalInserts, nodeInserts = multiRowInserts(
-	`INSERT INTO orchestrator_journal (instance_id, pos, seq, kind, entry) VALUES `, 4, ""),
-	multiRowInserts(sqlInsertNode, 7, sqlUpsertNode)
+// nodeInserts[n] inserts n rows ($1 is the instance).
+var nodeInserts = multiRowInserts(sqlInsertNode, 7, sqlUpsertNode)
 
 // multiRowInserts builds, for 1 to maxRowsPerInsert rows, an insert whose
 // rows share $1 and take cols parameters each.
@@ -379,29 +375,19 @@ func multiRowInserts(head string, cols int, tail string) []string {
 }
 
 // hotStatements are prepared when the runtime starts.
-var hotStatements = append(append([]string{sqlInsertInstance, sqlInsertAudit, sqlCloseNode, sqlCloseNodes, sqlReleaseLease},
-	journalInserts[1:]...), nodeInserts[1:]...)
+var hotStatements = append([]string{sqlInsertInstance, sqlInsertJournal, sqlInsertAudit, sqlCloseNode, sqlCloseNodes, sqlReleaseLease},
+	nodeInserts[1:]...)
 
-// journalRows encodes entries stored after position pos as executions of
-// the multi-row inserts prepared at start, up to maxRowsPerInsert rows
-// each: one execution (and on PostgreSQL one round trip) per batch, no
-// SQL to parse.
-func journalRows(sealer *seal.Sealer, id string, pos int64, entries []engine.Entry) ([]multiRow, error) {
-	var out []multiRow
-	for start := 0; start < len(entries); start += maxRowsPerInsert {
-		n := min(len(entries)-start, maxRowsPerInsert)
-		args := make([]any, 0, 1+4*n)
-		args = append(args, id)
-		for i := start; i < start+n; i++ {
-			data, err := encodeEntry(sealer, &entries[i])
-			if err != nil {
-				return nil, fmt.Errorf("encode journal entry: %w", err)
-			}
-			args = append(args, pos+int64(i)+1, entries[i].Seq, string(entries[i].Kind), data)
-		}
-		out = append(out, multiRow{query: journalInserts[n], args: args})
+// journalRow stores a batch of entries after position pos as one row,
+// through a statement prepared at start. The row's pos is that of its
+// last entry, so positions keep counting entries; kind is "batch" (rows
+// of one entry from before batching carry the entry's kind).
+func journalRow(c *journalCodec, id string, pos int64, entries []engine.Entry) (multiRow, error) {
+	data, err := c.encode(entries)
+	if err != nil {
+		return multiRow{}, err
 	}
-	return out, nil
+	return multiRow{query: sqlInsertJournal, args: []any{id, pos + int64(len(entries)), entries[len(entries)-1].Seq, "batch", data}}, nil
 }
 
 func businessKey(entries []engine.Entry) string {
@@ -456,8 +442,8 @@ func outgoing(ev *engine.Event, instanceID, processID, bk string) map[string]any
 }
 
 // loadJournal reads an instance's entries (leaving out those a retrigger
-// set aside) and the position of its last row.
-func loadJournal(ctx context.Context, q store.Querier, sealer *seal.Sealer, id string) ([]engine.Entry, int64, error) {
+// set aside) and the position of its last one.
+func loadJournal(ctx context.Context, q store.Querier, c *journalCodec, id string) ([]engine.Entry, int64, error) {
 	rows, err := q.QueryContext(ctx, `SELECT pos, void, entry FROM orchestrator_journal WHERE instance_id = $1 ORDER BY pos`, id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read journal: %w", err)
@@ -467,19 +453,28 @@ func loadJournal(ctx context.Context, q store.Querier, sealer *seal.Sealer, id s
 	var last int64
 	for rows.Next() {
 		var pos, void int64
-		var data string
+		var data []byte
 		if err := rows.Scan(&pos, &void, &data); err != nil {
 			return nil, 0, err
 		}
 		last = pos
-		if void != 0 {
+		if void != 0 { // set aside before entries carried their own mark
 			continue
 		}
-		e, err := decodeEntry(sealer, []byte(data))
+		stored, err := c.decode(data)
 		if err != nil {
-			return nil, 0, fmt.Errorf("decode journal entry %d of %s: %w", pos, id, err)
+			return nil, 0, fmt.Errorf("decode journal row %d of %s: %w", pos, id, err)
 		}
-		entries = append(entries, e)
+		for _, se := range stored {
+			if se.Void {
+				continue
+			}
+			e, err := c.open(se)
+			if err != nil {
+				return nil, 0, fmt.Errorf("journal entry %d of %s: %w", se.Seq, id, err)
+			}
+			entries = append(entries, e)
+		}
 	}
 	return entries, last, rows.Err()
 }

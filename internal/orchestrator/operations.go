@@ -193,14 +193,73 @@ func (rt *Runtime) setAsideFailure(ctx context.Context, id string) error {
 		if state != string(engine.StatusError) {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_journal SET void = 1 WHERE instance_id = $1 AND kind IN ('failed', 'actionFailed')
-			AND pos > (SELECT MAX(pos) FROM orchestrator_journal WHERE instance_id = $1 AND kind = 'stateEntered')`, id); err != nil {
+		if err := rt.voidFailures(ctx, tx, id); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE orchestrator_instances SET state = 'ACTIVE', error_node_definition_id = NULL,
 			error_node_instance_id = NULL, error_message = NULL, last_update = $2 WHERE id = $1`, id, store.Now())
 		return err
 	})
+}
+
+// voidFailures marks the failure entries after the last state entered
+// void, rewriting the journal rows that hold them (newest first, until
+// the row with that state entry).
+func (rt *Runtime) voidFailures(ctx context.Context, tx *sql.Tx, id string) error {
+	type row struct {
+		pos     int64
+		entries []storedEntry
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT pos, entry FROM orchestrator_journal WHERE instance_id = $1 AND void = 0 ORDER BY pos DESC`, id)
+	if err != nil {
+		return err
+	}
+	var changed []row
+	func() {
+		defer rows.Close()
+		for rows.Next() {
+			var r row
+			var data []byte
+			if err = rows.Scan(&r.pos, &data); err != nil {
+				return
+			}
+			if r.entries, err = rt.codec.decode(data); err != nil {
+				err = fmt.Errorf("decode journal row %d of %s: %w", r.pos, id, err)
+				return
+			}
+			voided, entered := false, false
+			for i := len(r.entries) - 1; i >= 0 && !entered; i-- {
+				e := &r.entries[i]
+				switch {
+				case e.Void:
+				case e.Kind == engine.EntryStateEntered:
+					entered = true
+				case e.Kind == engine.EntryFailed || e.Kind == engine.EntryActionFailed:
+					e.Void, voided = true, true
+				}
+			}
+			if voided {
+				changed = append(changed, r)
+			}
+			if entered {
+				return
+			}
+		}
+		err = rows.Err()
+	}()
+	if err != nil {
+		return err
+	}
+	for _, r := range changed {
+		data, err := rt.codec.encodeStored(r.entries)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_journal SET entry = $1 WHERE instance_id = $2 AND pos = $3`, data, id, r.pos); err != nil {
+			return fmt.Errorf("set failures aside: %w", err)
+		}
+	}
+	return nil
 }
 
 // operate restores a claimed instance, applies op and records the outcome.

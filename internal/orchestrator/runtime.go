@@ -73,7 +73,7 @@ type Runtime struct {
 	// savedVersions are the definition hashes stored in
 	// orchestrator_definitions by this process (a sync.Map of string).
 	savedVersions  sync.Map
-	sealer         *seal.Sealer
+	codec          *journalCodec // stores journal rows, sealing start headers
 	owner          string
 	lease          time.Duration
 	poll           time.Duration
@@ -98,7 +98,7 @@ func New(opts Options) *Runtime {
 	rt := &Runtime{
 		db: opts.DB, reg: opts.Registry, owner: opts.Owner, lease: opts.Lease, poll: opts.Poll,
 		inboxTTL: opts.InboxTTL, sink: opts.Sink, sinkConfigured: opts.Sink != nil, workers: opts.Workers,
-		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1), sealer: opts.Sealer,
+		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1),
 	}
 	rt.serviceURL = strings.TrimRight(opts.ServiceURL, "/")
 	if rt.owner == "" {
@@ -107,6 +107,7 @@ func New(opts Options) *Runtime {
 	if rt.db.Dialect() == store.SQLite {
 		rt.group = &groupCommit{db: rt.db}
 	}
+	rt.codec = newJournalCodec(opts.Sealer, rt.db.Dialect() == store.SQLite)
 	if rt.lease <= 0 {
 		rt.lease = 30 * time.Second
 	}
@@ -589,7 +590,7 @@ func (rt *Runtime) restore(ctx context.Context, id string) (*engine.Instance, *d
 	if wf.Hash != row.hash {
 		rt.log.Warn("the version the instance started with is gone; resuming on the current one", "instance", id, "workflow", row.processID)
 	}
-	entries, pos, err := loadJournal(ctx, rt.db, rt.sealer, id)
+	entries, pos, err := loadJournal(ctx, rt.db, rt.codec, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -204,7 +204,7 @@ func TestNodeInstancesFollowTheJournal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			entries, _, err := loadJournal(ctx, db, nil, res.ID)
+			entries, _, err := loadJournal(ctx, db, rt.codec, res.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/orchestrator"
 )
 
 const headersWorkflow = `
@@ -53,9 +55,16 @@ func TestStartHeadersAreSealed(t *testing.T) {
 			t.Fatal(err)
 		}
 		for rows.Next() {
-			var e string
-			_ = rows.Scan(&e)
-			journal += e
+			var row []byte
+			if err := rows.Scan(&row); err != nil {
+				t.Fatal(err)
+			}
+			// The row as stored (compressed on SQLite) and as read.
+			text, err := orchestrator.JournalRowJSON(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			journal += string(row) + string(text)
 		}
 		rows.Close()
 		if strings.Contains(journal, "secret-token-42") || !strings.Contains(journal, "sealedHeaders") {
