@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -141,5 +142,100 @@ func drain(resp *http.Response) (int64, error) {
 		if err != nil {
 			return n, nil
 		}
+	}
+}
+
+// waitingWorkflow waits for an approval-like event for up to a day (a
+// timer besides the event wait), as a long-running workflow does.
+const waitingWorkflow = `id: %s
+version: "1.0"
+specVersion: "0.8"
+start: Wait
+events:
+  - name: go
+    source: bench
+    type: bench.go
+states:
+  - name: Wait
+    type: event
+    onEvents:
+      - eventRefs: [go]
+    timeouts:
+      eventTimeout: P1D
+    end: true
+`
+
+// BenchmarkOrchestratorMemory measures a real portico process with 50
+// workflows loaded: resident memory idle, then with 10,000 instances each
+// waiting for an event (and its timeout), then after a restart with them
+// still waiting.
+//
+//	go test -run '^$' -bench BenchmarkOrchestratorMemory -benchtime 1x ./cmd/portico/
+func BenchmarkOrchestratorMemory(b *testing.B) {
+	const workflows, instances = 50, 10000
+	for b.Loop() {
+		dir := b.TempDir()
+		for i := range workflows {
+			id := fmt.Sprintf("wait-%02d", i)
+			if err := os.MkdirAll(filepath.Join(dir, "wf", id), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			writeConfig(b, filepath.Join(dir, "wf", id), id+".sw.yaml", fmt.Sprintf(waitingWorkflow, id))
+		}
+		cfg := writeConfig(b, dir, "app-config.yaml", "backend:\n  listen: {host: 127.0.0.1, port: 0}\n  dataDirectory: "+filepath.Join(dir, "data")+
+			"\norchestrator:\n  workflows: ["+filepath.Join(dir, "wf")+"]\n  runtimeApi: {allowUnauthenticated: true}\n")
+		p := startServe(b, dir, "--config", cfg, "--log-level", "warn")
+		time.Sleep(500 * time.Millisecond)
+		b.ReportMetric(rssMB(b, p.cmd.Process.Pid), "MB-idle-50-workflows")
+
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+		var next, failures atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for {
+					n := next.Add(1) - 1
+					if n >= instances {
+						return
+					}
+					url := fmt.Sprintf("http://%s/wait-%02d", p.addr, n%workflows)
+					resp, err := client.Post(url, "application/json", strings.NewReader(`{"requestId": "r`+strconv.FormatInt(n, 10)+`"}`))
+					if err != nil {
+						failures.Add(1)
+						continue
+					}
+					_, _ = drain(resp)
+					if resp.StatusCode != http.StatusCreated {
+						failures.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if f := failures.Load(); f > 0 {
+			b.Fatalf("%d starts failed", f)
+		}
+		time.Sleep(500 * time.Millisecond)
+		b.ReportMetric(rssMB(b, p.cmd.Process.Pid), "MB-10k-waiting")
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		<-p.done
+
+		p = startServe(b, dir, "--config", cfg, "--log-level", "warn")
+		time.Sleep(500 * time.Millisecond)
+		b.ReportMetric(rssMB(b, p.cmd.Process.Pid), "MB-10k-waiting-restarted")
+		resp, err := http.Get("http://" + p.addr + "/wait-07")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var list []map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if len(list) != instances/workflows {
+			b.Errorf("wait-07 has %d instances after the restart, want %d", len(list), instances/workflows)
+		}
+		_ = p.cmd.Process.Kill()
+		<-p.done
 	}
 }
