@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/portico-dev/portico/internal/store"
 )
@@ -164,6 +166,62 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 		return nil, err
 	}
 
+	// Decoding, finishing, encoding and indexing entities is CPU work done
+	// while this transaction holds the one SQLite writer (about a third of
+	// stitching's time), so it is spread over the cores.
+	type built struct {
+		skip bool
+		hash string
+		body string
+		rows []SearchRow
+		err  error
+	}
+	out := make([]built, len(live))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(1, len(live)/50)) {
+		wg.Go(func() {
+			for i := range next {
+				ref := live[i]
+				st := states[ref]
+				b := &out[i]
+				// The etag is the hash of everything the final entity is
+				// made of, so an entity whose inputs did not change is
+				// skipped before it is decoded, and a changed one is
+				// encoded once.
+				b.hash = stitchHash(st, relations[ref], !referenced[ref])
+				if prev, existed := finals[ref]; existed && prev.hash == b.hash {
+					b.skip = true
+					continue
+				}
+				var e Entity
+				if err := json.Unmarshal([]byte(st.processed.String), &e); err != nil {
+					b.err = fmt.Errorf("stored entity %s cannot be read: %w", ref, err)
+					continue
+				}
+				finishEntity(&e, relations[ref], !referenced[ref], st.errors)
+				e.Metadata.UID = st.id
+				e.Metadata.Etag = b.hash
+				v := e.Value()
+				body, err := e.MarshalJSON()
+				if err != nil {
+					b.err = err
+					continue
+				}
+				b.body = string(body)
+				if b.rows, err = BuildSearch(v, e.Relations); err != nil {
+					// The entity cannot be indexed; keep its previous form.
+					b.skip = true
+				}
+			}
+		})
+	}
+	for i := range live {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	now := store.Now()
 	var finalArgs []any
 	// The search rows of each changed entity, written once its final row
@@ -171,41 +229,22 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	searchRows := map[string][]SearchRow{}
 	var replaced []int64
 	var added []string
-	for _, ref := range live {
-		st := states[ref]
-		// The etag is the hash of everything the final entity is made of,
-		// so an entity whose inputs did not change is skipped before it is
-		// decoded, and a changed one is encoded once.
-		hash := stitchHash(st, relations[ref], !referenced[ref])
-		prev, existed := finals[ref]
-		if existed && prev.hash == hash {
-			continue
+	for i, ref := range live {
+		b := &out[i]
+		if b.err != nil {
+			return nil, b.err
 		}
-		var e Entity
-		if err := json.Unmarshal([]byte(st.processed.String), &e); err != nil {
-			return nil, fmt.Errorf("stored entity %s cannot be read: %w", ref, err)
-		}
-		finishEntity(&e, relations[ref], !referenced[ref], st.errors)
-		e.Metadata.UID = st.id
-		e.Metadata.Etag = hash
-		v := e.Value()
-		body, err := e.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		rows, err := BuildSearch(v, e.Relations)
-		if err != nil {
-			// The entity cannot be indexed; keep its previous form.
+		if b.skip {
 			continue
 		}
 		changed = append(changed, ref)
-		searchRows[ref] = rows
-		if existed {
+		searchRows[ref] = b.rows
+		if prev, existed := finals[ref]; existed {
 			replaced = append(replaced, prev.searchID)
 		} else {
 			added = append(added, ref)
 		}
-		finalArgs = append(finalArgs, st.id, ref, hash, string(body), now)
+		finalArgs = append(finalArgs, states[ref].id, ref, b.hash, b.body, now)
 	}
 	if len(changed) == 0 {
 		return nil, nil
@@ -240,16 +279,36 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	if err != nil {
 		return nil, fmt.Errorf("read search ids: %w", err)
 	}
-	searchArgs := make([]any, 0, 5*30*len(changed))
+	type keyedRow struct {
+		id  int64
+		seq int
+		SearchRow
+	}
+	all := make([]keyedRow, 0, 30*len(changed))
 	for _, ref := range changed {
 		id := finals[ref].searchID
 		for i, r := range searchRows[ref] {
-			searchArgs = append(searchArgs, id, r.Key, i, r.Value, r.storedOriginal())
+			all = append(all, keyedRow{id, i, r})
 		}
 	}
 	// Rows in (key, value) order reach neighbouring pages of the (key,
 	// value, …) index one after another instead of at random.
-	sortSearchArgs(searchArgs)
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	slices.SortFunc(all, func(a, b keyedRow) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(str(a.Value), str(b.Value))
+	})
+	searchArgs := make([]any, 0, 5*len(all))
+	for _, r := range all {
+		searchArgs = append(searchArgs, r.id, r.Key, r.seq, r.Value, r.storedOriginal())
+	}
 	if err := insertRows(ctx, tx, insertSearch, 5, searchArgs); err != nil {
 		return nil, fmt.Errorf("store search rows: %w", err)
 	}
@@ -334,29 +393,4 @@ func (s *Service) analyze(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `ANALYZE`)
 		return err
 	})
-}
-
-// sortSearchArgs sorts flattened search rows (search_id, key, seq, value,
-// original_value) by key and value.
-func sortSearchArgs(args []any) {
-	type row struct{ id, key, seq, value, orig any }
-	rows := make([]row, len(args)/5)
-	for i := range rows {
-		rows[i] = row{args[5*i], args[5*i+1], args[5*i+2], args[5*i+3], args[5*i+4]}
-	}
-	str := func(v any) string {
-		if p, ok := v.(*string); ok && p != nil {
-			return *p
-		}
-		return ""
-	}
-	slices.SortFunc(rows, func(a, b row) int {
-		if c := strings.Compare(a.key.(string), b.key.(string)); c != 0 {
-			return c
-		}
-		return strings.Compare(str(a.value), str(b.value))
-	})
-	for i, r := range rows {
-		args[5*i], args[5*i+1], args[5*i+2], args[5*i+3], args[5*i+4] = r.id, r.key, r.seq, r.value, r.orig
-	}
 }
