@@ -183,9 +183,28 @@ func (s *Service) processClaimed(ctx context.Context, c claimedEntity) processed
 // processOnce claims a batch of due entities, processes them (in parallel)
 // and stores the results. It returns how many it claimed.
 func (s *Service) processOnce(ctx context.Context) (int, error) {
+	b, err := s.processBatch(ctx)
+	if err != nil || b == nil {
+		return 0, err
+	}
+	return b.claimed, s.storeBatch(ctx, b)
+}
+
+// processedBatch is a claimed batch, processed and ready to store.
+type processedBatch struct {
+	claimed int
+	// settled are the entities that read nothing outside themselves.
+	settled []string
+	// changed are the results that differ from what is stored.
+	changed []processedEntity
+}
+
+// processBatch claims a batch of due entities and processes them (in
+// parallel). It returns nil when none are due.
+func (s *Service) processBatch(ctx context.Context) (*processedBatch, error) {
 	claimed, err := s.claim(ctx, processBatch)
 	if err != nil || len(claimed) == 0 {
-		return 0, err
+		return nil, err
 	}
 	results := make([]processedEntity, len(claimed))
 	var wg sync.WaitGroup
@@ -202,44 +221,83 @@ func (s *Service) processOnce(ctx context.Context) (int, error) {
 	}
 	close(next)
 	wg.Wait()
-	var settled []string
-	changed := results[:0]
+	b := &processedBatch{claimed: len(claimed), changed: results[:0]}
 	for _, r := range results {
 		if r.out.Entity != nil && len(r.out.RefreshKeys) == 0 && r.children.len() == 0 {
-			settled = append(settled, r.id)
+			b.settled = append(b.settled, r.id)
 		}
 		if r.resultHash != r.claimedEntity.resultHash {
-			changed = append(changed, r)
+			b.changed = append(b.changed, r)
 		}
 	}
-	if len(settled) > 0 {
-		// An entity that read nothing outside itself can only change when
-		// its source hands over a new version (which schedules it at
-		// once), so it need not come round every interval; once a day
-		// keeps configuration changes (kinds, rules) from going unseen.
-		err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
-			return execIn(ctx, s.wrap(rawTx), `UPDATE catalog_refresh_state SET next_update_at = $1 WHERE entity_id IN (`, settled,
-				store.Now().Add(settledInterval+time.Duration(rand.Int64N(int64(settledInterval/2)))))
-		})
-		if err != nil {
-			return len(claimed), fmt.Errorf("schedule settled entities: %w", err)
+	return b, nil
+}
+
+// storeBatch stores a processed batch.
+func (s *Service) storeBatch(ctx context.Context, b *processedBatch) error {
+	if len(b.settled) == 0 && len(b.changed) == 0 {
+		return nil
+	}
+	return s.storeResults(ctx, b.changed, b.settled)
+}
+
+// processPipelined runs processing as two stages until ctx ends: one
+// claims and processes batches while the other stores the previous one,
+// so the cores work on the next batch while the database writes the last
+// (on SQLite the writer is also busy stitching for part of that time).
+func (s *Service) processPipelined(ctx context.Context) {
+	batches := make(chan *processedBatch, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case b := <-batches:
+				if err := s.storeBatch(ctx, b); err != nil && ctx.Err() == nil {
+					s.log.ErrorContext(ctx, "catalog processing failed", "err", err)
+				}
+			}
+		}
+	})
+	for ctx.Err() == nil {
+		b, err := s.processBatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "catalog processing failed", "err", err)
+		}
+		if b != nil {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.wakeProc:
+		case <-time.After(pollInterval):
 		}
 	}
-	if len(changed) > 0 {
-		if err := s.storeResults(ctx, changed); err != nil {
-			return len(claimed), err
-		}
-	}
-	return len(claimed), nil
+	wg.Wait()
 }
 
 // storeResults writes processing results in one transaction.
-func (s *Service) storeResults(ctx context.Context, results []processedEntity) error {
+// Settled entities (see processedBatch) are scheduled in the same
+// transaction.
+func (s *Service) storeResults(ctx context.Context, results []processedEntity, settled []string) error {
 	now := store.Now()
 	var allConflicts []conflict
 	orphansPossible := false
 	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
 		tx := s.wrap(rawTx)
+		// An entity that read nothing outside itself can only change when
+		// its source hands over a new version (which schedules it at
+		// once), so it need not come round every interval; once a day
+		// keeps configuration changes (kinds, rules) from going unseen.
+		if err := execIn(ctx, tx, `UPDATE catalog_refresh_state SET next_update_at = $1 WHERE entity_id IN (`, settled,
+			now.Add(settledInterval+time.Duration(rand.Int64N(int64(settledInterval/2))))); err != nil {
+			return fmt.Errorf("schedule settled entities: %w", err)
+		}
 		allConflicts = allConflicts[:0]
 		orphansPossible = false
 		var stitch []string

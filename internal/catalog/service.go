@@ -218,7 +218,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		})
 	}
-	loop("processing", s.wakeProc, pollInterval, s.processOnce)
+	wg.Go(func() { s.processPipelined(ctx) })
 	loop("stitching", s.wakeStitchCh, pollInterval, s.stitchOnce)
 	loop("orphan cleanup", s.wakeOrphanCh, 30*time.Second, func(ctx context.Context) (int, error) {
 		_, err := s.deleteOrphans(ctx)
