@@ -41,7 +41,9 @@ type Workflow struct {
 	Definition *engine.Definition
 	Loaded     time.Time
 	// InputSchema and OutputSchema are the data schemas with references to
-	// other files inlined (nil when the workflow has none).
+	// other files inlined (nil when the workflow has none). Their objects
+	// are *jsonorder.Object, so they encode in the author's key order (the
+	// order forms show fields in); jsonorder.Plain gives plain maps.
 	InputSchema, OutputSchema any
 	// Text is the workflow file as written (the Data Index serves it as
 	// the definition's source).

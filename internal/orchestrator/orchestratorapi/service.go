@@ -28,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/catalog"
 	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/jsonorder"
 	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
@@ -369,8 +370,11 @@ func (s *Service) InputSchema(ctx context.Context, id, instanceID string) (*Inpu
 	if err := s.mayRead(ctx, id); err != nil {
 		return nil, err
 	}
-	schema, _ := wf.InputSchema.(map[string]any)
-	props, _ := schema["properties"].(map[string]any)
+	// The schema's objects are *jsonorder.Object: served as they are, in
+	// the author's order, which is the order forms ask in.
+	schema, _ := wf.InputSchema.(*jsonorder.Object)
+	pv, _ := schema.Get("properties")
+	props, _ := pv.(*jsonorder.Object)
 	if props == nil {
 		return &InputSchemaResponse{}, nil
 	}
@@ -384,7 +388,7 @@ func (s *Service) InputSchema(ctx context.Context, id, instanceID string) (*Inpu
 	}
 	data, _ := in.WorkflowData().(map[string]any)
 	out.Data = map[string]any{}
-	for k := range props {
+	for _, k := range props.Keys() {
 		if v, ok := data[k]; ok && v != nil {
 			out.Data[k] = v
 		}
