@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -219,7 +220,17 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { s.processPipelined(ctx) })
-	loop("stitching", s.wakeStitchCh, pollInterval, s.stitchOnce)
+	// PostgreSQL takes concurrent writers, and stitchers share the queue
+	// through SKIP LOCKED as replicas do: with one, stitching fell behind
+	// processing during a bulk load. SQLite has one writer, so one
+	// stitcher.
+	stitchers := 1
+	if s.db.Dialect() == store.Postgres {
+		stitchers = max(2, runtime.GOMAXPROCS(0))
+	}
+	for range stitchers {
+		loop("stitching", s.wakeStitchCh, pollInterval, s.stitchOnce)
+	}
 	loop("orphan cleanup", s.wakeOrphanCh, 30*time.Second, func(ctx context.Context) (int, error) {
 		_, err := s.deleteOrphans(ctx)
 		return 0, err

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,7 +196,11 @@ func upsertUnprocessed(ctx context.Context, tx dbtx, rows []deferredRow, now tim
 
 // queueStitch schedules entities for stitching.
 func queueStitch(ctx context.Context, tx dbtx, refs []string, now time.Time) error {
+	// In one order everywhere, so that transactions queueing the same
+	// entities (a team that many batches add relations to) take their
+	// row locks in the same order instead of deadlocking on PostgreSQL.
 	refs = unique(refs)
+	slices.Sort(refs)
 	return chunks(refs, func(part []string) error {
 		args := make([]any, 0, 2*len(part))
 		for _, r := range part {
