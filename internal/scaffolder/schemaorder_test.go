@@ -1,0 +1,151 @@
+package scaffolder_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/jsonorder"
+)
+
+// orderedTemplates have parameters whose keys are deliberately not sorted:
+// Backstage's form (rjsf) asks in the order of a schema's properties.
+const orderedTemplates = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: ordered-steps}
+spec:
+  type: service
+  parameters:
+    - title: First
+      required: [zeta]
+      properties:
+        zeta: {type: string, title: Zeta}
+        alpha:
+          type: object
+          properties:
+            z2: {type: string}
+            a2: {type: string}
+        mid:
+          type: array
+          items:
+            type: object
+            properties:
+              yy: {type: string}
+              bb: {type: string}
+    - title: Second
+      properties:
+        second: {type: string}
+        first: {type: string}
+  steps:
+    - {id: log, action: debug:log, input: {message: hi}}
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: ordered-object}
+spec:
+  type: service
+  parameters:
+    title: Only
+    properties:
+      zeta: {type: string}
+      alpha: {type: object, properties: {z2: {type: string}, a2: {type: string}}}
+      mid: {type: array, items: {properties: {yy: {type: string}, bb: {type: string}}}}
+  steps:
+    - {id: log, action: debug:log, input: {message: hi}}
+`
+
+func TestParameterSchemaKeepsKeyOrder(t *testing.T) {
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "templates.yaml")
+	if err := os.WriteFile(tpl, []byte(orderedTemplates), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inst := apptest.Start(t, apptest.Options{Config: `
+auth:
+  providers:
+    guest: {allowUnauthenticated: true, dangerouslyAllowOutsideDevelopment: true}
+catalog:
+  locations:
+    - {type: file, target: ` + tpl + `, rules: [{allow: [Template]}]}
+`})
+	api := inst.URL + "/api/scaffolder/v2/templates/default/template/"
+	for _, name := range []string{"ordered-steps", "ordered-object"} {
+		waitFor(t, name, func() bool { return call(t, "GET", api+name+"/parameter-schema", "").status == 200 })
+	}
+
+	keys := func(raw []byte, path ...any) []string {
+		t.Helper()
+		v, err := jsonorder.Unmarshal(raw)
+		if err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+		for _, p := range path {
+			switch p := p.(type) {
+			case string:
+				o, _ := v.(*jsonorder.Object)
+				if v, _ = o.Get(p); v == nil {
+					t.Fatalf("no %q on the way to %v in %s", p, path, raw)
+				}
+			case int:
+				a, _ := v.([]any)
+				if p >= len(a) {
+					t.Fatalf("no item %d on the way to %v in %s", p, path, raw)
+				}
+				v = a[p]
+			}
+		}
+		o, ok := v.(*jsonorder.Object)
+		if !ok {
+			t.Fatalf("%v is not an object in %s", path, raw)
+		}
+		return slices.Clone(o.Keys())
+	}
+	steps := call(t, "GET", api+"ordered-steps/parameter-schema", "").body
+	object := call(t, "GET", api+"ordered-object/parameter-schema", "").body
+	for _, c := range []struct {
+		raw  []byte
+		path []any
+		want []string
+	}{
+		{steps, []any{"steps", 0, "schema"}, []string{"title", "required", "properties"}},
+		{steps, []any{"steps", 0, "schema", "properties"}, []string{"zeta", "alpha", "mid"}},
+		{steps, []any{"steps", 0, "schema", "properties", "zeta"}, []string{"type", "title"}},
+		{steps, []any{"steps", 0, "schema", "properties", "alpha", "properties"}, []string{"z2", "a2"}},
+		{steps, []any{"steps", 0, "schema", "properties", "mid", "items", "properties"}, []string{"yy", "bb"}},
+		{steps, []any{"steps", 1, "schema", "properties"}, []string{"second", "first"}},
+		{object, []any{"steps", 0, "schema", "properties"}, []string{"zeta", "alpha", "mid"}},
+		{object, []any{"steps", 0, "schema", "properties", "alpha", "properties"}, []string{"z2", "a2"}},
+		{object, []any{"steps", 0, "schema", "properties", "mid", "items", "properties"}, []string{"yy", "bb"}},
+	} {
+		which := "ordered-steps"
+		if &c.raw[0] == &object[0] {
+			which = "ordered-object"
+		}
+		t.Run(which+toString(c.path), func(t *testing.T) {
+			if got := keys(c.raw, c.path...); !slices.Equal(got, c.want) {
+				t.Errorf("keys = %v, want %v", got, c.want)
+			}
+		})
+	}
+
+	// The schemas still validate values as before.
+	if r := call(t, "POST", inst.URL+"/api/scaffolder/v2/tasks", `{"templateRef":"template:default/ordered-steps","values":{}}`); r.status != 400 {
+		t.Errorf("values without the required zeta: %d %s", r.status, r.body)
+	}
+}
+
+func toString(path []any) string {
+	var s string
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			s += "." + p
+		case int:
+			s += "[" + strconv.Itoa(p) + "]"
+		}
+	}
+	return s
+}
