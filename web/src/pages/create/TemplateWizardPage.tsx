@@ -10,8 +10,7 @@ import { Link, useLocation, useNavigate } from '../../router';
 import { createTask, getParameterSchema, listServerDecorators, taskPath } from './api';
 import { defaultDecorators, runDecorators } from './decorators';
 import type { FormContext } from './form/fields';
-import { getEntity } from '../../api/catalog';
-import { orderLike, templateSteps } from './form/schema';
+import { templateSteps } from './form/schema';
 import { Wizard } from './form/Wizard';
 
 /** initialData reads ?formData= (JSON); anything else starts empty. */
@@ -29,22 +28,9 @@ export function TemplateWizardPage({ namespace, name }: { namespace: string; nam
   const api = useApi();
   const identity = useIdentity();
   const navigate = useNavigate();
-  const schema = useAsync(
-    async (signal) => {
-      const [ps, entity] = await Promise.all([
-        getParameterSchema(api, namespace, name, signal),
-        // The catalog keeps the template's own property order (the
-        // parameter schema's is sorted); without it the form still works.
-        getEntity(api, { kind: 'template', namespace, name }, signal).catch(() => undefined),
-      ]);
-      const raw = entity?.spec?.parameters;
-      const params = Array.isArray(raw) ? raw : raw ? [raw] : [];
-      const byTitle = (title: string, i: number) =>
-        params.find((p) => p && typeof p === 'object' && (p as { title?: string }).title === title) ?? params[i];
-      return { ...ps, steps: ps.steps.map((st, i) => ({ ...st, schema: orderLike(st.schema, byTitle(st.title, i)) })) };
-    },
-    [api, namespace, name],
-  );
+  // The parameter schema keeps the template's own property order, which is
+  // the order the form asks in (as in Backstage's and RHDH's forms).
+  const schema = useAsync((signal) => getParameterSchema(api, namespace, name, signal), [api, namespace, name]);
   const steps = useMemo(() => templateSteps(schema.value?.steps ?? []), [schema.value]);
   // Start over (from a task's page) passes the earlier answers as ?formData=.
   const { query } = useLocation();

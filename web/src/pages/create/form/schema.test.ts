@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractUiSchema, orderLike, resolveLocalRefs, reviewRows, workflowSteps } from './schema';
+import { extractUiSchema, resolveLocalRefs, reviewRows, workflowSteps } from './schema';
 
 describe('extractUiSchema', () => {
   it('moves inline ui:* keys into a uiSchema of the same shape', () => {
@@ -78,15 +78,5 @@ describe('reviewRows', () => {
       { label: 'Token', value: '******' },
       { label: 'DB › Host', value: 'h' },
     ]);
-  });
-});
-
-describe('orderLike', () => {
-  it('follows the reference order, nested too, keeping properties it does not list at the end', () => {
-    const sorted = { properties: { a: { type: 'string' }, b: { type: 'object', properties: { x: {}, y: {} } }, c: {}, z: {} } };
-    const reference = { properties: { c: {}, b: { properties: { y: {}, x: {} } }, a: {} } };
-    const out = orderLike(sorted, reference);
-    expect(Object.keys(out.properties as object)).toEqual(['c', 'b', 'a', 'z']);
-    expect(Object.keys((out.properties as Record<string, { properties: object }>).b.properties)).toEqual(['y', 'x']);
   });
 });

@@ -214,24 +214,3 @@ export function formatValue(v: unknown): string {
   if (Array.isArray(v)) return v.map(formatValue).join(', ');
   return JSON.stringify(v);
 }
-
-/**
- * orderLike puts a schema's properties (and those of nested objects and
- * array items) in the order a reference schema lists them. The parameter
- * schema the server answers has its keys sorted, while the template in the
- * catalog keeps the author's order, which is the order a form should ask in.
- */
-export function orderLike(schema: JsonSchema, reference: unknown): JsonSchema {
-  if (!isObject(reference)) return schema;
-  const out: JsonSchema = { ...schema };
-  if (isObject(schema.properties) && isObject(reference.properties)) {
-    const props = schema.properties;
-    const refProps = reference.properties;
-    const ordered: JsonSchema = {};
-    for (const key of Object.keys(refProps)) if (key in props) ordered[key] = orderLike(props[key] as JsonSchema, refProps[key]);
-    for (const key of Object.keys(props)) if (!(key in ordered)) ordered[key] = props[key];
-    out.properties = ordered;
-  }
-  if (isObject(schema.items) && isObject(reference.items)) out.items = orderLike(schema.items, reference.items);
-  return out;
-}
