@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portico-dev/portico/internal/jsonorder"
 	"github.com/portico-dev/portico/internal/workflow"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
@@ -252,8 +253,11 @@ func (r *Registry) loadFile(ctx context.Context, src Source, file string) (*Work
 		return nil, fmt.Errorf("output schema: %w", err)
 	}
 	// The resolved schemas count in the version: a shared schema outside
-	// the workflow's directory can change it too.
-	schemas, _ := json.Marshal([]any{wf.InputSchema, wf.OutputSchema})
+	// the workflow's directory can change it too. They count with sorted
+	// keys, as before they kept their order: key order changes no run, and
+	// a new hash for every deployed workflow would reset its schedules and
+	// make resumed instances look like changed versions.
+	schemas, _ := json.Marshal([]any{jsonorder.Plain(wf.InputSchema), jsonorder.Plain(wf.OutputSchema)})
 	sum := sha256.Sum256(append([]byte(hash), schemas...))
 	wf.Hash = hex.EncodeToString(sum[:])
 	if wf.files, err = rec.snapshot(); err != nil {
