@@ -15,10 +15,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
+	"unicode/utf8"
 )
 
 // MaxDepth bounds how deeply arrays and objects may nest, in decoding and
@@ -115,129 +117,235 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON implements json.Unmarshaler; see [Unmarshal] for the values
 // it holds.
 func (o *Object) UnmarshalJSON(data []byte) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	tok, err := d.Token()
-	if err != nil {
-		return fmt.Errorf("jsonorder: %w", err)
-	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("jsonorder: cannot decode %s into an object", describe(tok))
-	}
-	dec := decoder{d: d}
-	got, err := dec.object(1)
+	v, err := Unmarshal(data)
 	if err != nil {
 		return err
 	}
-	if err := dec.end(); err != nil {
-		return err
+	got, ok := v.(*Object)
+	if !ok {
+		return fmt.Errorf("jsonorder: cannot decode %s into an object", kindOf(v))
 	}
 	*o = *got
 	return nil
 }
 
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
 // Unmarshal decodes a JSON document as json.Unmarshal into an `any` does
 // (strings, float64, bool, nil, []any), except that objects become
 // *Object. Duplicate keys keep their first place and their last value.
+// Invalid documents fail with encoding/json's own error.
 func Unmarshal(data []byte) (any, error) {
-	dec := decoder{d: json.NewDecoder(bytes.NewReader(data))}
-	v, err := dec.value(0)
-	if err != nil {
-		return nil, err
+	// json.Valid checks the syntax (and encoding/json's nesting limit,
+	// MaxDepth), so the parser below can trust the bytes it reads.
+	if !json.Valid(data) {
+		return nil, stdError(data)
 	}
-	if err := dec.end(); err != nil {
-		return nil, err
+	p := parser{data: data}
+	v, ok := p.value(0)
+	if !ok {
+		return nil, stdError(data)
 	}
 	return v, nil
 }
 
-type decoder struct{ d *json.Decoder }
-
-func (dec *decoder) value(depth int) (any, error) {
-	tok, err := dec.d.Token()
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, fmt.Errorf("jsonorder: %w", err)
+// stdError is encoding/json's error for what the parser refused, or
+// ErrTooDeep.
+func stdError(data []byte) error {
+	if tooDeep(data) {
+		return ErrTooDeep
 	}
-	switch tok {
-	case json.Delim('{'):
-		return dec.object(depth + 1)
-	case json.Delim('['):
-		return dec.array(depth + 1)
-	}
-	return tok, nil
-}
-
-// object reads the members of an object whose '{' was read.
-func (dec *decoder) object(depth int) (*Object, error) {
-	if depth > MaxDepth {
-		return nil, ErrTooDeep
-	}
-	o := &Object{vals: map[string]any{}}
-	for dec.d.More() {
-		tok, err := dec.d.Token()
-		if err != nil {
-			return nil, fmt.Errorf("jsonorder: %w", err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("jsonorder: object key is %s", describe(tok))
-		}
-		v, err := dec.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		o.Set(key, v)
-	}
-	if _, err := dec.d.Token(); err != nil { // '}'
-		return nil, fmt.Errorf("jsonorder: %w", err)
-	}
-	return o, nil
-}
-
-// array reads the items of an array whose '[' was read.
-func (dec *decoder) array(depth int) ([]any, error) {
-	if depth > MaxDepth {
-		return nil, ErrTooDeep
-	}
-	out := []any{}
-	for dec.d.More() {
-		v, err := dec.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if _, err := dec.d.Token(); err != nil { // ']'
-		return nil, fmt.Errorf("jsonorder: %w", err)
-	}
-	return out, nil
-}
-
-// end fails if anything but white space follows the value, as
-// json.Unmarshal does.
-func (dec *decoder) end() error {
-	if _, err := dec.d.Token(); err != io.EOF {
-		if err == nil {
-			return errors.New("jsonorder: invalid character after top-level value")
-		}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
 		return fmt.Errorf("jsonorder: %w", err)
 	}
-	return nil
+	return errors.New("jsonorder: cannot decode the document")
 }
 
-func describe(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		return fmt.Sprintf("%q", string(t))
-	case string:
-		return "a string"
-	case nil:
-		return "null"
-	default:
-		return fmt.Sprintf("%T", tok)
+// tooDeep reports whether arrays and objects nest deeper than MaxDepth
+// somewhere in data.
+func tooDeep(data []byte) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxDepth {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
 	}
+	return false
+}
+
+// parser reads JSON that json.Valid accepted. It reports failure (then the
+// caller asks encoding/json why) for what it does not spell as encoding/json
+// would decode it: numbers out of float64's range.
+type parser struct {
+	data []byte
+	pos  int
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value(depth int) (any, bool) {
+	p.skipSpace()
+	if p.pos >= len(p.data) {
+		return nil, false
+	}
+	switch c := p.data[p.pos]; c {
+	case '{':
+		if depth >= MaxDepth {
+			return nil, false
+		}
+		p.pos++
+		o := &Object{vals: map[string]any{}}
+		p.skipSpace()
+		if p.data[p.pos] == '}' {
+			p.pos++
+			return o, true
+		}
+		for {
+			p.skipSpace()
+			k, ok := p.str()
+			if !ok {
+				return nil, false
+			}
+			p.skipSpace()
+			p.pos++ // ':'
+			v, ok := p.value(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			o.Set(k, v)
+			p.skipSpace()
+			if p.data[p.pos] == '}' {
+				p.pos++
+				return o, true
+			}
+			p.pos++ // ','
+		}
+	case '[':
+		if depth >= MaxDepth {
+			return nil, false
+		}
+		p.pos++
+		out := []any{}
+		p.skipSpace()
+		if p.data[p.pos] == ']' {
+			p.pos++
+			return out, true
+		}
+		for {
+			v, ok := p.value(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+			p.skipSpace()
+			if p.data[p.pos] == ']' {
+				p.pos++
+				return out, true
+			}
+			p.pos++ // ','
+		}
+	case '"':
+		return p.str()
+	case 't':
+		p.pos += len("true")
+		return true, true
+	case 'f':
+		p.pos += len("false")
+		return false, true
+	case 'n':
+		p.pos += len("null")
+		return nil, true
+	default:
+		start := p.pos
+		for p.pos < len(p.data) {
+			c := p.data[p.pos]
+			if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+				break
+			}
+			p.pos++
+		}
+		f, err := strconv.ParseFloat(string(p.data[start:p.pos]), 64)
+		if err != nil {
+			return nil, false
+		}
+		return f, true
+	}
+}
+
+// str reads a string at p.pos. Plain strings (no escapes, valid UTF-8)
+// are copied as they are; others go through encoding/json, which knows
+// every escape and replaces invalid UTF-8 as json.Unmarshal does.
+func (p *parser) str() (string, bool) {
+	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+		return "", false
+	}
+	start := p.pos
+	p.pos++
+	plain := true
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			plain = false
+			p.pos++
+		} else if c >= utf8.RuneSelf {
+			plain = false
+		}
+		p.pos++
+	}
+	if p.pos >= len(p.data) {
+		return "", false
+	}
+	p.pos++ // the closing quote
+	raw := p.data[start:p.pos]
+	if plain || utf8.Valid(raw) && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // Marshal encodes v as JSON: *Object keys in their order, map keys sorted
@@ -246,18 +354,17 @@ func describe(tok json.Token) string {
 // json.Marshal would re-check a Marshaler's output at every level.
 func Marshal(v any) ([]byte, error) {
 	e := &encoder{}
-	e.enc = json.NewEncoder(&e.scratch)
-	e.enc.SetEscapeHTML(false)
 	if err := e.value(v, 0); err != nil {
 		return nil, err
 	}
-	return e.buf.Bytes(), nil
+	return e.buf, nil
 }
 
 type encoder struct {
-	buf     bytes.Buffer
+	buf []byte
+	// other encodes values of other types, made when first needed.
+	other   *json.Encoder
 	scratch bytes.Buffer
-	enc     *json.Encoder
 }
 
 func (e *encoder) value(v any, depth int) error {
@@ -266,76 +373,153 @@ func (e *encoder) value(v any, depth int) error {
 	}
 	switch t := v.(type) {
 	case nil:
-		e.buf.WriteString("null")
+		e.buf = append(e.buf, "null"...)
+	case string:
+		e.buf = appendString(e.buf, t)
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return fmt.Errorf("jsonorder: unsupported value: %v", t)
+		}
+		e.buf = appendFloat(e.buf, t)
+	case bool:
+		e.buf = strconv.AppendBool(e.buf, t)
 	case *Object:
 		if t == nil {
-			e.buf.WriteString("null")
+			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		e.buf.WriteByte('{')
+		e.buf = append(e.buf, '{')
 		for i, k := range t.keys {
 			if i > 0 {
-				e.buf.WriteByte(',')
+				e.buf = append(e.buf, ',')
 			}
-			if err := e.scalar(k); err != nil {
-				return err
-			}
-			e.buf.WriteByte(':')
+			e.buf = appendString(e.buf, k)
+			e.buf = append(e.buf, ':')
 			if err := e.value(t.vals[k], depth+1); err != nil {
 				return err
 			}
 		}
-		e.buf.WriteByte('}')
+		e.buf = append(e.buf, '}')
 	case map[string]any:
 		if t == nil {
-			e.buf.WriteString("null")
+			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		e.buf.WriteByte('{')
+		e.buf = append(e.buf, '{')
 		for i, k := range slices.Sorted(maps.Keys(t)) {
 			if i > 0 {
-				e.buf.WriteByte(',')
+				e.buf = append(e.buf, ',')
 			}
-			if err := e.scalar(k); err != nil {
-				return err
-			}
-			e.buf.WriteByte(':')
+			e.buf = appendString(e.buf, k)
+			e.buf = append(e.buf, ':')
 			if err := e.value(t[k], depth+1); err != nil {
 				return err
 			}
 		}
-		e.buf.WriteByte('}')
+		e.buf = append(e.buf, '}')
 	case []any:
 		if t == nil {
-			e.buf.WriteString("null")
+			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		e.buf.WriteByte('[')
+		e.buf = append(e.buf, '[')
 		for i, item := range t {
 			if i > 0 {
-				e.buf.WriteByte(',')
+				e.buf = append(e.buf, ',')
 			}
 			if err := e.value(item, depth+1); err != nil {
 				return err
 			}
 		}
-		e.buf.WriteByte(']')
+		e.buf = append(e.buf, ']')
 	default:
-		return e.scalar(v)
+		// Anything else (numbers of other types, structs, typed maps)
+		// is spelled by encoding/json itself.
+		if e.other == nil {
+			e.other = json.NewEncoder(&e.scratch)
+			e.other.SetEscapeHTML(false)
+		}
+		e.scratch.Reset()
+		if err := e.other.Encode(v); err != nil {
+			return fmt.Errorf("jsonorder: %w", err)
+		}
+		b := e.scratch.Bytes()
+		e.buf = append(e.buf, b[:len(b)-1]...) // Encode ends with a newline
 	}
 	return nil
 }
 
-// scalar encodes v with encoding/json, so strings and numbers are spelled
-// exactly as json.Marshal spells them.
-func (e *encoder) scalar(v any) error {
-	e.scratch.Reset()
-	if err := e.enc.Encode(v); err != nil {
-		return fmt.Errorf("jsonorder: %w", err)
+// appendString quotes s as encoding/json does with HTML escaping off:
+// control characters, quotes and backslashes escaped, invalid UTF-8 as
+// U+FFFD, U+2028 and U+2029 escaped for JSONP's sake.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	b := e.scratch.Bytes()
-	e.buf.Write(b[:len(b)-1]) // Encode ends with a newline
-	return nil
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendFloat spells f as encoding/json does (as JavaScript does).
+func appendFloat(dst []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }
 
 // Plain returns a copy of v in which every *Object is a map[string]any, for

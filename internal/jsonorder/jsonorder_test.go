@@ -3,6 +3,7 @@ package jsonorder_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -245,4 +246,78 @@ ref: *base
 	if b2, _ := jsonorder.Marshal(v); string(b2) != want {
 		t.Errorf("a scalar node changed the order: %s", b2)
 	}
+}
+
+// stdEncode is what httpapi.WriteJSON writes for v.
+func stdEncode(t testing.TB, v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func TestScalarsAsEncodingJSON(t *testing.T) {
+	values := []any{
+		"", "plain", `quote " backslash \ slash /`, "<html> & co", "\x00\x01\b\f\n\r\t\x1f\x7f",
+		"é ü 日本 🙂", "\u2028\u2029", "bad \xff utf-8 \xc3", "\xed\xa0\x80 surrogate",
+		0.0, math.Copysign(0, -1), 1.0, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789012345678, 5e-324, 1.7976931348623157e308, 0.1 + 0.2,
+		true, false, nil,
+		int64(42), json.Number("1.50"), []string{"a<b"}, map[string]int{"b": 1, "a": 2},
+	}
+	for _, v := range values {
+		o := &jsonorder.Object{}
+		o.Set("k", v)
+		o.Set("\n<key>", []any{v})
+		got, err := jsonorder.Marshal(o)
+		if err != nil {
+			t.Fatalf("%#v: %v", v, err)
+		}
+		want := stdEncode(t, map[string]any{"k": v}) // one key: no order question
+		wantList := stdEncode(t, []any{v})
+		if w := strings.TrimSuffix(want, "}") + `,"\n<key>":` + wantList + "}"; string(got) != w {
+			t.Errorf("%#v: got %s, want %s", v, got, w)
+		}
+	}
+	for _, bad := range []any{math.NaN(), math.Inf(1)} {
+		if _, err := jsonorder.Marshal([]any{bad}); err == nil {
+			t.Errorf("%v encoded", bad)
+		}
+	}
+}
+
+func FuzzStringsAsEncodingJSON(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "<&>", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := jsonorder.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := stdEncode(t, s); string(got) != want {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+	})
+}
+
+// FuzzUnmarshalAsEncodingJSON: the same values (and the same documents
+// refused) as json.Unmarshal into an any.
+func FuzzUnmarshalAsEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[true,null,"x\u00e9\n"]}`, `{"a":1,"a":{"c":2}}`, `1e999`, `"\ud800"`, "\"\xff\"", `[1,]`, ` {} `, `-0.0e-5`, `{"a":"\/"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want any
+		wantErr := json.Unmarshal(data, &want)
+		got, err := jsonorder.Unmarshal(data)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: err = %v, encoding/json's = %v", data, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(jsonorder.Plain(got), want) {
+			t.Fatalf("%q: got %#v, want %#v", data, jsonorder.Plain(got), want)
+		}
+	})
 }
