@@ -158,3 +158,57 @@ func TestResolveAgainstBlobURLs(t *testing.T) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 }
+
+// A url location with a glob in its path reads every matching file of the
+// repository (one tarball download), each managed by its own blob URL.
+func TestURLGlobLocations(t *testing.T) {
+	repos := t.TempDir()
+	for name, content := range map[string]string{
+		"acme/mono/main/services/billing/catalog-info.yaml":       "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: billing}\nspec: {type: service, lifecycle: production, owner: platform}\n",
+		"acme/mono/main/services/deep/payments/catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: payments}\nspec: {type: service, lifecycle: production, owner: platform}\n",
+		"acme/mono/main/services/billing/README.md":               "# not a catalog file\n",
+		"acme/mono/main/elsewhere/catalog-info.yaml":              "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: elsewhere}\nspec: {type: service, lifecycle: production, owner: platform}\n",
+	} {
+		p := filepath.Join(repos, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gh := integrationstest.NewGitHub(t, repos, "ghp_catalog")
+	integ, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{gh.Config("ghp_catalog")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	glob := gh.URL + "/acme/mono/blob/main/services/**/catalog-info.yaml"
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s, err := New(Options{DB: db, WatchInterval: -1, HTTPClient: integ.HTTPClient(), Config: Config{
+			Locations: []ConfigLocation{{Type: "url", Target: glob}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fixture{t: t, dir: t.TempDir(), s: s, ctx: context.Background()}
+		if err := s.Start(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.drain()
+		for name, file := range map[string]string{"billing": "services/billing", "payments": "services/deep/payments"} {
+			e := f.mustEntity("component:default/" + name)
+			ann := e["metadata"].(map[string]any)["annotations"].(map[string]any)
+			if want := "url:" + gh.URL + "/acme/mono/blob/main/" + file + "/catalog-info.yaml"; ann[AnnotationManagedByLocation] != want {
+				t.Errorf("%s: managed-by-location = %v, want %s", name, ann[AnnotationManagedByLocation], want)
+			}
+		}
+		if _, err := s.EntityJSON(f.ctx, Ref{Kind: "component", Namespace: "default", Name: "elsewhere"}); !errs.Is(err, errs.NotFound) {
+			t.Errorf("a file outside the pattern was read: %v", err)
+		}
+		// A glob on a host that is no integration is refused with a reason.
+		_, err = s.sources.ReadAll(f.ctx, LocationSpec{Type: "url", Target: "https://example.com/catalog/*.yaml"})
+		if !errs.Is(err, errs.Input) || !strings.Contains(err.Error(), "only GitHub and GitLab") {
+			t.Errorf("glob on another host: %v", err)
+		}
+	}, Migrations)
+}

@@ -129,6 +129,9 @@ func (s *Sources) ReadAll(ctx context.Context, loc LocationSpec) ([]SourceFile, 
 		}
 		return s.readMatches(loc, matches, readOSFile)
 	case loc.Type == "url":
+		if integrations.IsGlob(loc.Target) {
+			return s.searchURL(ctx, loc)
+		}
 		data, err := s.readURL(ctx, loc.Target)
 		if err != nil {
 			return nil, err
@@ -301,6 +304,35 @@ func (s *Sources) readURL(ctx context.Context, target string) ([]byte, error) {
 		s.mu.Unlock()
 	}
 	return f.Data, nil
+}
+
+// searchURL reads the files of a GitHub or GitLab repository that a url
+// location with a glob in its path matches (".../blob/main/**/catalog-info.yaml"),
+// each as a location of its own blob URL, as Backstage's URL reader
+// processor does. Each file has the size limit of a catalog file.
+func (s *Sources) searchURL(ctx context.Context, loc LocationSpec) ([]SourceFile, error) {
+	u, err := url.Parse(loc.Target)
+	if err != nil {
+		return nil, errs.InputErrorf("invalid URL %q: %v", loc.Target, err)
+	}
+	if !s.integHosts || !s.integ.Handles(u) {
+		return nil, errs.InputErrorf("%s has a glob pattern, which only GitHub and GitLab URLs of a configured integration support", u.Redacted())
+	}
+	files, err := s.integ.Search(ctx, loc.Target, integrations.TreeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, errs.NotFoundf("no file matches %s", loc)
+	}
+	out := make([]SourceFile, 0, len(files))
+	for _, f := range files {
+		if len(f.Data) > MaxSourceSize {
+			return nil, errs.InputErrorf("%s is larger than the limit of %d MiB for catalog files", f.URL, MaxSourceSize>>20)
+		}
+		out = append(out, SourceFile{LocationSpec{Type: "url", Target: f.URL}, f.Data})
+	}
+	return out, nil
 }
 
 // noteRead records the fingerprint of a local file location before it is
