@@ -301,9 +301,11 @@ type ParameterStep struct {
 	Title       string         `json:"title"`
 	Description string         `json:"description,omitempty"`
 	Schema      map[string]any `json:"-"`
-	// RawSchema is the step's schema as the template wrote it: forms show
-	// properties in the order of the JSON, which a Go map would lose.
-	RawSchema json.RawMessage `json:"schema"`
+	// OrderedSchema is what is served: the step's schema with its keys in
+	// the order the template wrote them (a *jsonorder.Object), as forms
+	// show properties in the order of the JSON, which Schema, a Go map, has
+	// lost. Without one (a template built in Go) it is Schema.
+	OrderedSchema any `json:"schema"`
 }
 
 // ParameterSchema returns the form steps of a template.
@@ -322,11 +324,9 @@ func (s *Service) ParameterSchema(ctx context.Context, ref string) (*ParameterSc
 		UIOptions: tpl.Metadata["ui:options"], Steps: []ParameterStep{},
 	}
 	for i, p := range tpl.Spec.Parameters {
-		st := ParameterStep{Title: "Please enter the following information", Schema: p}
-		if i < len(tpl.Spec.rawParameterSteps) {
-			st.RawSchema = tpl.Spec.rawParameterSteps[i]
-		} else if st.RawSchema, err = json.Marshal(p); err != nil {
-			return nil, err
+		st := ParameterStep{Title: "Please enter the following information", Schema: p, OrderedSchema: p}
+		if i < len(tpl.Spec.orderedParameters) && tpl.Spec.orderedParameters[i] != nil {
+			st.OrderedSchema = tpl.Spec.orderedParameters[i]
 		}
 		if t, _ := p["title"].(string); t != "" {
 			st.Title = t

@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
 	"github.com/portico-dev/portico/internal/jsonorder"
+	"github.com/portico-dev/portico/internal/scaffolder"
 )
 
 // orderedTemplates have parameters whose keys are deliberately not sorted:
@@ -148,4 +150,47 @@ func toString(path []any) string {
 		}
 	}
 	return s
+}
+
+func TestParseTemplateParameters(t *testing.T) {
+	entity := func(params string) []byte {
+		return []byte(`{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template","metadata":{"name":"t"},
+			"spec":{"type":"x","steps":[{"action":"debug:log"}]` + params + `}}`)
+	}
+	for _, c := range []struct {
+		params string
+		steps  int
+		err    string
+	}{
+		{``, 0, ""},
+		{`,"parameters":null`, 0, ""},
+		{`,"parameters":{"properties":{"b":{},"a":{}}}`, 1, ""},
+		{`,"parameters":[{"title":"One"},{"title":"Two"}]`, 2, ""},
+		{`,"parameters":[]`, 0, ""},
+		{`,"parameters":"text"`, 0, "must be a JSON Schema object or a list of them"},
+		{`,"parameters":[1]`, 0, "spec.parameters[0]: must be a JSON Schema object"},
+	} {
+		tpl, err := scaffolder.ParseTemplate(entity(c.params))
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err = %v, want %q", c.params, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", c.params, err)
+		case len(tpl.Spec.Parameters) != c.steps:
+			t.Errorf("%s: %d steps, want %d", c.params, len(tpl.Spec.Parameters), c.steps)
+		}
+	}
+	// The maps validation reads are plain maps.
+	tpl, err := scaffolder.ParseTemplate(entity(`,"parameters":{"required":["a"],"properties":{"a":{"type":"string"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tpl.Spec.Parameters[0]["properties"].(map[string]any)["a"].(map[string]any); !ok {
+		t.Errorf("parameters = %#v", tpl.Spec.Parameters)
+	}
+	if err := tpl.ValidateValues(map[string]any{}, nil); err == nil || !strings.Contains(err.Error(), "invalid values") {
+		t.Errorf("validate without a: %v", err)
+	}
 }

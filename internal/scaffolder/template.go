@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/jsonorder"
 )
 
 // TemplateAPIVersion is the only template apiVersion tasks run.
@@ -31,8 +32,9 @@ type TemplateSpec struct {
 	// template with a single schema object has one step.
 	Parameters    []map[string]any `json:"-"`
 	RawParameters json.RawMessage  `json:"parameters,omitempty"`
-	// rawParameterSteps are the steps' schemas as written (key order kept).
-	rawParameterSteps []json.RawMessage
+	// orderedParameters are the same steps with their keys in the order
+	// the template wrote them (Parameters are plain maps, for validation).
+	orderedParameters []*jsonorder.Object
 	Secrets           *struct {
 		Schema map[string]any `json:"schema,omitempty"`
 	} `json:"secrets,omitempty"`
@@ -106,30 +108,47 @@ func ParseTemplate(entity []byte) (*Template, error) {
 			return nil, errs.InputErrorf("spec.steps[%d].action is required", i)
 		}
 	}
-	params := strings.TrimSpace(string(t.Spec.RawParameters))
-	switch {
-	case params == "" || params == "null":
-	case strings.HasPrefix(params, "["):
-		if err := json.Unmarshal(t.Spec.RawParameters, &t.Spec.Parameters); err != nil {
-			return nil, errs.InputErrorf("spec.parameters: must be a JSON Schema object or a list of them: %v", err)
-		}
-		if err := json.Unmarshal(t.Spec.RawParameters, &t.Spec.rawParameterSteps); err != nil {
-			return nil, errs.InputErrorf("spec.parameters: %v", err)
-		}
-	case strings.HasPrefix(params, "{"):
-		var one map[string]any
-		if err := json.Unmarshal(t.Spec.RawParameters, &one); err != nil {
-			return nil, errs.InputErrorf("spec.parameters: %v", err)
-		}
-		t.Spec.Parameters = []map[string]any{one}
-		t.Spec.rawParameterSteps = []json.RawMessage{t.Spec.RawParameters}
-	default:
-		return nil, errs.InputErrorf("spec.parameters: must be a JSON Schema object or a list of them")
+	if err := t.Spec.parseParameters(); err != nil {
+		return nil, err
 	}
 	if s := t.Spec.Recovery; s != nil && s.Strategy != "" && s.Strategy != "none" && s.Strategy != "startOver" {
 		return nil, errs.InputErrorf("spec.EXPERIMENTAL_recovery.EXPERIMENTAL_strategy: %q is not a strategy; use none or startOver", s.Strategy)
 	}
 	return &t, nil
+}
+
+// parseParameters reads spec.parameters, one schema or a list of them,
+// keeping each schema's key order: forms ask in that order.
+func (s *TemplateSpec) parseParameters() error {
+	params := strings.TrimSpace(string(s.RawParameters))
+	if params == "" || params == "null" {
+		return nil
+	}
+	if !strings.HasPrefix(params, "[") && !strings.HasPrefix(params, "{") {
+		return errs.InputErrorf("spec.parameters: must be a JSON Schema object or a list of them")
+	}
+	v, err := jsonorder.Unmarshal(s.RawParameters)
+	if err != nil {
+		return errs.InputErrorf("spec.parameters: %v", err)
+	}
+	steps, isList := v.([]any)
+	if !isList {
+		steps = []any{v}
+	}
+	for i, step := range steps {
+		switch o := step.(type) {
+		case *jsonorder.Object:
+			s.Parameters = append(s.Parameters, jsonorder.Plain(o).(map[string]any))
+			s.orderedParameters = append(s.orderedParameters, o)
+		case nil:
+			// As json.Unmarshal into a list of maps reads it.
+			s.Parameters = append(s.Parameters, nil)
+			s.orderedParameters = append(s.orderedParameters, nil)
+		default:
+			return errs.InputErrorf("spec.parameters[%d]: must be a JSON Schema object", i)
+		}
+	}
+	return nil
 }
 
 // TaskSteps returns the steps with Backstage's defaults: id "step-<n>",
