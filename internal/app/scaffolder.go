@@ -61,7 +61,20 @@ func initScaffolder(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	// parseRepoUrl checks the query parameters of a configured GitLab
+	// host as GitLab's (project instead of owner); other hosts keep the
+	// well-known classification, any other host counting as GitHub-like.
+	filters := scaffolder.TemplateFiltersFor(func(host string) (string, bool) {
+		if _, ok := integ.GitLab(host); ok {
+			return "gitlab", true
+		}
+		if _, ok := integ.GitHub(host); ok {
+			return "github", true
+		}
+		return scaffolder.DefaultRepoHostType(host)
+	})
 	deps := actions.Deps{
+		TemplateFilters:      filters,
 		Catalog:              env.Catalog,
 		Integrations:         integ,
 		ReadAllow:            allow,
@@ -89,7 +102,7 @@ func initScaffolder(ctx context.Context, env *Env) error {
 		DB:               env.DB,
 		Bus:              env.Bus,
 		Catalog:          scaffolderCatalog{env.Catalog},
-		Templater:        nunjucks.New(nunjucks.Options{Filters: scaffolder.TemplateFilters()}),
+		Templater:        nunjucks.New(nunjucks.Options{Filters: filters}),
 		Actions:          actions.Builtins(deps),
 		Workspaces:       provider,
 		Settings:         settings,

@@ -16,10 +16,10 @@ import (
 // reports false for a host no integration is configured for.
 type RepoHostType func(host string) (string, bool)
 
-// defaultRepoHostType knows the public SCM hosts and treats any other host
+// DefaultRepoHostType knows the public SCM hosts and treats any other host
 // as GitHub-like (owner and repo required), so templates work before
 // integrations are configured.
-func defaultRepoHostType(host string) (string, bool) {
+func DefaultRepoHostType(host string) (string, bool) {
 	switch strings.ToLower(host) {
 	case "gitlab.com":
 		return "gitlab", true
@@ -38,7 +38,7 @@ func defaultRepoHostType(host string) (string, bool) {
 // Nunjucks built-ins. Repository hosts are classified by well-known names;
 // TemplateFiltersFor uses the configured integrations instead.
 func TemplateFilters() map[string]nunjucks.Filter {
-	return TemplateFiltersFor(defaultRepoHostType)
+	return TemplateFiltersFor(DefaultRepoHostType)
 }
 
 // TemplateFiltersFor is TemplateFilters with repository hosts classified

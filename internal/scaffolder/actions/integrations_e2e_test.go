@@ -54,6 +54,22 @@ spec:
       input:
         repoUrl: local?owner=acme&repo=${{ parameters.name }}
 `,
+		"acme/templates/main/gitlab/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: gitlab-repo
+spec:
+  owner: platform
+  type: service
+  parameters:
+    - properties:
+        repoUrl: {type: string}
+  steps:
+    - id: log
+      action: debug:log
+      input:
+        message: project ${{ (parameters.repoUrl | parseRepoUrl).project }} on ${{ (parameters.repoUrl | parseRepoUrl).host }}
+`,
 		"acme/templates/main/svc/skeleton/README.md":     "# ${{ values.name }}\n",
 		"acme/templates/main/svc/skeleton/src/main.txt":  "service ${{ values.name }}\n",
 		"acme/templates/main/shared/LICENSE":             "MIT\n",
@@ -82,15 +98,29 @@ integrations:
       token: %q
       apiBaseUrl: %q
       rawBaseUrl: %q
+  gitlab:
+    - host: gitlab.acme.test
 catalog:
   locations:
     - type: url
       target: %q
       rules:
         - allow: [Template]
-`, gh.Host(), token, gh.URL+"/api/v3", gh.URL+"/raw", gh.URL+"/acme/templates/blob/main/svc/template.yaml")})
+    - type: url
+      target: %q
+      rules:
+        - allow: [Template]
+`, gh.Host(), token, gh.URL+"/api/v3", gh.URL+"/raw", gh.URL+"/acme/templates/blob/main/svc/template.yaml",
+		gh.URL+"/acme/templates/blob/main/gitlab/template.yaml")})
 
-	res := runTemplate(t, inst.URL, "ghe-service", map[string]any{"name": "billing"})
+	// parseRepoUrl takes a configured GitLab host's repoUrl by GitLab's
+	// rules: a project id instead of an owner.
+	res := runTemplate(t, inst.URL, "gitlab-repo", map[string]any{"repoUrl": "gitlab.acme.test?project=42&repo=svc"})
+	if res.status != "completed" || !strings.Contains(strings.Join(res.log, "\n"), "project 42 on gitlab.acme.test") {
+		t.Fatalf("gitlab-repo task %s: %s\n%s", res.status, res.errMsg, strings.Join(res.log, "\n"))
+	}
+
+	res = runTemplate(t, inst.URL, "ghe-service", map[string]any{"name": "billing"})
 	if res.status != "completed" {
 		t.Fatalf("task %s: %s\n%s", res.status, res.errMsg, strings.Join(res.log, "\n"))
 	}
