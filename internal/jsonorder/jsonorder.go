@@ -53,13 +53,13 @@ func (o *Object) Len() int {
 	return len(o.keys)
 }
 
-// Keys returns the keys in order. The slice is the object's own: do not
-// modify it.
+// Keys returns the keys in order. The slice is the object's own and valid
+// until the object changes: do not modify it (appending to it copies it).
 func (o *Object) Keys() []string {
 	if o == nil {
 		return nil
 	}
-	return o.keys
+	return o.keys[:len(o.keys):len(o.keys)]
 }
 
 // Get returns the value of key.
@@ -122,6 +122,9 @@ func (o *Object) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	got, ok := v.(*Object)
+	if v == nil {
+		return nil // null changes nothing, as with json.Unmarshal
+	}
 	if !ok {
 		return fmt.Errorf("jsonorder: cannot decode %s into an object", kindOf(v))
 	}

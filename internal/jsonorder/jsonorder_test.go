@@ -107,6 +107,10 @@ func TestUnmarshalJSONIntoObject(t *testing.T) {
 	if err := json.Unmarshal([]byte(`[1]`), &o); err == nil {
 		t.Error("an array decoded into an object")
 	}
+	o.Set("kept", true)
+	if err := o.UnmarshalJSON([]byte(`null`)); err != nil || o.Len() != 1 {
+		t.Errorf("null: %v, %d keys", err, o.Len())
+	}
 }
 
 func TestDuplicateKeys(t *testing.T) {
