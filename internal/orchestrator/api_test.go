@@ -490,8 +490,10 @@ func TestTimersAndAbort(t *testing.T) {
 		if fired == nil {
 			t.Fatal("no signal entry in the journal")
 		}
-		if late := fired.Time.Sub(due); late > 100*time.Millisecond || late < 0 {
-			t.Errorf("the timer fired %v after its due time", late)
+		// Never early; how late is measured by TestTimerLateness (a bound
+		// here would only time the machine, slow under -race and load).
+		if late := fired.Time.Sub(due); late < 0 {
+			t.Errorf("the timer fired %v before its due time", -late)
 		}
 
 		// Abort a sleeping instance.
