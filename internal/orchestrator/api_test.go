@@ -574,7 +574,7 @@ func TestEvents(t *testing.T) {
 		if r.status != http.StatusAccepted || r.body["delivered"] != id {
 			t.Fatalf("event: %d %s", r.status, r.raw)
 		}
-		s.waitState(t, id, "COMPLETED", 3*time.Second)
+		s.waitState(t, id, "COMPLETED", 10*time.Second)
 		// A duplicate is ignored.
 		if r := binaryEvent(s, t, "e1", "test.go", map[string]any{}, "ce-kogitoprocrefid", id); r.body["duplicate"] != true {
 			t.Errorf("duplicate: %s", r.raw)
@@ -588,7 +588,7 @@ func TestEvents(t *testing.T) {
 		if r.body["kept"] != true {
 			t.Fatalf("early event: %s", r.raw)
 		}
-		s.waitState(t, early, "COMPLETED", 3*time.Second)
+		s.waitState(t, early, "COMPLETED", 10*time.Second)
 		var vars string
 		_ = s.db.QueryRowContext(context.Background(), `SELECT variables FROM orchestrator_instances WHERE id = $1`, early).Scan(&vars)
 		if !strings.Contains(vars, `"early"`) {
@@ -607,7 +607,7 @@ func TestEvents(t *testing.T) {
 		if r := binaryEvent(s, t, "e4", "test.go", map[string]any{"got": "key"}, "ce-kogitobusinesskey", "order-7"); r.body["delivered"] != byKey {
 			t.Errorf("event by business key: %s", r.raw)
 		}
-		s.waitState(t, byKey, "COMPLETED", 3*time.Second)
+		s.waitState(t, byKey, "COMPLETED", 10*time.Second)
 
 		// By correlation: the start event binds userid; a move event for
 		// another user does not reach the instance.
@@ -623,7 +623,7 @@ func TestEvents(t *testing.T) {
 		if r := binaryEvent(s, t, "c3", "corr.move", map[string]any{"moved": "u1"}, "ce-userid", "u1"); r.body["delivered"] != corrID {
 			t.Errorf("correlated event: %s", r.raw)
 		}
-		s.waitState(t, corrID, "COMPLETED", 3*time.Second)
+		s.waitState(t, corrID, "COMPLETED", 10*time.Second)
 
 		// Structured mode starts an event-triggered workflow.
 		r = s.do(t, "POST", "/", `{"specversion": "1.0", "id": "s1", "source": "tester", "type": "test.begin", "data": {"x": 1}}`,
@@ -632,7 +632,7 @@ func TestEvents(t *testing.T) {
 		if r.status != http.StatusAccepted || len(started) != 1 {
 			t.Fatalf("start by event: %d %s", r.status, r.raw)
 		}
-		s.waitState(t, started[0].(string), "COMPLETED", 3*time.Second)
+		s.waitState(t, started[0].(string), "COMPLETED", 10*time.Second)
 
 		// Malformed events are refused with a reason, and nothing is stored.
 		var before, after int

@@ -260,7 +260,7 @@ func TestLeaseFencing(t *testing.T) {
 		files := map[string]string{"sleeper/sleeper.sw.yaml": sleeper}
 		a := newTestRuntime(t, db, files)
 		b := newTestRuntime(t, db, files)
-		a.lease, b.lease = 50*time.Millisecond, 50*time.Millisecond
+		a.lease, b.lease = time.Minute, time.Minute
 		res, err := a.Start(ctx, StartRequest{WorkflowID: "sleeper", Data: map[string]any{}})
 		if err != nil {
 			t.Fatal(err)
@@ -276,7 +276,11 @@ func TestLeaseFencing(t *testing.T) {
 		if ok, _ := b.claim(ctx, res.ID, "ACTIVE"); ok {
 			t.Fatal("b claimed an instance a holds")
 		}
-		time.Sleep(80 * time.Millisecond) // a stalls past its lease
+		// a stalls past its lease (moved into the past rather than waited
+		// for, so a slow machine cannot expire it early).
+		if _, err := db.ExecContext(ctx, `UPDATE orchestrator_instances SET lease_expiry = $1 WHERE id = $2`, store.Now().Add(-time.Second), res.ID); err != nil {
+			t.Fatal(err)
+		}
 		if ok, err := b.claim(ctx, res.ID, "ACTIVE"); err != nil || !ok {
 			t.Fatalf("b claims the expired lease: %v %v", ok, err)
 		}
