@@ -144,6 +144,7 @@ func TestScale(t *testing.T) {
 		// the first write; this says how often that happened.
 		stitches := s.stitched.Load() + s.analyzedAt.Load()
 		t.Logf("final entities written %d times (%.2f per entity)", stitches, float64(stitches)/float64(want))
+		logMemory(t, "after ingest")
 
 		time50 := func(name string, fn func() error) {
 			if os.Getenv("PORTICO_CATALOG_EXPLAIN") != "" {
@@ -203,18 +204,7 @@ func TestScale(t *testing.T) {
 		if os.Getenv("PORTICO_CATALOG_DBSTAT") != "" && db.Dialect() == store.SQLite {
 			logTableSizes(t, db)
 		}
-		// What of the resident memory is Go's (the rest is mostly SQLite's
-		// page caches, outside the Go heap).
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		t.Logf("Go runtime: Sys %d MB, HeapSys %d MB, HeapInuse now %d MB", ms.Sys>>20, ms.HeapSys>>20, ms.HeapInuse>>20)
-		if data, err := os.ReadFile("/proc/self/status"); err == nil {
-			for l := range strings.SplitSeq(string(data), "\n") {
-				if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
-					t.Log(strings.Join(strings.Fields(l), " "))
-				}
-			}
-		}
+		logMemory(t, "after the queries")
 	}
 	t.Run("sqlite", func(t *testing.T) { run(t, storetest.SQLite(t, Migrations)) })
 	t.Run("postgres", func(t *testing.T) { run(t, storetest.Postgres(t, Migrations)) })
@@ -291,4 +281,22 @@ func keepPeakHeapProfile(ctx context.Context, path string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// logMemory logs the peak and current resident memory and what of it is
+// the Go runtime's (the rest is mostly SQLite's page caches and sorters,
+// outside the Go heap).
+func logMemory(t *testing.T, when string) {
+	t.Helper()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	line := fmt.Sprintf("%s: Go runtime Sys %d MB, HeapSys %d MB, HeapInuse now %d MB", when, ms.Sys>>20, ms.HeapSys>>20, ms.HeapInuse>>20)
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for l := range strings.SplitSeq(string(data), "\n") {
+			if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
+				line += "; " + strings.Join(strings.Fields(l), " ")
+			}
+		}
+	}
+	t.Log(line)
 }
