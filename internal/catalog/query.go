@@ -455,14 +455,28 @@ func (s *Service) Facets(ctx context.Context, facets []string, filter *Filter) (
 		}
 		return out, nil
 	}
+	cond := "v.key IN (" + strings.Join(ps, ", ") + ")"
+	if filter != nil {
+		cond += " AND " + filter.sqlOn(a, "v.search_id", false)
+	}
 	// original_value is NULL where it equals value, and value is a
 	// function of it, so (key, value, original_value) groups the rows as
 	// (key, original value) would.
-	q := "SELECT v.key, COALESCE(v.original_value, v.value) AS fv, COUNT(*) FROM catalog_search v WHERE v.key IN (" + strings.Join(ps, ", ") + ") AND (v.value IS NOT NULL OR v.original_value IS NOT NULL)"
-	if filter != nil {
-		q += " AND " + filter.sqlOn(a, "v.search_id", false)
+	q := "SELECT v.key, COALESCE(v.original_value, v.value) AS fv, COUNT(*) FROM catalog_search v WHERE " + cond +
+		" AND (v.value IS NOT NULL OR v.original_value IS NOT NULL) GROUP BY v.key, v.value, v.original_value ORDER BY COUNT(*) DESC, fv"
+	if s.db.Dialect() == store.Postgres {
+		// PostgreSQL estimated tens of thousands of (value,
+		// original_value) groups for spec.type and sorted its 90k rows on
+		// disk (84 ms at 100k entities). Counting per value (few groups,
+		// hashed) and the rows with an original value of their own
+		// separately (few rows), as on SQLite, takes half that; the
+		// database still orders the result in its collation.
+		q = "WITH g AS (SELECT v.key, v.value, COUNT(*) AS n FROM catalog_search v WHERE " + cond + " GROUP BY v.key, v.value)," +
+			" o AS (SELECT v.key, v.value, v.original_value, COUNT(*) AS n FROM catalog_search v WHERE " + cond + " AND v.original_value IS NOT NULL GROUP BY v.key, v.value, v.original_value)" +
+			" SELECT key, fv, n FROM (" +
+			"SELECT g.key, g.value AS fv, g.n - COALESCE(x.n, 0) AS n FROM g LEFT JOIN (SELECT key, value, SUM(n) AS n FROM o GROUP BY key, value) x ON x.key = g.key AND x.value = g.value WHERE g.value IS NOT NULL" +
+			" UNION ALL SELECT key, original_value, n FROM o) r WHERE n > 0 ORDER BY n DESC, fv"
 	}
-	q += " GROUP BY v.key, v.value, v.original_value ORDER BY COUNT(*) DESC, fv"
 	s.trace(ctx, q, a.args)
 	rows, err := s.db.QueryContext(ctx, q, a.args...)
 	if err != nil {
