@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,11 @@ const batchSize = 32
 // reclaims instances whose lease expired, keeps this replica's leases
 // alive, matches events left in the inbox and sends the outbox.
 func (rt *Runtime) Run(ctx context.Context) error {
-	if err := rt.db.Prepare(ctx, hotStatements...); err != nil {
+	stmts := hotStatements
+	if rt.group != nil {
+		stmts = append(slices.Clip(stmts), groupStatements...)
+	}
+	if err := rt.db.Prepare(ctx, stmts...); err != nil {
 		// Unprepared statements still run, only slower.
 		rt.log.Warn("prepare the runtime's statements", "error", err)
 	}

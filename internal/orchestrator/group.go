@@ -29,6 +29,16 @@ type groupReq struct {
 	done chan error
 }
 
+// The savepoint statements, prepared when the runtime starts
+// (groupStatements) like the writes they wrap.
+const (
+	sqlSavepoint  = `SAVEPOINT grp`
+	sqlRollbackTo = `ROLLBACK TO grp`
+	sqlRelease    = `RELEASE grp`
+)
+
+var groupStatements = []string{sqlSavepoint, sqlRollbackTo, sqlRelease}
+
 // maxGroup bounds the writes one transaction takes.
 const maxGroup = 64
 
@@ -61,24 +71,36 @@ func (g *groupCommit) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (g *groupCommit) run(batch []*groupReq) {
+	ctx := context.Background()
+	if len(batch) == 1 {
+		// Alone in its transaction, a write needs no savepoint: its
+		// failure rolls the transaction back.
+		r := batch[0]
+		err := r.ctx.Err()
+		if err == nil {
+			err = g.db.Tx(ctx, r.fn)
+		}
+		r.done <- err
+		return
+	}
 	errs := make([]error, len(batch))
-	err := g.db.Tx(context.Background(), func(tx *sql.Tx) error {
+	err := g.db.Tx(ctx, func(tx *sql.Tx) error {
 		for i, r := range batch {
 			errs[i] = nil
 			if err := r.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
 			}
-			if _, err := tx.Exec(`SAVEPOINT grp`); err != nil {
+			if _, err := g.db.TxExec(ctx, tx, sqlSavepoint); err != nil {
 				return err
 			}
 			if err := r.fn(tx); err != nil {
 				errs[i] = err
-				if _, err := tx.Exec(`ROLLBACK TO grp`); err != nil {
+				if _, err := g.db.TxExec(ctx, tx, sqlRollbackTo); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.Exec(`RELEASE grp`); err != nil {
+			if _, err := g.db.TxExec(ctx, tx, sqlRelease); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -162,4 +163,93 @@ func TestEntityLookupsUsePartialIndexes(t *testing.T) {
 			}
 		}
 	}, Migrations)
+}
+
+// Writes that share a group commit are kept apart: a failing one leaves
+// nothing behind and the others are committed, each caller getting its
+// own result, whether it was alone in its transaction or not.
+func TestGroupCommitKeepsWritesApart(t *testing.T) {
+	db := storetest.SQLite(t, Migrations)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE group_test (v INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Prepare(ctx, groupStatements...); err != nil {
+		t.Fatal(err)
+	}
+	g := &groupCommit{db: db}
+	errBoom := errors.New("boom")
+	write := func(v int, release <-chan struct{}) error {
+		return g.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO group_test (v) VALUES ($1)`, v); err != nil {
+				return err
+			}
+			if release != nil {
+				<-release
+			}
+			if v%3 == 0 {
+				return fmt.Errorf("write %d: %w", v, errBoom)
+			}
+			return nil
+		})
+	}
+	// Write 0 runs alone and fails; while write 1 holds its transaction
+	// open, 2 to 9 queue up and share the next one.
+	if err := write(0, nil); !errors.Is(err, errBoom) {
+		t.Fatalf("write 0: %v", err)
+	}
+	release := make(chan struct{})
+	results := make(chan error, 10)
+	go func() { results <- write(1, release) }()
+	waitFor(t, g, func() bool { return g.committing })
+	for v := 2; v < 10; v++ {
+		go func() { results <- write(v, nil) }()
+	}
+	waitFor(t, g, func() bool { return len(g.pending) == 8 })
+	close(release)
+	failed := 0
+	for range 9 {
+		if err := <-results; errors.Is(err, errBoom) {
+			failed++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if failed != 3 { // 3, 6 and 9
+		t.Errorf("%d writes failed, want 3", failed)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT v FROM group_test ORDER BY v`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if want := []int{1, 2, 4, 5, 7, 8}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// waitFor polls cond, under the group's lock, until it holds.
+func waitFor(t *testing.T, g *groupCommit, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		ok := cond()
+		g.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
