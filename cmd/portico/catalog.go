@@ -117,7 +117,7 @@ func catalogPipeline(configFiles []string) (*catalog.Pipeline, error) {
 	}
 	// $text, $json and $yaml placeholders are resolved as the server does,
 	// for files; URLs are not fetched (validation works offline).
-	placeholders := &catalog.PlaceholderProcessor{Sources: catalog.NewSources(nil, nil, nil)}
+	placeholders := &catalog.PlaceholderProcessor{Sources: catalog.NewSources(nil, nil, nil, false)}
 	return catalog.NewDefaultPipeline(reg, validators, placeholders), nil
 }
 

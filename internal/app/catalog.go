@@ -51,8 +51,8 @@ func initCatalog(ctx context.Context, env *Env) error {
 		ReadAllow: allow,
 		// The client carries the integrations: url locations on their
 		// hosts are read through their APIs with their tokens.
-		HTTPClient: integ.HTTPClient(),
-		Logger:     env.Logger.With("plugin", "catalog"),
+		Integrations: integ,
+		Logger:       env.Logger.With("plugin", "catalog"),
 		Publish: func(ctx context.Context, topic string, data any) error {
 			return env.Bus.Publish(ctx, topic, data)
 		},

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -71,7 +70,7 @@ spec: {type: service, lifecycle: production, owner: platform}
 	ghBlob := gh.URL + "/acme/svc/blob/main/catalog-info.yaml"
 	glBlob := gl.URL + "/group/sub/project/-/blob/main/catalog-info.yaml"
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		s, err := New(Options{DB: db, WatchInterval: -1, HTTPClient: integ.HTTPClient(), Config: Config{
+		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: Config{
 			Locations: []ConfigLocation{{Type: "url", Target: ghBlob}, {Type: "url", Target: glBlob}},
 		}})
 		if err != nil {
@@ -138,12 +137,12 @@ spec: {type: service, lifecycle: production, owner: platform}
 // default integration); a reader without a client (the offline validator)
 // reads no URL that is not allow-listed, github.com's neither.
 func TestResolveAgainstBlobURLs(t *testing.T) {
-	s := NewSources(nil, nil, nil)
+	s := NewSources(nil, nil, nil, false)
 	u, _ := url.Parse("https://github.com/acme/svc/blob/main/catalog-info.yaml")
 	if err := s.checkAllowed(u); !errs.Is(err, errs.NotAllowed) {
 		t.Fatalf("offline reader: %v", err)
 	}
-	if err := NewSources(nil, http.DefaultClient, nil).checkAllowed(u); err != nil {
+	if err := NewSources(nil, nil, nil, true).checkAllowed(u); err != nil {
 		t.Fatalf("github.com is not readable by default: %v", err)
 	}
 	got, err := s.Resolve(LocationSpec{Type: "url", Target: "https://github.com/acme/svc/blob/main/catalog-info.yaml"}, "./apis/api.yaml")
@@ -184,7 +183,7 @@ func TestURLGlobLocations(t *testing.T) {
 	}
 	glob := gh.URL + "/acme/mono/blob/main/services/**/catalog-info.yaml"
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		s, err := New(Options{DB: db, WatchInterval: -1, HTTPClient: integ.HTTPClient(), Config: Config{
+		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: Config{
 			Locations: []ConfigLocation{{Type: "url", Target: glob}},
 		}})
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -81,18 +80,16 @@ type cachedBody struct {
 
 // NewSources returns a reader. fsys maps location types to file systems
 // whose targets are slash-separated paths inside them. URLs are read
-// through the integrations client carries (integrations.Set.HTTPClient);
-// any other client reads through Backstage's default integrations,
-// github.com and gitlab.com without tokens. With a nil client only
-// allow-listed URLs are read, so a reader with neither (the offline
-// validator's) fetches nothing.
-func NewSources(fsys map[string]fs.FS, client *http.Client, allow []ReadAllow) *Sources {
-	integ, ok := integrations.FromClient(client)
-	if !ok {
+// through integ (nil: Backstage's default integrations, github.com and
+// gitlab.com without tokens). Without online, only allow-listed URLs are
+// read, so the offline validator's reader (no allow-list either) fetches
+// nothing.
+func NewSources(fsys map[string]fs.FS, integ *integrations.Set, allow []ReadAllow, online bool) *Sources {
+	if integ == nil {
 		// An empty configuration is always valid.
-		integ, _ = integrations.New(integrations.Config{}, client)
+		integ, _ = integrations.New(integrations.Config{}, nil)
 	}
-	return &Sources{fsys: fsys, integ: integ, integHosts: client != nil, allow: allow,
+	return &Sources{fsys: fsys, integ: integ, integHosts: online, allow: allow,
 		etags: map[string]cachedBody{}, prints: map[string]uint64{}}
 }
 

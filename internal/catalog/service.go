@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/store"
 )
 
@@ -35,9 +35,13 @@ type Options struct {
 	// as the embedded examples.
 	FileSystems map[string]fs.FS
 	// ReadAllow is backend.reading.allow.
-	ReadAllow  []ReadAllow
-	HTTPClient *http.Client
-	Logger     *slog.Logger
+	ReadAllow []ReadAllow
+	// Integrations read url locations (GitHub and GitLab through their
+	// APIs, other hosts with plain requests); nil reads through
+	// Backstage's default integrations, github.com and gitlab.com without
+	// tokens.
+	Integrations *integrations.Set
+	Logger       *slog.Logger
 	// Publish announces changes (optional).
 	Publish func(ctx context.Context, topic string, data any) error
 	// WatchInterval is how often files of file locations are checked for
@@ -93,7 +97,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	sources := NewSources(opts.FileSystems, opts.HTTPClient, opts.ReadAllow)
+	sources := NewSources(opts.FileSystems, opts.Integrations, opts.ReadAllow, true)
 	s := &Service{
 		db: opts.DB, log: log, sources: sources,
 		interval: cfg.Interval, orphans: cfg.Orphans, readonly: cfg.Readonly,

@@ -256,39 +256,3 @@ func below(u *url.URL, base string) bool {
 	bp := strings.TrimRight(b.Path, "/")
 	return bp == "" || u.Path == bp || strings.HasPrefix(u.Path, bp+"/")
 }
-
-// HTTPClient returns a client for code that is handed only an
-// *http.Client (such as catalog.Options.HTTPClient): its requests are the
-// plain requests of the client given to New, and FromClient recovers s
-// from it, so that code reads through s.
-func (s *Set) HTTPClient() *http.Client {
-	c := *s.client
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = &carrier{set: s, base: base}
-	return &c
-}
-
-// FromClient returns the Set whose HTTPClient c is.
-func FromClient(c *http.Client) (*Set, bool) {
-	if c == nil {
-		return nil, false
-	}
-	t, ok := c.Transport.(*carrier)
-	if !ok {
-		return nil, false
-	}
-	return t.set, true
-}
-
-// carrier passes requests through unchanged; it only marks a client as
-// belonging to a Set.
-type carrier struct {
-	set  *Set
-	base http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (c *carrier) RoundTrip(r *http.Request) (*http.Response, error) { return c.base.RoundTrip(r) }

@@ -475,19 +475,6 @@ func TestResolve(t *testing.T) {
 }
 
 // HTTPClient carries the Set to code that is handed only a client.
-func TestFromClient(t *testing.T) {
-	set, err := integrations.New(integrations.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := integrations.FromClient(set.HTTPClient()); !ok || got != set {
-		t.Fatal("FromClient lost the set")
-	}
-	if _, ok := integrations.FromClient(http.DefaultClient); ok {
-		t.Fatal("FromClient found a set in the default client")
-	}
-}
-
 func openRoot(t *testing.T, dir string) *os.Root {
 	t.Helper()
 	root, err := os.OpenRoot(dir)
