@@ -93,6 +93,15 @@ spec: {type: service, lifecycle: production, owner: platform}
 		if want := "url:" + ghBlob; ann[AnnotationManagedByOriginLocation] != want {
 			t.Errorf("managed-by-origin-location = %v, want %s", ann[AnnotationManagedByOriginLocation], want)
 		}
+		// The source location is the file's directory as the integration
+		// names it: a tree on GitHub, a blob path on GitLab.
+		if want := "url:" + gh.URL + "/acme/svc/tree/main/"; ann[AnnotationSourceLocation] != want {
+			t.Errorf("source-location = %v, want %s", ann[AnnotationSourceLocation], want)
+		}
+		glAnn := f.mustEntity("component:default/from-gitlab")["metadata"].(map[string]any)["annotations"].(map[string]any)
+		if want := "url:" + gl.URL + "/group/sub/project/-/blob/main/"; glAnn[AnnotationSourceLocation] != want {
+			t.Errorf("gitlab source-location = %v, want %s", glAnn[AnnotationSourceLocation], want)
+		}
 		f.mustEntity("component:default/platform-tools") // "/teams/…": from the repository's root
 		f.mustEntity("component:default/from-gitlab")
 

@@ -237,13 +237,18 @@ func (p *PlaceholderProcessor) resolveOne(ctx context.Context, key string, arg a
 
 // AnnotateLocationProcessor adds the source-location, view-url and edit-url
 // annotations of entities read from URLs; values the author wrote win.
-type AnnotateLocationProcessor struct{}
+type AnnotateLocationProcessor struct {
+	// Sources, when set, resolve the source location ("./" beside the
+	// file) as the integrations do: a GitHub directory is a /tree/ URL,
+	// as Backstage writes it.
+	Sources *Sources
+}
 
 // Name implements Processor.
 func (AnnotateLocationProcessor) Name() string { return "AnnotateLocationEntityProcessor" }
 
 // PreProcessEntity implements PreProcessor.
-func (AnnotateLocationProcessor) PreProcessEntity(_ context.Context, e *Entity, loc LocationSpec, _ Emitter) (*Entity, error) {
+func (p AnnotateLocationProcessor) PreProcessEntity(_ context.Context, e *Entity, loc LocationSpec, _ Emitter) (*Entity, error) {
 	if loc.Type != "url" {
 		return e, nil
 	}
@@ -257,13 +262,19 @@ func (AnnotateLocationProcessor) PreProcessEntity(_ context.Context, e *Entity, 
 	dir := *u
 	dir.RawQuery, dir.Fragment = "", ""
 	dir.Path = path.Dir(u.Path) + "/"
+	source := dir.String()
+	if p.Sources != nil {
+		if r, err := p.Sources.integ.Resolve(loc.Target, "./"); err == nil {
+			source = r
+		}
+	}
 	set := func(k, v string) {
 		if _, ok := e.Metadata.Annotations[k]; !ok {
 			e.Metadata.Annotations[k] = v
 		}
 	}
 	set(AnnotationViewURL, loc.Target)
-	set(AnnotationSourceLocation, "url:"+dir.String())
+	set(AnnotationSourceLocation, "url:"+source)
 	// GitHub and GitLab blob URLs have an edit form; commit hashes do not.
 	if strings.Contains(u.Path, "/blob/") {
 		set(AnnotationEditURL, strings.Replace(loc.Target, "/blob/", "/edit/", 1))

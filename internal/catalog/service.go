@@ -150,7 +150,7 @@ func New(opts Options) (*Service, error) {
 	s.ingest = &Ingestion{
 		Pipeline: NewDefaultPipeline(reg, validators,
 			&PlaceholderProcessor{Sources: sources},
-			AnnotateLocationProcessor{},
+			AnnotateLocationProcessor{Sources: sources},
 			&SourceReader{Sources: sources}),
 		Sources:              sources,
 		Rules:                rules,
