@@ -48,7 +48,7 @@ type Options struct {
 	InboxTTL time.Duration
 	// Sink receives produced events; nil keeps no outbox.
 	Sink Sink
-	// Workers bounds the instances one replica resumes at once (default 8).
+	// Workers bounds the instances one replica resumes at once (default 16).
 	Workers int
 	// ServiceURL is the absolute URL callers reach the runtime API at
 	// (orchestrator.serviceUrl, else backend.baseUrl): the Data Index
@@ -118,7 +118,7 @@ func New(opts Options) *Runtime {
 		rt.inboxTTL = 24 * time.Hour
 	}
 	if rt.workers <= 0 {
-		rt.workers = 8
+		rt.workers = 16
 	}
 	rt.slots = make(chan struct{}, rt.workers)
 	if rt.log == nil {
