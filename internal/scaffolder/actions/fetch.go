@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/scaffolder"
 	"github.com/portico-dev/portico/internal/scaffolder/nunjucks"
 )
@@ -453,7 +454,7 @@ func (f *fetcher) renderFile(ctx context.Context, ac *scaffolder.ActionContext, 
 	}
 	if e.size > maxRenderedFile {
 		return fmt.Errorf("template file %s is %s, more than the %s a rendered file may have; list it in copyWithoutTemplating to copy it as it is",
-			e.path, sizeString(e.size), sizeString(maxRenderedFile))
+			e.path, integrations.SizeString(e.size), integrations.SizeString(maxRenderedFile))
 	}
 	rest, err := io.ReadAll(io.LimitReader(in, maxRenderedFile))
 	if err != nil {

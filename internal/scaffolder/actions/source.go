@@ -221,7 +221,7 @@ func (f *fetcher) readTree(ctx context.Context, ac *scaffolder.ActionContext, lo
 		}
 		total += e.size
 		if total > f.deps.MaxFetchSize {
-			return fmt.Errorf("input.url: %s is larger than the fetch limit of %s; keep skeletons small or fetch large files another way", loc.shown, sizeString(f.deps.MaxFetchSize))
+			return fmt.Errorf("input.url: %s is larger than the fetch limit of %s; keep skeletons small or fetch large files another way", loc.shown, integrations.SizeString(f.deps.MaxFetchSize))
 		}
 		t.entries = append(t.entries, e)
 		return nil
@@ -250,7 +250,7 @@ func (f *fetcher) openFile(ctx context.Context, loc *location, token string) (io
 		return nil, 0, fmt.Errorf("input.url: %s is a directory; use the action without :file to fetch a directory", loc.shown)
 	}
 	if info.Size() > f.deps.MaxFetchSize {
-		return nil, 0, fmt.Errorf("input.url: %s is %s, larger than the fetch limit of %s", loc.shown, sizeString(info.Size()), sizeString(f.deps.MaxFetchSize))
+		return nil, 0, fmt.Errorf("input.url: %s is %s, larger than the fetch limit of %s", loc.shown, integrations.SizeString(info.Size()), integrations.SizeString(f.deps.MaxFetchSize))
 	}
 	r, err := loc.fsys.Open(loc.name)
 	if err != nil {
@@ -263,7 +263,7 @@ func (f *fetcher) openFile(ctx context.Context, loc *location, token string) (io
 // fetch limit by name, anything else as the integrations reported it.
 func (f *fetcher) remoteError(loc *location, err error) error {
 	if errors.Is(err, integrations.ErrTooLarge) {
-		return fmt.Errorf("input.url: %s is larger than the fetch limit of %s (%w)", loc.shown, sizeString(f.deps.MaxFetchSize), err)
+		return fmt.Errorf("input.url: %s is larger than the fetch limit of %s (%w)", loc.shown, integrations.SizeString(f.deps.MaxFetchSize), err)
 	}
 	// The integrations name the URL already.
 	return fmt.Errorf("input.url: %w", err)
@@ -277,18 +277,6 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-func sizeString(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // targetDir checks a targetPath input: relative, inside the workspace.
