@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/jsonorder"
+	"github.com/portico-dev/portico/internal/jsonorder/jsonordertest"
 )
 
 // orderedWorkflows have schemas whose properties are deliberately not
@@ -94,30 +94,6 @@ states:
 `,
 }
 
-// keysAt decodes raw with its key order and returns the keys of the object
-// at path.
-func keysAt(t *testing.T, raw []byte, path ...string) []string {
-	t.Helper()
-	v, err := jsonorder.Unmarshal(raw)
-	if err != nil {
-		t.Fatalf("decode %s: %v", raw, err)
-	}
-	for _, p := range path {
-		o, ok := v.(*jsonorder.Object)
-		if !ok {
-			t.Fatalf("no object at %q in %s", p, raw)
-		}
-		if v, ok = o.Get(p); !ok {
-			t.Fatalf("no %q in %s", p, raw)
-		}
-	}
-	o, ok := v.(*jsonorder.Object)
-	if !ok {
-		t.Fatalf("%v is not an object in %s", path, raw)
-	}
-	return slices.Clone(o.Keys())
-}
-
 func TestSchemasKeepTheirKeyOrder(t *testing.T) {
 	each(t, func(t *testing.T, pg bool) {
 		dir := t.TempDir()
@@ -126,9 +102,9 @@ func TestSchemasKeepTheirKeyOrder(t *testing.T) {
 		}
 		s := startOn(t, dir, pg, "")
 
-		check := func(t *testing.T, raw []byte, prefix []string, withHome bool) {
+		check := func(t *testing.T, raw []byte, prefix []any, withHome bool) {
 			t.Helper()
-			at := func(p ...string) []string { return append(slices.Clone(prefix), p...) }
+			at := func(p ...any) []any { return append(slices.Clone(prefix), p...) }
 			want := map[string][]string{
 				"":                   {"zeta", "alpha", "mid"},
 				"alpha":              {"z2", "a2"},
@@ -140,30 +116,30 @@ func TestSchemasKeepTheirKeyOrder(t *testing.T) {
 			if withHome {
 				want[""] = append(want[""], "home")
 			}
-			if got := keysAt(t, raw, at("properties")...); !slices.Equal(got, want[""]) {
+			if got := jsonordertest.KeysAt(t, raw, at("properties")...); !slices.Equal(got, want[""]) {
 				t.Errorf("properties = %v, want %v", got, want[""])
 			}
-			if got := keysAt(t, raw, at("properties", "alpha", "properties")...); !slices.Equal(got, want["alpha"]) {
+			if got := jsonordertest.KeysAt(t, raw, at("properties", "alpha", "properties")...); !slices.Equal(got, want["alpha"]) {
 				t.Errorf("alpha's properties = %v, want %v", got, want["alpha"])
 			}
-			if got := keysAt(t, raw, at("properties", "mid", "items", "properties")...); !slices.Equal(got, want["mid.items"]) {
+			if got := jsonordertest.KeysAt(t, raw, at("properties", "mid", "items", "properties")...); !slices.Equal(got, want["mid.items"]) {
 				t.Errorf("mid's item properties = %v, want %v", got, want["mid.items"])
 			}
 			if !withHome {
 				return
 			}
-			if got := keysAt(t, raw, prefix...); !slices.Equal(got, []string{"type", "title", "properties", "required"}) {
+			if got := jsonordertest.KeysAt(t, raw, prefix...); !slices.Equal(got, []string{"type", "title", "properties", "required"}) {
 				t.Errorf("schema keys = %v", got)
 			}
 			// Inlined from another file: that file's order, then the
 			// keywords written beside $ref.
-			if got := keysAt(t, raw, at("properties", "home")...); !slices.Equal(got, want["home"]) {
+			if got := jsonordertest.KeysAt(t, raw, at("properties", "home")...); !slices.Equal(got, want["home"]) {
 				t.Errorf("home = %v, want %v", got, want["home"])
 			}
-			if got := keysAt(t, raw, at("properties", "home", "properties")...); !slices.Equal(got, want["home.properties"]) {
+			if got := jsonordertest.KeysAt(t, raw, at("properties", "home", "properties")...); !slices.Equal(got, want["home.properties"]) {
 				t.Errorf("home's properties = %v, want %v", got, want["home.properties"])
 			}
-			if got := keysAt(t, raw, at("properties", "home", "properties", "at", "properties")...); !slices.Equal(got, want["home.at.properties"]) {
+			if got := jsonordertest.KeysAt(t, raw, at("properties", "home", "properties", "at", "properties")...); !slices.Equal(got, want["home.at.properties"]) {
 				t.Errorf("home.at's properties = %v, want %v", got, want["home.at.properties"])
 			}
 		}
@@ -175,9 +151,9 @@ func TestSchemasKeepTheirKeyOrder(t *testing.T) {
 				if r.status != 200 {
 					t.Fatalf("GET /management/processes/%s: %d %s", id, r.status, r.raw)
 				}
-				check(t, r.raw, []string{"inputSchema"}, withHome)
+				check(t, r.raw, []any{"inputSchema"}, withHome)
 				if id != "yamlschema" {
-					if got := keysAt(t, r.raw, "outputSchema", "properties"); !slices.Equal(got, []string{"zz", "aa"}) {
+					if got := jsonordertest.KeysAt(t, r.raw, "outputSchema", "properties"); !slices.Equal(got, []string{"zz", "aa"}) {
 						t.Errorf("outputSchema properties = %v", got)
 					}
 				}
@@ -187,7 +163,7 @@ func TestSchemasKeepTheirKeyOrder(t *testing.T) {
 				}
 				check(t, r.raw, nil, withHome)
 				r = s.do(t, "GET", "/q/openapi.json", nil)
-				check(t, r.raw, []string{"components", "schemas", id + "_input"}, withHome)
+				check(t, r.raw, []any{"components", "schemas", id + "_input"}, withHome)
 			})
 		}
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/internal/app/apptest"
-	"github.com/portico-dev/portico/internal/jsonorder"
+	"github.com/portico-dev/portico/internal/jsonorder/jsonordertest"
 	"github.com/portico-dev/portico/internal/scaffolder"
 )
 
@@ -78,33 +78,6 @@ catalog:
 		waitFor(t, name, func() bool { return call(t, "GET", api+name+"/parameter-schema", "").status == 200 })
 	}
 
-	keys := func(raw []byte, path ...any) []string {
-		t.Helper()
-		v, err := jsonorder.Unmarshal(raw)
-		if err != nil {
-			t.Fatalf("decode %s: %v", raw, err)
-		}
-		for _, p := range path {
-			switch p := p.(type) {
-			case string:
-				o, _ := v.(*jsonorder.Object)
-				if v, _ = o.Get(p); v == nil {
-					t.Fatalf("no %q on the way to %v in %s", p, path, raw)
-				}
-			case int:
-				a, _ := v.([]any)
-				if p >= len(a) {
-					t.Fatalf("no item %d on the way to %v in %s", p, path, raw)
-				}
-				v = a[p]
-			}
-		}
-		o, ok := v.(*jsonorder.Object)
-		if !ok {
-			t.Fatalf("%v is not an object in %s", path, raw)
-		}
-		return slices.Clone(o.Keys())
-	}
 	steps := call(t, "GET", api+"ordered-steps/parameter-schema", "").body
 	object := call(t, "GET", api+"ordered-object/parameter-schema", "").body
 	for _, c := range []struct {
@@ -127,7 +100,7 @@ catalog:
 			which = "ordered-object"
 		}
 		t.Run(which+toString(c.path), func(t *testing.T) {
-			if got := keys(c.raw, c.path...); !slices.Equal(got, c.want) {
+			if got := jsonordertest.KeysAt(t, c.raw, c.path...); !slices.Equal(got, c.want) {
 				t.Errorf("keys = %v, want %v", got, c.want)
 			}
 		})

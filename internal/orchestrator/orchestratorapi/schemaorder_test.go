@@ -7,32 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/jsonorder"
+	"github.com/portico-dev/portico/internal/jsonorder/jsonordertest"
 )
-
-// keysAt decodes raw with its key order and returns the keys of the object
-// at path.
-func keysAt(t *testing.T, raw []byte, path ...string) []string {
-	t.Helper()
-	v, err := jsonorder.Unmarshal(raw)
-	if err != nil {
-		t.Fatalf("decode %s: %v", raw, err)
-	}
-	for _, p := range path {
-		o, ok := v.(*jsonorder.Object)
-		if !ok {
-			t.Fatalf("no object at %q in %s", p, raw)
-		}
-		if v, ok = o.Get(p); !ok {
-			t.Fatalf("no %q in %s", p, raw)
-		}
-	}
-	o, ok := v.(*jsonorder.Object)
-	if !ok {
-		t.Fatalf("%v is not an object in %s", path, raw)
-	}
-	return slices.Clone(o.Keys())
-}
 
 // The RHDH plugin renders the run form from /v2/workflows/{id}/inputSchema
 // in the order of its properties, so they must come in the author's order,
@@ -86,16 +62,16 @@ states:
 		check := func(raw []byte) {
 			t.Helper()
 			for _, c := range []struct {
-				path []string
+				path []any
 				want []string
 			}{
-				{[]string{"inputSchema"}, []string{"type", "title", "properties", "required"}},
-				{[]string{"inputSchema", "properties"}, []string{"zeta", "alpha", "mid", "more"}},
-				{[]string{"inputSchema", "properties", "alpha", "properties"}, []string{"z2", "a2"}},
-				{[]string{"inputSchema", "properties", "mid", "items", "properties"}, []string{"yy", "bb"}},
-				{[]string{"inputSchema", "properties", "more", "properties"}, []string{"second", "first"}},
+				{[]any{"inputSchema"}, []string{"type", "title", "properties", "required"}},
+				{[]any{"inputSchema", "properties"}, []string{"zeta", "alpha", "mid", "more"}},
+				{[]any{"inputSchema", "properties", "alpha", "properties"}, []string{"z2", "a2"}},
+				{[]any{"inputSchema", "properties", "mid", "items", "properties"}, []string{"yy", "bb"}},
+				{[]any{"inputSchema", "properties", "more", "properties"}, []string{"second", "first"}},
 			} {
-				if got := keysAt(t, raw, c.path...); !slices.Equal(got, c.want) {
+				if got := jsonordertest.KeysAt(t, raw, c.path...); !slices.Equal(got, c.want) {
 					t.Errorf("%v = %v, want %v", c.path, got, c.want)
 				}
 			}
@@ -106,7 +82,7 @@ states:
 		raw = e.alice.json("GET", "/v2/workflows/ordered/inputSchema?instanceId="+id, "", 200, nil)
 		check(raw)
 		// Pre-filled: the schema's top-level properties the instance had.
-		if got := keysAt(t, raw, "data"); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"mid", "zeta"}) {
+		if got := jsonordertest.KeysAt(t, raw, "data"); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"mid", "zeta"}) {
 			t.Errorf("data = %v, want mid and zeta", got)
 		}
 		if r := e.alice.json("POST", "/v2/workflows/ordered/execute", `{"inputData": {"alpha": {}}}`, 400, nil); len(r) == 0 {
