@@ -38,13 +38,11 @@ func (s *Set) Search(ctx context.Context, rawURL string, opts TreeOptions) ([]Se
 		return nil, err
 	}
 	var rp repoPath
-	switch {
-	case s.isGitHub(u.Host):
+	if _, ok := s.GitHub(u.Host); ok {
 		rp, err = parseGitHub(u)
-	case s.isGitLab(u.Host):
-		g, _ := s.GitLab(u.Host)
+	} else if g, ok := s.GitLab(u.Host); ok {
 		rp, err = parseGitLab(g, u)
-	default:
+	} else {
 		return nil, errs.InputErrorf("%s has a glob pattern, which only GitHub and GitLab URLs (of a configured integration) support", redact(u))
 	}
 	if err != nil {
@@ -104,10 +102,6 @@ func (s *Set) Search(ctx context.Context, rawURL string, opts TreeOptions) ([]Se
 	}
 	return out, nil
 }
-
-func (s *Set) isGitHub(host string) bool { _, ok := s.GitHub(host); return ok }
-
-func (s *Set) isGitLab(host string) bool { _, ok := s.GitLab(host); return ok }
 
 // matchSegments matches a path, split in segments, against a pattern
 // split the same way, where a "**" segment matches any number of
