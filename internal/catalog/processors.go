@@ -51,7 +51,11 @@ func (r *SourceReader) ReadLocation(ctx context.Context, loc LocationSpec, optio
 		err error
 	}
 	parse := func(f SourceFile) []item {
-		docs, err := ParseYAML(f.Data)
+		data, err := f.Content()
+		if err != nil {
+			return []item{{err: err}}
+		}
+		docs, err := ParseYAML(data)
 		if err != nil {
 			return []item{{err: fmt.Errorf("%s: %w", f.Location, err)}}
 		}
@@ -74,7 +78,7 @@ func (r *SourceReader) ReadLocation(ctx context.Context, loc LocationSpec, optio
 		pending[i] = make(chan []item, 1)
 		f := files[i]
 		// Let each file's bytes go once parsed: a glob can name thousands.
-		files[i].Data = nil
+		files[i] = SourceFile{Location: f.Location}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

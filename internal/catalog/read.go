@@ -93,10 +93,22 @@ func NewSources(fsys map[string]fs.FS, integ *integrations.Set, allow []ReadAllo
 		etags: map[string]cachedBody{}, prints: map[string]uint64{}}
 }
 
-// SourceFile is one file read from a location.
+// SourceFile is one file of a location. Data holds its content, or is nil
+// for a file of a glob, which is read by Content when it is parsed: a glob
+// can name thousands of files, and reading them all first held every
+// byte of them at once (50 MB of a 100k-entity glob).
 type SourceFile struct {
 	Location LocationSpec
 	Data     []byte
+	read     func() ([]byte, error)
+}
+
+// Content returns the file's content, reading it if it was not read yet.
+func (f SourceFile) Content() ([]byte, error) {
+	if f.Data != nil || f.read == nil {
+		return f.Data, nil
+	}
+	return f.read()
 }
 
 // Handles reports whether the reader knows the location type.
@@ -118,7 +130,7 @@ func (s *Sources) ReadAll(ctx context.Context, loc LocationSpec) ([]SourceFile, 
 			if err != nil {
 				return nil, err
 			}
-			return []SourceFile{{loc, data}}, nil
+			return []SourceFile{{Location: loc, Data: data}}, nil
 		}
 		matches, err := filepath.Glob(loc.Target)
 		if err != nil {
@@ -133,7 +145,7 @@ func (s *Sources) ReadAll(ctx context.Context, loc LocationSpec) ([]SourceFile, 
 		if err != nil {
 			return nil, err
 		}
-		return []SourceFile{{loc, data}}, nil
+		return []SourceFile{{Location: loc, Data: data}}, nil
 	}
 	fsys, ok := s.fsys[loc.Type]
 	if !ok {
@@ -146,7 +158,7 @@ func (s *Sources) ReadAll(ctx context.Context, loc LocationSpec) ([]SourceFile, 
 		if err != nil {
 			return nil, err
 		}
-		return []SourceFile{{loc, data}}, nil
+		return []SourceFile{{Location: loc, Data: data}}, nil
 	}
 	matches, err := fs.Glob(fsys, target)
 	if err != nil {
@@ -162,11 +174,7 @@ func (s *Sources) readMatches(loc LocationSpec, matches []string, read func(stri
 	slices.Sort(matches)
 	out := make([]SourceFile, 0, len(matches))
 	for _, m := range matches {
-		data, err := read(m)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, SourceFile{LocationSpec{Type: loc.Type, Target: m}, data})
+		out = append(out, SourceFile{Location: LocationSpec{Type: loc.Type, Target: m}, read: func() ([]byte, error) { return read(m) }})
 	}
 	return out, nil
 }
@@ -327,7 +335,7 @@ func (s *Sources) searchURL(ctx context.Context, loc LocationSpec) ([]SourceFile
 		if len(f.Data) > MaxSourceSize {
 			return nil, errs.InputErrorf("%s is larger than the limit of %d MiB for catalog files", f.URL, MaxSourceSize>>20)
 		}
-		out = append(out, SourceFile{LocationSpec{Type: "url", Target: f.URL}, f.Data})
+		out = append(out, SourceFile{Location: LocationSpec{Type: "url", Target: f.URL}, Data: f.Data})
 	}
 	return out, nil
 }
