@@ -568,10 +568,8 @@ func deleteEntities(ctx context.Context, tx dbtx, ids, refs []string) error {
 	if err := execIn(ctx, tx, `DELETE FROM catalog_refresh_state WHERE entity_id IN (`, ids); err != nil {
 		return err
 	}
-	gone := make(map[string]bool, len(refs))
-	for _, r := range refs {
-		gone[r] = true
-	}
-	touched = slices.DeleteFunc(touched, func(r string) bool { return gone[r] })
-	return queueStitch(ctx, tx, touched, store.Now())
+	// The deleted entities are queued too: stitching removes their final
+	// form if the cascade has not, and a stitch of them already under way
+	// outside the writer sees that they changed.
+	return queueStitch(ctx, tx, append(touched, refs...), store.Now())
 }

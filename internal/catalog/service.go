@@ -76,6 +76,9 @@ type Service struct {
 	analyzedAt atomic.Int64
 	// tracer, when set, sees each read query before it runs.
 	tracer func(ctx context.Context, query string, args []any)
+	// beforeStitchWrite, when set, runs between building a batch outside
+	// SQLite's writer and writing it, where other writes may come in.
+	beforeStitchWrite func()
 }
 
 // New builds the catalog from its configuration.

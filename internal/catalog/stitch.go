@@ -34,21 +34,22 @@ type stitchState struct {
 func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 	var n int
 	var changed []string
-	err := s.db.Tx(ctx, func(rawTx *sql.Tx) error {
-		tx := s.wrap(rawTx)
-		changed = changed[:0]
-		refs, err := queryStrings(ctx, tx, `DELETE FROM catalog_stitch_queue WHERE entity_ref IN (
-			SELECT entity_ref FROM catalog_stitch_queue ORDER BY queued_at LIMIT $1 `+s.db.SkipLocked()+`) RETURNING entity_ref`, stitchBatch)
-		if err != nil {
-			return fmt.Errorf("take stitch queue: %w", err)
-		}
-		n = len(refs)
-		if n == 0 {
-			return nil
-		}
-		changed, err = stitch(ctx, tx, refs)
-		return err
-	})
+	var err error
+	if s.db.Dialect() == store.SQLite {
+		n, changed, err = s.stitchOutsideWriter(ctx)
+	} else {
+		err = s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+			tx := s.wrap(rawTx)
+			refs, err := queryStrings(ctx, tx, `DELETE FROM catalog_stitch_queue WHERE entity_ref IN (
+				SELECT entity_ref FROM catalog_stitch_queue ORDER BY queued_at LIMIT $1 `+s.db.SkipLocked()+`) RETURNING entity_ref`, stitchBatch)
+			if err != nil {
+				return fmt.Errorf("take stitch queue: %w", err)
+			}
+			n = len(refs)
+			changed, err = stitch(ctx, tx, refs)
+			return err
+		})
+	}
 	if err != nil {
 		return n, fmt.Errorf("stitch: %w", err)
 	}
@@ -76,12 +77,135 @@ func (s *Service) stitchOnce(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// stitch writes the final entities of refs: the processed entity with the
-// relations that point out of it (emitted by itself or by others), the
-// orphan mark, processing errors as status items, uid and etag.
-func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err error) {
-	states := map[string]*stitchState{}
-	err = chunks(refs, func(part []string) error {
+// stitchOutsideWriter stitches a batch on SQLite, where the one writer is
+// the bottleneck of a bulk load: the batch is read from a snapshot and
+// built (decoded, finished, encoded, indexed) without the writer, which
+// then only writes. An entity queued again after the snapshot (its queue
+// row's generation moved on) is left queued and not written, so no change
+// made in between is lost; it is stitched again from fresh inputs.
+func (s *Service) stitchOutsideWriter(ctx context.Context) (int, []string, error) {
+	var in *stitchInput
+	generations := map[string]int64{}
+	err := s.db.ReadTx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
+		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, generation FROM catalog_stitch_queue ORDER BY queued_at LIMIT $1`, stitchBatch)
+		if err != nil {
+			return fmt.Errorf("read stitch queue: %w", err)
+		}
+		var refs []string
+		for rows.Next() {
+			var ref string
+			var gen int64
+			if err := rows.Scan(&ref, &gen); err != nil {
+				rows.Close()
+				return err
+			}
+			refs = append(refs, ref)
+			generations[ref] = gen
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		in, err = loadStitch(ctx, tx, refs)
+		return err
+	})
+	if err != nil || len(generations) == 0 {
+		return 0, nil, err
+	}
+	in.build()
+	if s.beforeStitchWrite != nil {
+		s.beforeStitchWrite()
+	}
+	var changed []string
+	err = s.db.Tx(ctx, func(rawTx *sql.Tx) error {
+		tx := s.wrap(rawTx)
+		current := map[string]int64{}
+		err := chunks(in.refs, func(part []string) error {
+			rows, err := tx.QueryContext(ctx, `SELECT entity_ref, generation FROM catalog_stitch_queue WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var ref string
+				var gen int64
+				if err := rows.Scan(&ref, &gen); err != nil {
+					return err
+				}
+				current[ref] = gen
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return fmt.Errorf("read stitch queue: %w", err)
+		}
+		unchanged := func(ref string) bool {
+			gen, ok := current[ref]
+			return ok && gen == generations[ref]
+		}
+		in.keep(unchanged)
+		if err := execIn(ctx, tx, `DELETE FROM catalog_stitch_queue WHERE entity_ref IN (`, in.refs); err != nil {
+			return fmt.Errorf("take stitch queue: %w", err)
+		}
+		changed, err = in.write(ctx, tx)
+		return err
+	})
+	return len(generations), changed, err
+}
+
+// stitch writes the final entities of refs inside tx: the processed entity
+// with the relations that point out of it (emitted by itself or by
+// others), the orphan mark, processing errors as status items, uid and
+// etag. It returns the refs whose final entity changed.
+func stitch(ctx context.Context, tx dbtx, refs []string) ([]string, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	in, err := loadStitch(ctx, tx, refs)
+	if err != nil {
+		return nil, err
+	}
+	in.build()
+	return in.write(ctx, tx)
+}
+
+// stitchInput is what stitching a batch reads, and then builds.
+type stitchInput struct {
+	// refs are the batch; gone are those without a processed entity (whose
+	// final entity goes), live the others.
+	refs, gone, live []string
+	states           map[string]*stitchState
+	referenced       map[string]bool
+	relations        map[string][]Relation
+	finals           map[string]finalRow
+	// built is the outcome per live entity (same index as live).
+	built []builtEntity
+	// search are the search rows of the built entities, in the order they
+	// are inserted.
+	search []keyedSearchRow
+}
+
+// finalRow is what stitching needs of a stored final entity.
+type finalRow struct {
+	hash     string
+	searchID int64
+}
+
+// builtEntity is a live entity's final form, built outside the writer.
+type builtEntity struct {
+	skip bool
+	hash string
+	body string
+	rows []SearchRow
+	err  error
+}
+
+// loadStitch reads the inputs of stitching refs.
+func loadStitch(ctx context.Context, tx dbtx, refs []string) (*stitchInput, error) {
+	in := &stitchInput{refs: refs, states: map[string]*stitchState{}, referenced: map[string]bool{},
+		relations: map[string][]Relation{}, finals: map[string]finalRow{}}
+	err := chunks(refs, func(part []string) error {
 		rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref, processed_entity, errors FROM catalog_refresh_state WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
 		if err != nil {
 			return err
@@ -92,37 +216,31 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 			if err := rows.Scan(&st.id, &st.ref, &st.processed, &st.errors); err != nil {
 				return err
 			}
-			states[st.ref] = st
+			in.states[st.ref] = st
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
-	var gone, live []string
 	for _, r := range refs {
-		if st := states[r]; st == nil || !st.processed.Valid {
-			gone = append(gone, r)
+		if st := in.states[r]; st == nil || !st.processed.Valid {
+			in.gone = append(in.gone, r)
 		} else {
-			live = append(live, r)
+			in.live = append(in.live, r)
 		}
 	}
-	if err := execIn(ctx, tx, `DELETE FROM catalog_final_entities WHERE entity_ref IN (`, gone); err != nil {
-		return nil, err
+	if len(in.live) == 0 {
+		return in, nil
 	}
-	if len(live) == 0 {
-		return nil, nil
-	}
-	referenced := map[string]bool{}
-	targets, err := queryStringsIn(ctx, tx, `SELECT DISTINCT target_entity_ref FROM catalog_refresh_references WHERE target_entity_ref IN (`, live)
+	targets, err := queryStringsIn(ctx, tx, `SELECT DISTINCT target_entity_ref FROM catalog_refresh_references WHERE target_entity_ref IN (`, in.live)
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range targets {
-		referenced[t] = true
+		in.referenced[t] = true
 	}
-	relations := map[string][]Relation{}
-	err = chunks(live, func(part []string) error {
+	err = chunks(in.live, func(part []string) error {
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE source_entity_ref IN (`+params(1, len(part))+`) ORDER BY source_entity_ref, type, target_entity_ref`, anys(part)...)
 		if err != nil {
 			return err
@@ -134,19 +252,14 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 			if err := rows.Scan(&src, &r.Type, &r.TargetRef); err != nil {
 				return err
 			}
-			relations[src] = append(relations[src], r)
+			in.relations[src] = append(in.relations[src], r)
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
-	type finalRow struct {
-		hash     string
-		searchID int64
-	}
-	finals := map[string]finalRow{}
-	err = chunks(live, func(part []string) error {
+	err = chunks(in.live, func(part []string) error {
 		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, hash, search_id FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
 		if err != nil {
 			return err
@@ -158,79 +271,129 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 			if err := rows.Scan(&ref, &f.hash, &f.searchID); err != nil {
 				return err
 			}
-			finals[ref] = f
+			in.finals[ref] = f
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
+	return in, nil
+}
 
-	// Decoding, finishing, encoding and indexing entities is CPU work done
-	// while this transaction holds the one SQLite writer (about a third of
-	// stitching's time), so it is spread over the cores.
-	type built struct {
-		skip bool
-		hash string
-		body string
-		rows []SearchRow
-		err  error
-	}
-	out := make([]built, len(live))
+// build makes the final form of each live entity, on all cores: decoding,
+// finishing, encoding and indexing entities is most of stitching's CPU
+// work.
+func (in *stitchInput) build() {
+	in.built = make([]builtEntity, len(in.live))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(1, len(live)/50)) {
+	for range min(runtime.GOMAXPROCS(0), max(1, len(in.live)/50)) {
 		wg.Go(func() {
 			for i := range next {
-				ref := live[i]
-				st := states[ref]
-				b := &out[i]
-				// The etag is the hash of everything the final entity is
-				// made of, so an entity whose inputs did not change is
-				// skipped before it is decoded, and a changed one is
-				// encoded once.
-				b.hash = stitchHash(st, relations[ref], !referenced[ref])
-				if prev, existed := finals[ref]; existed && prev.hash == b.hash {
-					b.skip = true
-					continue
-				}
-				var e Entity
-				if err := json.Unmarshal([]byte(st.processed.String), &e); err != nil {
-					b.err = fmt.Errorf("stored entity %s cannot be read: %w", ref, err)
-					continue
-				}
-				finishEntity(&e, relations[ref], !referenced[ref], st.errors)
-				e.Metadata.UID = st.id
-				e.Metadata.Etag = b.hash
-				v := e.Value()
-				body, err := e.MarshalJSON()
-				if err != nil {
-					b.err = err
-					continue
-				}
-				b.body = string(body)
-				if b.rows, err = BuildSearch(v, e.Relations); err != nil {
-					// The entity cannot be indexed; keep its previous form.
-					b.skip = true
-				}
+				in.buildOne(in.live[i], &in.built[i])
 			}
 		})
 	}
-	for i := range live {
+	for i := range in.live {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	n := 0
+	for i := range in.built {
+		n += len(in.built[i].rows)
+	}
+	in.search = make([]keyedSearchRow, 0, n)
+	for i, ref := range in.live {
+		for seq, r := range in.built[i].rows {
+			in.search = append(in.search, keyedSearchRow{ref, seq, r})
+		}
+		in.built[i].rows = nil
+	}
+	// Rows in (key, value) order reach neighbouring pages of the (key,
+	// value, …) index one after another instead of at random.
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	slices.SortFunc(in.search, func(a, b keyedSearchRow) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(str(a.Value), str(b.Value))
+	})
+}
 
+// keyedSearchRow is a search row of the entity ref, the seq-th of its rows.
+type keyedSearchRow struct {
+	ref string
+	seq int
+	SearchRow
+}
+
+func (in *stitchInput) buildOne(ref string, b *builtEntity) {
+	st := in.states[ref]
+	// The etag is the hash of everything the final entity is made of, so
+	// an entity whose inputs did not change is skipped before it is
+	// decoded, and a changed one is encoded once.
+	b.hash = stitchHash(st, in.relations[ref], !in.referenced[ref])
+	if prev, existed := in.finals[ref]; existed && prev.hash == b.hash {
+		b.skip = true
+		return
+	}
+	var e Entity
+	if err := json.Unmarshal([]byte(st.processed.String), &e); err != nil {
+		b.err = fmt.Errorf("stored entity %s cannot be read: %w", ref, err)
+		return
+	}
+	finishEntity(&e, in.relations[ref], !in.referenced[ref], st.errors)
+	e.Metadata.UID = st.id
+	e.Metadata.Etag = b.hash
+	v := e.Value()
+	body, err := e.MarshalJSON()
+	if err != nil {
+		b.err = err
+		return
+	}
+	b.body = string(body)
+	if b.rows, err = BuildSearch(v, e.Relations); err != nil {
+		// The entity cannot be indexed; keep its previous form.
+		b.skip = true
+	}
+}
+
+// keep narrows the batch to the refs for which ok holds.
+func (in *stitchInput) keep(ok func(ref string) bool) {
+	in.refs = slices.DeleteFunc(in.refs, func(r string) bool { return !ok(r) })
+	in.gone = slices.DeleteFunc(in.gone, func(r string) bool { return !ok(r) })
+	live, built := in.live[:0], in.built[:0]
+	for i, r := range in.live {
+		if ok(r) {
+			live, built = append(live, r), append(built, in.built[i])
+		}
+	}
+	in.live, in.built = live, built
+}
+
+// write stores the built batch: it deletes the final entities of gone
+// refs and replaces the final entity and search rows of each changed live
+// one. It returns the refs whose final entity changed.
+func (in *stitchInput) write(ctx context.Context, tx dbtx) (changed []string, err error) {
+	if err := execIn(ctx, tx, `DELETE FROM catalog_final_entities WHERE entity_ref IN (`, in.gone); err != nil {
+		return nil, err
+	}
 	now := store.Now()
 	var finalArgs []any
-	// The search rows of each changed entity, written once its final row
-	// (and so its search_id) exists.
-	searchRows := map[string][]SearchRow{}
+	// The entities whose search rows are written, once their final row
+	// (and so their search_id) exists.
+	searchRows := map[string]bool{}
 	var replaced []int64
 	var added []string
-	for i, ref := range live {
-		b := &out[i]
+	for i, ref := range in.live {
+		b := &in.built[i]
 		if b.err != nil {
 			return nil, b.err
 		}
@@ -238,13 +401,13 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 			continue
 		}
 		changed = append(changed, ref)
-		searchRows[ref] = b.rows
-		if prev, existed := finals[ref]; existed {
+		searchRows[ref] = true
+		if prev, existed := in.finals[ref]; existed {
 			replaced = append(replaced, prev.searchID)
 		} else {
 			added = append(added, ref)
 		}
-		finalArgs = append(finalArgs, states[ref].id, ref, b.hash, b.body, now)
+		finalArgs = append(finalArgs, in.states[ref].id, ref, b.hash, b.body, now)
 	}
 	if len(changed) == 0 {
 		return nil, nil
@@ -260,6 +423,10 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 	}
 	// New final rows got their search_id from the database (a sequence on
 	// PostgreSQL, the rowid on SQLite).
+	ids := make(map[string]int64, len(changed))
+	for ref, f := range in.finals {
+		ids[ref] = f.searchID
+	}
 	err = chunks(added, func(part []string) error {
 		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, search_id FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
 		if err != nil {
@@ -268,46 +435,22 @@ func stitch(ctx context.Context, tx dbtx, refs []string) (changed []string, err 
 		defer rows.Close()
 		for rows.Next() {
 			var ref string
-			var f finalRow
-			if err := rows.Scan(&ref, &f.searchID); err != nil {
+			var id int64
+			if err := rows.Scan(&ref, &id); err != nil {
 				return err
 			}
-			finals[ref] = f
+			ids[ref] = id
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read search ids: %w", err)
 	}
-	type keyedRow struct {
-		id  int64
-		seq int
-		SearchRow
-	}
-	all := make([]keyedRow, 0, 30*len(changed))
-	for _, ref := range changed {
-		id := finals[ref].searchID
-		for i, r := range searchRows[ref] {
-			all = append(all, keyedRow{id, i, r})
+	searchArgs := make([]any, 0, 5*len(in.search))
+	for _, r := range in.search {
+		if id, ok := ids[r.ref]; ok && searchRows[r.ref] {
+			searchArgs = append(searchArgs, id, r.Key, r.seq, r.Value, r.storedOriginal())
 		}
-	}
-	// Rows in (key, value) order reach neighbouring pages of the (key,
-	// value, …) index one after another instead of at random.
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	slices.SortFunc(all, func(a, b keyedRow) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return strings.Compare(str(a.Value), str(b.Value))
-	})
-	searchArgs := make([]any, 0, 5*len(all))
-	for _, r := range all {
-		searchArgs = append(searchArgs, r.id, r.Key, r.seq, r.Value, r.storedOriginal())
 	}
 	if err := insertRows(ctx, tx, insertSearch, 5, searchArgs); err != nil {
 		return nil, fmt.Errorf("store search rows: %w", err)
