@@ -1,6 +1,8 @@
 // A scaffolder task: its steps with status and duration, the live log
 // from the event stream, the output links and text, Cancel and Retry, and
-// the marker of a task that was recovered after a restart.
+// the marker of a task that was recovered after a restart. The page is
+// live: events re-read the task, a reconnect re-reads it, and a slow poll
+// catches anything else.
 import { Markdown } from 'markdown-to-jsx/react';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useApi } from '../../api/auth';
@@ -13,6 +15,12 @@ import { useAsync, useReloadWhile } from '../../hooks/useAsync';
 import { Link } from '../../router';
 import { durationBetween } from '../workflows/api';
 import { cancelTask, finished, getTask, retryTask, streamEvents, templatePath, type OutputLink, type OutputText, type Task, type TaskEvent } from './api';
+
+/**
+ * fallbackPollMs is how often an unfinished task is read again although no
+ * event came; the live event stream makes the page current long before.
+ */
+export const fallbackPollMs = 15_000;
 
 export interface StepState {
   id: string;
@@ -86,16 +94,23 @@ export function TaskPage({ taskId }: { taskId: string }) {
         if (e.type === 'completion' || e.type === 'recovered' || e.type === 'cancelled' || e.body.status) reloadTask.current();
       },
       ctrl.signal,
+      // After a dropped connection, read the task again: what changed
+      // meanwhile is in the replayed events, but a status change without
+      // an event (a worker claiming the task) is not.
+      (resumed) => {
+        if (resumed) reloadTask.current();
+      },
     ).catch((e) => {
       if (!ctrl.signal.aborted) setStreamError(e);
     });
     return () => ctrl.abort();
   }, [api, taskId, streamKey]);
 
-  // While the task has not started, read its status now and then: the
-  // stream says nothing until a worker claims it.
+  // The event stream drives the page (each step's status change re-reads
+  // the task). This slow poll is only a safety net for a change that comes
+  // with no event, such as a worker claiming the task before its first step.
   const status = task.value?.status;
-  useReloadWhile(task, !!status && !finished(status), 2000);
+  useReloadWhile(task, !!status && !finished(status), fallbackPollMs);
 
   const steps = useMemo(() => (task.value ? stepStates(task.value, events) : []), [task.value, events]);
   const completion = [...events].reverse().find((e) => e.type === 'completion');

@@ -158,10 +158,22 @@ export function parseSSE(buffer: string): { frames: { event: string; data: strin
  * goes in the Authorization header (EventSource cannot send it). It
  * resumes after the last event when the connection drops, and stops when
  * the task completed and is not recoverable, or when signal aborts.
+ *
+ * onOpen, when given, is called each time the stream is (re)established;
+ * resumed is true from the second connection on. The stream replays only
+ * events, not the task's own fields, so a view re-reads the task then to
+ * catch a status change it may have missed while disconnected.
  */
-export async function streamEvents(api: ApiClient, id: string, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<void> {
+export async function streamEvents(
+  api: ApiClient,
+  id: string,
+  onEvent: (e: TaskEvent) => void,
+  signal: AbortSignal,
+  onOpen?: (resumed: boolean) => void,
+): Promise<void> {
   let after: number | undefined;
   let failures = 0;
+  let connections = 0;
   while (!signal.aborted) {
     let done = false;
     try {
@@ -170,6 +182,7 @@ export async function streamEvents(api: ApiClient, id: string, onEvent: (e: Task
       if (token) headers.Authorization = `Bearer ${token}`;
       const res = await fetch(api.url(`${base}/tasks/${encodeURIComponent(id)}/eventstream`, { after }), { headers, signal });
       if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
+      onOpen?.(connections++ > 0);
       const reader = res.body.getReader();
       const decoder = new TextDecoder();
       let buffer = '';
