@@ -1,7 +1,9 @@
 // A workflow instance: status and times, the workflow's graph with the
 // path taken, the node timeline, the result and the recommended next
 // workflows, errors, and Abort / Retrigger / Run again. It polls about
-// once a second while the instance runs.
+// once a second while the instance runs (and the tab is visible): the
+// orchestrator publishes no live events for instances, unlike the
+// scaffolder's task event stream that the task page follows.
 import { useMemo, useState } from 'react';
 import { useApi } from '../../api/auth';
 import { entityPath, humanRef } from '../../api/catalog';
