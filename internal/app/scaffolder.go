@@ -108,6 +108,7 @@ func initScaffolder(ctx context.Context, env *Env) error {
 		Settings:         settings,
 		WorkingDirectory: workDir,
 		Logger:           log,
+		Permissions:      env.Permissions,
 	})
 	if err != nil {
 		return err

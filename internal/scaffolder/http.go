@@ -20,6 +20,10 @@ var (
 	PermTemplateDryRun = auth.Permission{Name: "scaffolder.template.dry-run"}
 	PermParameterRead  = auth.Permission{Name: "scaffolder.template.parameter.read", Action: "read", ResourceType: "scaffolder-template"}
 	PermStepRead       = auth.Permission{Name: "scaffolder.template.step.read", Action: "read", ResourceType: "scaffolder-template"}
+	// PermActionExecute is asked before each step runs its action, with
+	// the action's id as the resource and the task's creator as the
+	// principal.
+	PermActionExecute = auth.Permission{Name: "scaffolder.action.execute", ResourceType: "scaffolder-action"}
 )
 
 // maxBodyBytes is Backstage's JSON body limit for the scaffolder.

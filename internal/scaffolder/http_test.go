@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,6 +304,88 @@ func TestHTTPPermissions(t *testing.T) {
 	}
 	if r := call(t, "POST", api+"/v2/dry-run", `{"template":`+string(templateYAML(t, httpTemplate))+`,"values":{"name":"x"}}`); r.status != http.StatusForbidden {
 		t.Errorf("dry run without permission: %d %s", r.status, r.body)
+	}
+}
+
+// actionPolicy denies scaffolder.action.execute of one action to one
+// user and records who was asked about.
+type actionPolicy struct {
+	action, user string
+	mu           sync.Mutex
+	asked        []string
+}
+
+func (p *actionPolicy) Decide(_ context.Context, pr auth.Principal, req auth.Request) (auth.Decision, error) {
+	if req.Permission.Name != "scaffolder.action.execute" {
+		return auth.Allow, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = append(p.asked, pr.Subject+" "+req.ResourceRef)
+	if req.ResourceRef == p.action && pr.Subject == p.user {
+		return auth.Deny, nil
+	}
+	return auth.Allow, nil
+}
+
+func TestActionExecutePermission(t *testing.T) {
+	inst := startServer(t, "")
+	api := inst.URL + "/api/scaffolder"
+	policy := &actionPolicy{action: "debug:log", user: "user:development/guest"}
+	inst.App.Env().Permissions.SetPolicy(policy)
+
+	var c struct{ ID string }
+	call(t, "POST", api+"/v2/tasks", `{"templateRef":"template:default/hello","values":{"name":"World"}}`).decode(t, &c)
+	var task map[string]any
+	waitFor(t, "the task to end", func() bool {
+		call(t, "GET", api+"/v2/tasks/"+c.ID, "").decode(t, &task)
+		return task["status"] == "failed" || task["status"] == "completed"
+	})
+	if task["status"] != "failed" {
+		t.Fatalf("a task whose action the policy denies ended %v", task["status"])
+	}
+	var events []struct {
+		Body map[string]any `json:"body"`
+	}
+	call(t, "GET", api+"/v2/tasks/"+c.ID+"/events", "").decode(t, &events)
+	var log []string
+	for _, e := range events {
+		if m, ok := e.Body["message"].(string); ok {
+			log = append(log, m)
+		}
+	}
+	if joined := strings.Join(log, "\n"); !strings.Contains(joined, "action debug:log is not allowed for user:development/guest") || strings.Contains(joined, "Hello, World!") {
+		t.Errorf("task log = %q", log)
+	}
+
+	// A dry run is refused the same action.
+	var dry struct {
+		Log []struct{ Body map[string]any }
+	}
+	call(t, "POST", api+"/v2/dry-run", `{"template":`+string(templateYAML(t, httpTemplate))+`,"values":{"name":"x"},"directoryContents":[]}`).decode(t, &dry)
+	found := false
+	for _, l := range dry.Log {
+		if m, _ := l.Body["message"].(string); strings.Contains(m, "not allowed") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("dry run log = %v", dry.Log)
+	}
+
+	// Another user's policy answer does not apply: allowed, the task runs.
+	policy.mu.Lock()
+	policy.user = "user:default/someone-else"
+	policy.mu.Unlock()
+	call(t, "POST", api+"/v2/tasks", `{"templateRef":"template:default/hello","values":{"name":"World"}}`).decode(t, &c)
+	waitFor(t, "the allowed task to complete", func() bool {
+		call(t, "GET", api+"/v2/tasks/"+c.ID, "").decode(t, &task)
+		return task["status"] == "completed"
+	})
+	policy.mu.Lock()
+	defer policy.mu.Unlock()
+	if len(policy.asked) == 0 || policy.asked[0] != "user:development/guest debug:log" {
+		t.Errorf("the policy was asked %q", policy.asked)
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/errs"
 )
 
 // Templater renders template strings; the nunjucks engine implements it.
@@ -54,6 +57,8 @@ type run struct {
 	svc    *Service
 	taskID string
 	spec   *TaskSpec
+	// initiator is who the task runs for, as permission policies see them.
+	initiator auth.Principal
 	// state is what earlier runs stored.
 	state   taskState
 	secrets map[string]string
@@ -206,6 +211,9 @@ func (r *run) step(ctx context.Context, st TaskStep, failed bool) error {
 			//lint:ignore ST1005 Backstage's message, which clients show as is.
 			return fmt.Errorf("Invalid input passed to action %s, %w", label, err)
 		}
+		if err := r.authorizeAction(ctx, action.ID); err != nil {
+			return err
+		}
 		if r.dryRun && !action.SupportsDryRun {
 			r.log(ctx, map[string]any{"message": fmt.Sprintf("Skipping because %s does not support dry-run", action.ID), "stepId": st.ID})
 			maps.Copy(output, exampleOutputs(action.Schema.Output))
@@ -227,6 +235,36 @@ func (r *run) step(ctx context.Context, st TaskStep, failed bool) error {
 	r.saveWorkspace(ctx, st.ID)
 	r.log(ctx, map[string]any{"message": "Finished step " + st.Name, "stepId": st.ID, "status": StatusCompleted})
 	return nil
+}
+
+// authorizeAction asks the permission policy whether the task's creator
+// may run the action, as each step begins (a retried or recovered task is
+// asked again, under the policy of the day).
+func (r *run) authorizeAction(ctx context.Context, actionID string) error {
+	if r.svc.perms == nil {
+		return nil
+	}
+	d, err := r.svc.perms.Decide(ctx, r.initiator, auth.Request{Permission: PermActionExecute, ResourceRef: actionID})
+	if err != nil {
+		return fmt.Errorf("check permission to run action %s: %w", actionID, err)
+	}
+	if d != auth.Allow {
+		who := r.initiator.Subject
+		if who == "" {
+			who = "the service that created the task"
+		}
+		return errs.NotAllowedf("action %s is not allowed for %s: the permission policy denies %s", actionID, who, PermActionExecute.Name)
+	}
+	return nil
+}
+
+// initiator is the principal a task runs for: the user who created it, or
+// a service (tasks keep only a creating user's ref).
+func initiator(userRef string) auth.Principal {
+	if userRef == "" {
+		return auth.Principal{Type: auth.TypeService}
+	}
+	return auth.Principal{Type: auth.TypeUser, Subject: userRef, OwnershipEntityRefs: []string{userRef}}
 }
 
 func (r *run) callAction(ctx context.Context, st TaskStep, action Action, input, item, output map[string]any) error {

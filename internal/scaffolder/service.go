@@ -18,6 +18,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/errs"
 	"github.com/portico-dev/portico/internal/events"
 	"github.com/portico-dev/portico/internal/store"
@@ -56,6 +57,9 @@ type Options struct {
 	// empty).
 	WorkingDirectory string
 	Logger           *slog.Logger
+	// Permissions decides scaffolder.action.execute before each step;
+	// nil allows every action.
+	Permissions *auth.Permissions
 }
 
 // Service runs the scaffolder: it stores tasks, runs them on a bounded
@@ -70,6 +74,7 @@ type Service struct {
 	workDir    string
 	log        *slog.Logger
 	store      *taskStore
+	perms      *auth.Permissions
 
 	mu         sync.Mutex
 	actions    map[string]Action
@@ -107,7 +112,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s := &Service{
 		db: opts.DB, bus: opts.Bus, catalog: opts.Catalog, templater: opts.Templater,
-		workspaces: opts.Workspaces, settings: opts.Settings, workDir: workDir, log: log,
+		workspaces: opts.Workspaces, settings: opts.Settings, workDir: workDir, log: log, perms: opts.Permissions,
 		store:   &taskStore{db: opts.DB, sealer: sealer},
 		actions: map[string]Action{}, schemas: map[string]*jsonschema.Schema{},
 		decorators: map[string]FormDecorator{}, running: map[string]*runningTask{},
@@ -544,7 +549,7 @@ func (s *Service) prepareRun(ctx context.Context, t *claimedTask) (*run, func(),
 		return nil, nil, err
 	}
 	r := &run{
-		svc: s, taskID: t.ID, spec: &t.Spec, state: state, secrets: t.Secrets,
+		svc: s, taskID: t.ID, spec: &t.Spec, state: state, secrets: t.Secrets, initiator: initiator(t.CreatedBy),
 		redact: newRedactor(t.Secrets, s.settings.EnvironmentSecrets), dir: dir, root: root,
 	}
 	sink := &storeSink{svc: s, task: t, dir: dir}
