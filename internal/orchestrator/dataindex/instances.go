@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portico-dev/portico/internal/orchestrator"
 	"github.com/portico-dev/portico/internal/workflow/engine"
 )
 
@@ -489,37 +490,31 @@ func (s *Service) loadChildren(ctx context.Context, list []*ProcessInstance, fie
 	return s.load(ctx, children, fields)
 }
 
-// executionSummary tells an instance's story in a few lines: its start,
-// each failure, where it waits and its end.
+// executionSummary is orchestrator.ExecutionSummary over the GraphQL
+// model, so that the Data Index and the v2 API tell the same story.
 func executionSummary(p *ProcessInstance) []*string {
-	var out []*string
-	add := func(format string, args ...any) { out = append(out, ptr(fmt.Sprintf(format, args...))) }
+	var start time.Time
 	if p.Start != nil {
-		add("Workflow started at %s", formatTime(*p.Start))
+		start = *p.Start
 	}
-	nodes := append([]*NodeInstance(nil), p.Nodes...)
-	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Enter.Before(nodes[j].Enter) })
-	for _, n := range nodes {
+	state := ""
+	if p.State != nil {
+		state = string(*p.State)
+	}
+	nodes := make([]orchestrator.NodeInstance, len(p.Nodes))
+	for i, n := range p.Nodes {
+		nodes[i] = orchestrator.NodeInstance{Name: n.Name, Enter: n.Enter, Exit: n.Exit}
 		if n.ErrorMessage != nil {
-			add("Workflow failed with error %s at %s", *n.ErrorMessage, formatTime(n.Enter))
+			nodes[i].ErrorMessage = *n.ErrorMessage
 		}
 	}
-	switch {
-	case p.State == nil:
-	case *p.State == ProcessInstanceStateActive:
-		// The node it waits at is the open one entered last (the start
-		// node and the first state share their enter time).
-		var waiting *NodeInstance
-		for _, n := range nodes {
-			if n.Exit == nil && (waiting == nil || !n.Enter.Before(waiting.Enter)) {
-				waiting = n
-			}
-		}
-		if waiting != nil {
-			add("Workflow waiting at node %s since %s", waiting.Name, formatTime(waiting.Enter))
-		}
-	case *p.State == ProcessInstanceStateCompleted && p.End != nil:
-		add("Workflow completed at %s", formatTime(*p.End))
+	lines := orchestrator.ExecutionSummary(start, p.End, state, nodes)
+	if len(lines) == 0 {
+		return nil
+	}
+	out := make([]*string, len(lines))
+	for i := range lines {
+		out[i] = &lines[i]
 	}
 	return out
 }

@@ -572,6 +572,9 @@ func (s *Service) instanceDTO(in *orchestrator.Instance, nodes []orchestrator.No
 		Start: rfc3339(in.Start), State: in.State, WorkflowData: in.WorkflowData(),
 		InitiatorEntity: variable(in, "initiatorEntity"), TargetEntity: variable(in, "targetEntity"),
 		Nodes: make([]NodeInstance, 0, len(nodes)),
+		// The same lines the Data Index's executionSummary gives, which
+		// the plugin's UI shows as the run's story.
+		ExecutionSummary: orchestrator.ExecutionSummary(in.Start, in.End, in.State, nodes),
 	}
 	if wf, ok := s.Runtime.Registry().Version(in.ProcessID, in.DefinitionHash); ok {
 		dto.Description = wf.Definition.W.Description
