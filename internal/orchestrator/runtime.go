@@ -721,20 +721,7 @@ func (rt *Runtime) Abort(ctx context.Context, processID, id, actor string) (*Res
 // but set aside, so that the state's failed actions run again while its
 // completed ones are answered from the journal.
 func (rt *Runtime) Retrigger(ctx context.Context, processID, id, actor string) (*Result, error) {
-	if err := rt.checkProcess(ctx, processID, id); err != nil {
-		return nil, err
-	}
-	if err := rt.claimWait(ctx, id, "ERROR"); err != nil {
-		return nil, err
-	}
-	if err := rt.setAsideFailure(ctx, id); err != nil {
-		rt.unlease(ctx, id)
-		return nil, fmt.Errorf("retrigger: %w", err)
-	}
-	return rt.operate(ctx, id, func(in *engine.Instance) (*engine.Outcome, error) {
-		rt.audit(ctx, actor, "retrigger", processID, id, nil)
-		return in.Run(ctx)
-	})
+	return rt.RetriggerWithHeaders(ctx, processID, id, actor, nil)
 }
 
 // checkProcess makes sure an instance belongs to the workflow the URL names.

@@ -651,14 +651,11 @@ func (s *Service) Execute(ctx context.Context, id string, req ExecuteRequest) (*
 			return nil, errs.InputErrorf("inputData: must be an object (the workflow's input), got %s", jsonKind(input))
 		}
 	}
-	headers, err := authHeaders(req.AuthTokens, "authTokens")
+	headers, err := requestHeaders(ctx, req.AuthTokens)
 	if err != nil {
 		return nil, err
 	}
 	p := auth.PrincipalFrom(ctx)
-	if p.Token != "" {
-		headers["x-authorization-backstage"] = p.Token
-	}
 	vars := map[string]any{}
 	if p.Subject != "" {
 		vars["initiatorEntity"] = p.Subject
@@ -710,6 +707,21 @@ func jsonKind(v any) string {
 	return "an object"
 }
 
+// requestHeaders are the headers a run sees, as the plugin sends them to
+// SonataFlow on execute and retrigger: authTokens as
+// X-Authorization-<Provider> and the caller's own token as
+// X-Authorization-Backstage.
+func requestHeaders(ctx context.Context, tokens []AuthToken) (map[string]string, error) {
+	headers, err := authHeaders(tokens, "authTokens")
+	if err != nil {
+		return nil, err
+	}
+	if p := auth.PrincipalFrom(ctx); p.Token != "" {
+		headers["x-authorization-backstage"] = p.Token
+	}
+	return headers, nil
+}
+
 // authHeaders turns authTokens into the headers the instance sees
 // (lower-case, as every header of $WORKFLOW.headers).
 func authHeaders(tokens []AuthToken, field string) (map[string]string, error) {
@@ -732,9 +744,13 @@ func authHeaders(tokens []AuthToken, field string) (map[string]string, error) {
 }
 
 // Retrigger answers POST /v2/workflows/{workflowId}/{instanceId}/retrigger:
-// the failed state of an instance in error runs again.
+// the failed state of an instance in error runs again. authTokens (and the
+// caller's own token) are forwarded as Execute forwards them: they replace
+// the same-named headers the instance started with, since a run often
+// fails because its token expired.
 func (s *Service) Retrigger(ctx context.Context, workflowID, instanceID string, req RetriggerRequest) (map[string]any, error) {
-	if _, err := authHeaders(req.AuthTokens, "authTokens"); err != nil {
+	headers, err := requestHeaders(ctx, req.AuthTokens)
+	if err != nil {
 		return nil, err
 	}
 	in, err := s.usableInstance(ctx, instanceID)
@@ -747,7 +763,7 @@ func (s *Service) Retrigger(ctx context.Context, workflowID, instanceID string, 
 	if in.State != string(engine.StatusError) {
 		return nil, errs.New(errs.Conflict, "workflow instance %s is %s; only an instance in ERROR can be retriggered", instanceID, in.State)
 	}
-	res, err := s.Runtime.Retrigger(ctx, workflowID, instanceID, actorOf(auth.PrincipalFrom(ctx)))
+	res, err := s.Runtime.RetriggerWithHeaders(ctx, workflowID, instanceID, actorOf(auth.PrincipalFrom(ctx)), headers)
 	if err != nil {
 		return nil, mapRuntimeError(err, instanceID)
 	}
