@@ -565,6 +565,10 @@ func deleteEntities(ctx context.Context, tx dbtx, ids, refs []string) error {
 	if err := execIn(ctx, tx, `DELETE FROM catalog_refresh_references WHERE source_entity_ref IN (`, refs); err != nil {
 		return err
 	}
+	// Relations have no foreign key (see migration 0008): they go here.
+	if err := execIn(ctx, tx, `DELETE FROM catalog_relations WHERE originating_entity_id IN (`, ids); err != nil {
+		return err
+	}
 	if err := execIn(ctx, tx, `DELETE FROM catalog_refresh_state WHERE entity_id IN (`, ids); err != nil {
 		return err
 	}

@@ -108,7 +108,23 @@ func TestSearchMigrationKeepsData(t *testing.T) {
 				}
 			}
 		}
+		// A relation survives the rebuild of the relations table (0008).
+		if _, err := db.ExecContext(ctx, `INSERT INTO catalog_relations (originating_entity_id, source_entity_ref, type, target_entity_ref) VALUES ('00000000-0000-0000-0000-00000000000a', 'component:default/a', 'ownedBy', 'group:default/team')`); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := db.Migrate(ctx, Migrations); err != nil {
+			t.Fatal(err)
+		}
+		var relations int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM catalog_relations WHERE source_entity_ref = 'component:default/a' AND type = 'ownedBy'`).Scan(&relations); err != nil || relations != 1 {
+			t.Errorf("relations after migration: %d (%v)", relations, err)
+		}
+		// No foreign key is left to check (deleting an entity deletes its
+		// relations itself).
+		if _, err := db.ExecContext(ctx, `INSERT INTO catalog_relations (originating_entity_id, source_entity_ref, type, target_entity_ref) VALUES ('no-such-entity', 'component:default/x', 'ownedBy', 'group:default/team')`); err != nil {
+			t.Errorf("relations still have a foreign key: %v", err)
+		}
+		if _, err := db.ExecContext(ctx, `DELETE FROM catalog_relations WHERE originating_entity_id = 'no-such-entity'`); err != nil {
 			t.Fatal(err)
 		}
 		s, err := New(Options{DB: db, WatchInterval: -1})
