@@ -442,24 +442,17 @@ func insertRows(ctx context.Context, tx dbtx, prefix string, width int, args []a
 // relation added or removed.
 func (s *Service) replaceRelations(ctx context.Context, tx dbtx, results []processedEntity, ids []string) ([]string, error) {
 	old := map[string]map[relationRow]bool{}
-	err := chunks(ids, func(part []string) error {
-		rows, err := tx.QueryContext(ctx, `SELECT originating_entity_id, source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE originating_entity_id IN (`+params(1, len(part))+`)`, anys(part)...)
-		if err != nil {
+	err := queryIn(ctx, tx, `SELECT originating_entity_id, source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE originating_entity_id IN (`, ids, "", func(rows *sql.Rows) error {
+		var id string
+		var r relationRow
+		if err := rows.Scan(&id, &r.source, &r.typ, &r.target); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var r relationRow
-			if err := rows.Scan(&id, &r.source, &r.typ, &r.target); err != nil {
-				return err
-			}
-			if old[id] == nil {
-				old[id] = map[relationRow]bool{}
-			}
-			old[id][r] = true
+		if old[id] == nil {
+			old[id] = map[relationRow]bool{}
 		}
-		return rows.Err()
+		old[id][r] = true
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load relations: %w", err)

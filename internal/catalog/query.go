@@ -597,20 +597,11 @@ func (s *Service) Ancestry(ctx context.Context, ref Ref) ([]AncestryItem, error)
 			return nil, err
 		}
 		parents := map[string][]string{}
-		err = chunks(current, func(part []string) error {
-			rows, err := s.db.QueryContext(ctx, `SELECT target_entity_ref, source_entity_ref FROM catalog_refresh_references WHERE source_entity_ref IS NOT NULL AND target_entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var t, p string
-				if err := rows.Scan(&t, &p); err != nil {
-					return err
-				}
-				parents[t] = append(parents[t], p)
-			}
-			return rows.Err()
+		err = queryIn(ctx, s.db, `SELECT target_entity_ref, source_entity_ref FROM catalog_refresh_references WHERE source_entity_ref IS NOT NULL AND target_entity_ref IN (`, current, "", func(rows *sql.Rows) error {
+			var t, p string
+			err := rows.Scan(&t, &p)
+			parents[t] = append(parents[t], p)
+			return err
 		})
 		if err != nil {
 			return nil, err

@@ -395,22 +395,13 @@ func (s *Service) applyMutation(ctx context.Context, source string, m Mutation) 
 func pruneUnreferenced(ctx context.Context, tx dbtx, refs []string) error {
 	for depth := 0; len(refs) > 0 && depth < 100; depth++ {
 		var ids, gone []string
-		err := chunks(refs, func(part []string) error {
-			rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref FROM catalog_refresh_state r WHERE entity_ref IN (`+params(1, len(part))+`)
-				AND NOT EXISTS (SELECT 1 FROM catalog_refresh_references x WHERE x.target_entity_ref = r.entity_ref)`, anys(part)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
+		err := queryIn(ctx, tx, `SELECT entity_id, entity_ref FROM catalog_refresh_state r WHERE entity_ref IN (`, refs,
+			` AND NOT EXISTS (SELECT 1 FROM catalog_refresh_references x WHERE x.target_entity_ref = r.entity_ref)`, func(rows *sql.Rows) error {
 				var id, ref string
-				if err := rows.Scan(&id, &ref); err != nil {
-					return err
-				}
+				err := rows.Scan(&id, &ref)
 				ids, gone = append(ids, id), append(gone, ref)
-			}
-			return rows.Err()
-		})
+				return err
+			})
 		if err != nil {
 			return err
 		}

@@ -121,21 +121,12 @@ func (s *Service) stitchOutsideWriter(ctx context.Context) (int, []string, error
 	err = s.db.Tx(ctx, func(rawTx *sql.Tx) error {
 		tx := s.wrap(rawTx)
 		current := map[string]int64{}
-		err := chunks(in.refs, func(part []string) error {
-			rows, err := tx.QueryContext(ctx, `SELECT entity_ref, generation FROM catalog_stitch_queue WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var ref string
-				var gen int64
-				if err := rows.Scan(&ref, &gen); err != nil {
-					return err
-				}
-				current[ref] = gen
-			}
-			return rows.Err()
+		err := queryIn(ctx, tx, `SELECT entity_ref, generation FROM catalog_stitch_queue WHERE entity_ref IN (`, in.refs, "", func(rows *sql.Rows) error {
+			var ref string
+			var gen int64
+			err := rows.Scan(&ref, &gen)
+			current[ref] = gen
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("read stitch queue: %w", err)
@@ -205,20 +196,11 @@ type builtEntity struct {
 func loadStitch(ctx context.Context, tx dbtx, refs []string) (*stitchInput, error) {
 	in := &stitchInput{refs: refs, states: map[string]*stitchState{}, referenced: map[string]bool{},
 		relations: map[string][]Relation{}, finals: map[string]finalRow{}}
-	err := chunks(refs, func(part []string) error {
-		rows, err := tx.QueryContext(ctx, `SELECT entity_id, entity_ref, processed_entity, errors FROM catalog_refresh_state WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			st := &stitchState{}
-			if err := rows.Scan(&st.id, &st.ref, &st.processed, &st.errors); err != nil {
-				return err
-			}
-			in.states[st.ref] = st
-		}
-		return rows.Err()
+	err := queryIn(ctx, tx, `SELECT entity_id, entity_ref, processed_entity, errors FROM catalog_refresh_state WHERE entity_ref IN (`, refs, "", func(rows *sql.Rows) error {
+		st := &stitchState{}
+		err := rows.Scan(&st.id, &st.ref, &st.processed, &st.errors)
+		in.states[st.ref] = st
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -240,40 +222,23 @@ func loadStitch(ctx context.Context, tx dbtx, refs []string) (*stitchInput, erro
 	for _, t := range targets {
 		in.referenced[t] = true
 	}
-	err = chunks(in.live, func(part []string) error {
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE source_entity_ref IN (`+params(1, len(part))+`) ORDER BY source_entity_ref, type, target_entity_ref`, anys(part)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err = queryIn(ctx, tx, `SELECT DISTINCT source_entity_ref, type, target_entity_ref FROM catalog_relations WHERE source_entity_ref IN (`, in.live,
+		` ORDER BY source_entity_ref, type, target_entity_ref`, func(rows *sql.Rows) error {
 			var src string
 			var r Relation
-			if err := rows.Scan(&src, &r.Type, &r.TargetRef); err != nil {
-				return err
-			}
+			err := rows.Scan(&src, &r.Type, &r.TargetRef)
 			in.relations[src] = append(in.relations[src], r)
-		}
-		return rows.Err()
-	})
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
-	err = chunks(in.live, func(part []string) error {
-		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, hash, search_id FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ref string
-			var f finalRow
-			if err := rows.Scan(&ref, &f.hash, &f.searchID); err != nil {
-				return err
-			}
-			in.finals[ref] = f
-		}
-		return rows.Err()
+	err = queryIn(ctx, tx, `SELECT entity_ref, hash, search_id FROM catalog_final_entities WHERE entity_ref IN (`, in.live, "", func(rows *sql.Rows) error {
+		var ref string
+		var f finalRow
+		err := rows.Scan(&ref, &f.hash, &f.searchID)
+		in.finals[ref] = f
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -427,21 +392,12 @@ func (in *stitchInput) write(ctx context.Context, tx dbtx) (changed []string, er
 	for ref, f := range in.finals {
 		ids[ref] = f.searchID
 	}
-	err = chunks(added, func(part []string) error {
-		rows, err := tx.QueryContext(ctx, `SELECT entity_ref, search_id FROM catalog_final_entities WHERE entity_ref IN (`+params(1, len(part))+`)`, anys(part)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ref string
-			var id int64
-			if err := rows.Scan(&ref, &id); err != nil {
-				return err
-			}
-			ids[ref] = id
-		}
-		return rows.Err()
+	err = queryIn(ctx, tx, `SELECT entity_ref, search_id FROM catalog_final_entities WHERE entity_ref IN (`, added, "", func(rows *sql.Rows) error {
+		var ref string
+		var id int64
+		err := rows.Scan(&ref, &id)
+		ids[ref] = id
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read search ids: %w", err)

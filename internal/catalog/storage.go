@@ -265,6 +265,24 @@ func queryStringsIn(ctx context.Context, q store.Querier, query string, values [
 	return out, err
 }
 
+// queryIn runs query (which ends in "IN (") once per chunk of values,
+// with suffix after the list, and calls scan for each row.
+func queryIn(ctx context.Context, q store.Querier, query string, values []string, suffix string, scan func(*sql.Rows) error) error {
+	return chunks(values, func(part []string) error {
+		rows, err := q.QueryContext(ctx, query+params(1, len(part))+")"+suffix, anys(part)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
 // execIn runs statement (which ends in "IN (") once per chunk of values.
 func execIn(ctx context.Context, tx dbtx, statement string, values []string, args ...any) error {
 	return chunks(values, func(part []string) error {
