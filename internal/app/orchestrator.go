@@ -83,9 +83,12 @@ func initOrchestrator(ctx context.Context, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("orchestrator.secretsKey: %w", err)
 	}
+	live := newLiveInstances(env.Signals, log)
+	env.Go("orchestrator-live", live.run)
 	rt := orchestrator.New(orchestrator.Options{
 		DB: env.DB, Registry: reg, Lease: cfg.LeaseDuration, Poll: cfg.PollInterval,
 		InboxTTL: cfg.Eventing.InboxTTL, Sink: sink, ServiceURL: serviceURL, Logger: log, Sealer: sealer,
+		Changed: live.changed,
 	})
 	h := &orchestrator.HTTP{Runtime: rt, Public: cfg.RuntimeAPI.AllowUnauthenticated, Fallback: webUI(env)}
 	h.Routes(env.RootRouter("orchestrator"))

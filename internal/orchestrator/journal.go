@@ -177,6 +177,10 @@ func (j *dbJournal) flush(ctx context.Context) error {
 
 // written records that the buffer is stored.
 func (j *dbJournal) written() {
+	if j.rt.changed != nil && len(j.buf) > 0 {
+		initiator, _ := j.vars["initiatorEntity"].(string)
+		j.rt.changed(Change{InstanceID: j.id, ProcessID: j.processID, State: j.effect.state, Initiator: initiator})
+	}
 	j.pos += int64(len(j.buf))
 	j.buf = j.buf[:0]
 	j.create = nil

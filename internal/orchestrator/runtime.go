@@ -58,6 +58,20 @@ type Options struct {
 	// encrypted in the journal; nil stores them as they came.
 	Sealer *seal.Sealer
 	Logger *slog.Logger
+	// Changed, when set, is called after each committed write of an
+	// instance (its start, progress, end, an operator's change), for live
+	// updates. It runs on the instance's goroutine and must not block.
+	Changed func(Change)
+}
+
+// Change is a committed change of an instance.
+type Change struct {
+	InstanceID string `json:"id"`
+	ProcessID  string `json:"processId"`
+	State      string `json:"state"`
+	// Initiator is the instance's initiatorEntity variable (the user who
+	// started it through the orchestrator API); "" when it has none.
+	Initiator string `json:"-"`
 }
 
 // Sink sends a produced CloudEvent (structured mode JSON) to the
@@ -83,6 +97,7 @@ type Runtime struct {
 	workers        int
 	serviceURL     string
 	log            *slog.Logger
+	changed        func(Change)
 
 	mu      sync.Mutex
 	running map[string]int // instances this replica drives now
@@ -98,7 +113,7 @@ func New(opts Options) *Runtime {
 	rt := &Runtime{
 		db: opts.DB, reg: opts.Registry, owner: opts.Owner, lease: opts.Lease, poll: opts.Poll,
 		inboxTTL: opts.InboxTTL, sink: opts.Sink, sinkConfigured: opts.Sink != nil, workers: opts.Workers,
-		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1),
+		log: opts.Logger, running: map[string]int{}, wake: make(chan struct{}, 1), changed: opts.Changed,
 	}
 	rt.serviceURL = strings.TrimRight(opts.ServiceURL, "/")
 	if rt.owner == "" {

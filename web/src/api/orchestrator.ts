@@ -1,6 +1,46 @@
 // The few orchestrator v2 calls the catalog pages make (the Workflows
-// section has its own, fuller client).
+// section has its own, fuller client), and the live updates of runs.
+import { useEffect, useRef } from 'react';
+import { useSignals } from './auth';
 import type { ApiClient } from './client';
+
+/** instancesChannel is the signals channel on which the user who started a run hears that it changed. */
+export const instancesChannel = 'orchestrator';
+
+/** InstanceChange is one run in an instancesChannel message. */
+export interface InstanceChange {
+  id: string;
+  processId: string;
+  state: string;
+}
+
+/** changedInstances reads the runs an instancesChannel message names ([] for anything else). */
+export function changedInstances(message: unknown): InstanceChange[] {
+  const list = (message as { instances?: unknown } | null)?.instances;
+  return Array.isArray(list) ? list.filter((c): c is InstanceChange => typeof c?.id === 'string') : [];
+}
+
+/**
+ * useInstanceChanges calls onChange with the ids of the signed-in user's
+ * runs that changed, as the server announces them, and with undefined after
+ * the live connection comes back (anything may have changed meanwhile).
+ */
+export function useInstanceChanges(onChange: (ids: string[] | undefined) => void): void {
+  const signals = useSignals();
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    const unsubscribe = signals.subscribe(instancesChannel, (message) => {
+      const ids = changedInstances(message).map((c) => c.id);
+      if (ids.length > 0) latest.current(ids);
+    });
+    const stopReconnect = signals.onReconnect(() => latest.current(undefined));
+    return () => {
+      unsubscribe();
+      stopReconnect();
+    };
+  }, [signals]);
+}
 
 export interface InstanceSummary {
   id: string;

@@ -1,14 +1,15 @@
 // A workflow instance: status and times, the workflow's graph with the
 // path taken, the node timeline, the result and the recommended next
-// workflows, errors, and Abort / Retrigger / Run again. It polls about
-// once a second while the instance runs (and the tab is visible): the
-// orchestrator publishes no live events for instances, unlike the
-// scaffolder's task event stream that the task page follows.
+// workflows, errors, and Abort / Retrigger / Run again. The user who
+// started the run hears of its changes live (signals channel
+// "orchestrator") and the page reads it again at once; others, whom the
+// server does not tell, poll about once a second while it runs (and the
+// tab is visible).
 import { useMemo, useState } from 'react';
-import { useApi } from '../../api/auth';
+import { useApi, useIdentity } from '../../api/auth';
 import { entityPath, humanRef } from '../../api/catalog';
 import { errorMessage } from '../../api/client';
-import { instancePath } from '../../api/orchestrator';
+import { instancePath, useInstanceChanges } from '../../api/orchestrator';
 import { Card, Page } from '../../components/Page';
 import { ErrorPanel, InlineError, Loading } from '../../components/States';
 import { formatTime } from '../../format';
@@ -31,8 +32,11 @@ import { ResultView } from './Result';
 import { WorkflowGraphView, type GraphMarks } from './WorkflowGraph';
 import { StatusChip } from './WorkflowsPage';
 
-/** pollMs is how often a running instance is read again. */
+/** pollMs is how often a running instance is read again when no live updates come for it. */
 const pollMs = 1000;
+
+/** livePollMs is the safety-net poll of a run whose changes arrive live. */
+const livePollMs = 10_000;
 
 /** graphMarks works out which states an instance visited, is in, or failed in. */
 export function graphMarks(inst: ProcessInstance): GraphMarks {
@@ -57,7 +61,13 @@ export function InstancePage({ instanceId }: { instanceId: string }) {
   const api = useApi();
   const inst = useAsync((signal) => getInstance(api, instanceId, signal), [api, instanceId]);
   const running = isRunning(inst.value?.state);
-  useReloadWhile(inst, running, pollMs);
+  const identity = useIdentity();
+  const live = !!inst.value?.initiatorEntity && inst.value.initiatorEntity.toLowerCase() === identity.userEntityRef.toLowerCase();
+  const { reload } = inst;
+  useInstanceChanges((ids) => {
+    if (!ids || ids.includes(instanceId)) reload();
+  });
+  useReloadWhile(inst, running, live ? livePollMs : pollMs);
 
   const workflowId = inst.value?.processId;
   const source = useAsync((signal) => (workflowId ? getSource(api, workflowId, signal) : Promise.resolve('')), [api, workflowId]);
