@@ -122,11 +122,28 @@ func (rt *Runtime) RetriggerNode(ctx context.Context, processID, id, nodeInstanc
 }
 
 // CancelNode would end one node instance and leave the instance running
-// without it; a Serverless Workflow instance has one path at the top
-// level, so Portico offers Skip and Abort instead.
+// without it, as SonataFlow's runtime does for an active node of an active
+// instance; a Serverless Workflow instance has one path at the top level,
+// so Portico offers Skip and Abort instead. What SonataFlow would refuse
+// is refused the same way: an instance that is not active, or a node
+// instance that is not running (both 404, as SonataFlow finds neither).
 func (rt *Runtime) CancelNode(ctx context.Context, processID, id, nodeInstanceID, actor string) (*Result, error) {
 	if err := rt.checkProcess(ctx, processID, id); err != nil {
 		return nil, err
+	}
+	var state string
+	var exit sql.NullTime
+	err := rt.db.QueryRowContext(ctx, `SELECT i.state, n.exit FROM orchestrator_instances i
+		JOIN orchestrator_node_instances n ON n.instance_id = i.id WHERE i.id = $1 AND n.id = $2`, id, nodeInstanceID).Scan(&state, &exit)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("node instance %s of %s: %w", nodeInstanceID, id, ErrNotFound)
+	case err != nil:
+		return nil, err
+	case state != string(engine.StatusActive):
+		return nil, fmt.Errorf("instance %s is %s, not active: %w", id, state, ErrNotFound)
+	case exit.Valid:
+		return nil, fmt.Errorf("node instance %s of %s has ended: %w", nodeInstanceID, id, ErrNotFound)
 	}
 	return nil, fmt.Errorf("cancelling node instance %s: %w (skip the state or abort the instance)", nodeInstanceID, ErrUnsupported)
 }

@@ -102,6 +102,20 @@ func TestOperatorActions(t *testing.T) {
 			if r := s.do(t, "POST", "/management/processes/waiter/instances/"+id+"/nodes/Nowhere", nil); r.status != 404 {
 				t.Errorf("unknown node: %d %s", r.status, r.raw)
 			}
+			// Cancelling a node instance: an unknown or ended one is not
+			// found, as in SonataFlow; a running one cannot be cancelled
+			// alone here (501, pointing to skip and abort).
+			var running, ended string
+			_ = s.db.QueryRowContext(t.Context(), `SELECT id FROM orchestrator_node_instances WHERE instance_id = $1 AND exit IS NULL ORDER BY enter DESC LIMIT 1`, id).Scan(&running)
+			_ = s.db.QueryRowContext(t.Context(), `SELECT id FROM orchestrator_node_instances WHERE instance_id = $1 AND exit IS NOT NULL LIMIT 1`, id).Scan(&ended)
+			if running == "" || ended == "" {
+				t.Fatalf("node instances of the waiting instance: running %q, ended %q", running, ended)
+			}
+			for node, want := range map[string]int{"no-such-node": 404, ended: 404, running: 501} {
+				if r := s.do(t, "DELETE", "/management/processes/waiter/instances/"+id+"/nodeInstances/"+node, nil); r.status != want || r.body["message"] == nil {
+					t.Errorf("cancel node instance %s: %d %s, want %d", node, r.status, r.raw, want)
+				}
+			}
 			r := s.do(t, "POST", "/management/processes/waiter/instances/"+id+"/nodes/Done", nil)
 			if r.status != 200 || s.state(t, id) != "COMPLETED" {
 				t.Fatalf("trigger: %d %s (%s)", r.status, r.raw, s.state(t, id))
@@ -112,8 +126,8 @@ func TestOperatorActions(t *testing.T) {
 			if waits != 0 {
 				t.Errorf("%d waits left", waits)
 			}
-			if r := s.do(t, "DELETE", "/management/processes/waiter/instances/"+id+"/nodeInstances/1", nil); r.status != 501 {
-				t.Errorf("cancel node instance: %d %s", r.status, r.raw)
+			if r := s.do(t, "DELETE", "/management/processes/waiter/instances/"+id+"/nodeInstances/"+running, nil); r.status != 404 {
+				t.Errorf("cancel a node instance of a completed instance: %d %s", r.status, r.raw)
 			}
 		})
 
