@@ -2,7 +2,7 @@
 // who started it; the server filters and pages.
 import { useIdentity, useApi } from '../../api/auth';
 import { humanRef } from '../../api/catalog';
-import { instancePath } from '../../api/orchestrator';
+import { instancePath, useInstanceChanges } from '../../api/orchestrator';
 import { Page } from '../../components/Page';
 import { EmptyState, ErrorPanel, Loading } from '../../components/States';
 import { formatTime } from '../../format';
@@ -48,9 +48,14 @@ export function InstancesPage() {
   );
   const items = list.value?.items.slice(0, pageSize) ?? [];
   const hasNext = (list.value?.items.length ?? 0) > pageSize;
-  // Runs still active change their status: read the page again now and then.
+  // The server tells the signed-in user live when one of their runs
+  // changes (or starts), and the page reads the list again at once. Runs
+  // of others are not announced: with them listed, active runs are read
+  // again every 3 s; with only one's own, every 10 s as a safety net.
+  const { reload } = list;
+  useInstanceChanges(() => reload());
   const running = items.some((i) => isRunning(i.state));
-  useReloadWhile(list, running, 3000);
+  useReloadWhile(list, running, mine ? 10_000 : 3000);
   return (
     <Page title="Workflow runs" subtitle="Every run of every workflow, newest first">
       <WorkflowTabs current="runs" />
