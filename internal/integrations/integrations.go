@@ -36,8 +36,12 @@ type GitHubConfig struct {
 	// github.com.
 	Host string `yaml:"host"`
 	// Token is a personal access token (or fine-grained token) used for
-	// reads and the publish:github action.
+	// reads and the publish:github action, for the owners none of Apps is
+	// installed on.
 	Token string `yaml:"token"`
+	// Apps are GitHub Apps whose installation tokens are used for the
+	// owners they are installed on, in preference to Token.
+	Apps []GitHubAppConfig `yaml:"apps"`
 	// APIBaseURL is the REST API; default https://api.github.com for
 	// github.com and https://HOST/api/v3 otherwise.
 	APIBaseURL string `yaml:"apiBaseUrl"`
@@ -65,6 +69,9 @@ type GitLabConfig struct {
 // GitHub is a GitHub integration with its defaults filled in.
 type GitHub struct {
 	Host, Token, APIBaseURL, RawBaseURL string
+	// apps are the configured GitHub Apps, nil without any; a pointer
+	// keeps GitHub comparable and its copies sharing one token cache.
+	apps *githubApps
 }
 
 // GitLab is a GitLab integration with its defaults filled in.
@@ -96,6 +103,16 @@ func New(cfg Config, client *http.Client) (*Set, error) {
 		if seen[g.Host] {
 			return nil, fmt.Errorf("integrations.github[%d]: host %s is configured twice", i, g.Host)
 		}
+		for j, ac := range c.Apps {
+			a, err := ac.resolve(fmt.Sprintf("integrations.github[%d].apps[%d]", i, j), g.APIBaseURL)
+			if err != nil {
+				return nil, err
+			}
+			if g.apps == nil {
+				g.apps = &githubApps{}
+			}
+			g.apps.apps = append(g.apps.apps, a)
+		}
 		seen[g.Host] = true
 		s.github = append(s.github, g)
 	}
@@ -124,6 +141,13 @@ func New(cfg Config, client *http.Client) (*Set, error) {
 	}
 	c.CheckRedirect = checkRedirect
 	s.client = &c
+	for _, g := range s.github {
+		if g.apps != nil {
+			for _, a := range g.apps.apps {
+				a.client = s.client
+			}
+		}
+	}
 	return s, nil
 }
 

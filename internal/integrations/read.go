@@ -116,11 +116,14 @@ func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string)
 		if err != nil {
 			return nil, "", err
 		}
-		token := first(tokenOverride, g.Token)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+		cred, err := s.githubCredentials(ctx, g, rawOwner(u, g), tokenOverride)
+		if err != nil {
+			return nil, "", err
 		}
-		return req, githubHint(g, token != ""), nil
+		if cred.token != "" {
+			req.Header.Set("Authorization", "Bearer "+cred.token)
+		}
+		return req, cred.hint(g), nil
 	}
 	if g, ok := s.GitHub(u.Host); ok {
 		rp, err := parseGitHub(u)
@@ -130,8 +133,11 @@ func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string)
 		if rp.ref == "" || rp.path == "" {
 			return nil, "", errs.InputErrorf("%s names a repository or directory, not a file; a file's URL is https://%s/OWNER/REPO/blob/REF/PATH", redact(u), u.Host)
 		}
-		token := first(tokenOverride, g.Token)
-		if token != "" {
+		cred, err := s.githubCredentials(ctx, g, rp.owner, tokenOverride)
+		if err != nil {
+			return nil, "", err
+		}
+		if token := cred.token; token != "" {
 			target := g.APIBaseURL + "/repos/" + url.PathEscape(rp.owner) + "/" + url.PathEscape(rp.repo) + "/contents/" + escapePath(rp.path) + "?" + url.Values{"ref": {rp.ref}}.Encode()
 			req, err := newRequest(ctx, target)
 			if err != nil {
@@ -140,11 +146,11 @@ func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string)
 			req.Header.Set("Accept", "application/vnd.github.raw+json")
 			req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 			req.Header.Set("Authorization", "Bearer "+token)
-			return req, githubHint(g, true), nil
+			return req, cred.hint(g), nil
 		}
 		target := g.RawBaseURL + "/" + url.PathEscape(rp.owner) + "/" + url.PathEscape(rp.repo) + "/" + url.PathEscape(rp.ref) + "/" + escapePath(rp.path)
 		req, err := newRequest(ctx, target)
-		return req, githubHint(g, false), err
+		return req, cred.hint(g), err
 	}
 	if g, ok := s.GitLab(u.Host); ok {
 		rp, err := parseGitLab(g, u)
@@ -175,11 +181,16 @@ func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string)
 	return req, "", nil
 }
 
-func githubHint(g GitHub, withToken bool) string {
-	if withToken {
-		return fmt.Sprintf("check the URL's repository, ref and path, and that the token of integrations.github (host %s) may read the repository", g.Host)
+// rawOwner is the owner a URL below g's raw host names
+// (RAWBASE/OWNER/REPO/REF/PATH), or "" if it names none.
+func rawOwner(u *url.URL, g GitHub) string {
+	b, err := url.Parse(g.RawBaseURL)
+	if err != nil {
+		return ""
 	}
-	return fmt.Sprintf("check the URL's repository, ref and path; a private repository needs a token in integrations.github (host %s)", g.Host)
+	rest := strings.TrimPrefix(strings.TrimPrefix(u.Path, strings.TrimRight(b.Path, "/")), "/")
+	owner, _, _ := strings.Cut(rest, "/")
+	return owner
 }
 
 func gitlabHint(g GitLab, withToken bool) string {

@@ -82,12 +82,15 @@ func (s *Set) ReadTree(ctx context.Context, rawURL string, root *os.Root, opts T
 		if rp.ref != "" {
 			target += "/" + url.PathEscape(rp.ref)
 		}
-		token := first(opts.Token, g.Token)
-		if token != "" {
-			headers["Authorization"] = "Bearer " + token
+		cred, err := s.githubCredentials(ctx, g, rp.owner, opts.Token)
+		if err != nil {
+			return err
+		}
+		if cred.token != "" {
+			headers["Authorization"] = "Bearer " + cred.token
 		}
 		headers["X-GitHub-Api-Version"] = "2022-11-28"
-		repo, sub, hint = true, rp.path, githubHint(g, token != "")
+		repo, sub, hint = true, rp.path, cred.hint(g)
 	} else if g, ok := s.GitLab(u.Host); ok {
 		rp, err := parseGitLab(g, u)
 		if err != nil {
