@@ -6,7 +6,10 @@
 // out as DIR/<owner>/<repo>/<ref>/<files> (GitLab: DIR/<project path>/<ref>/<files>).
 //
 // Every request is recorded with the credentials it carried, so tests can
-// assert where tokens went.
+// assert where tokens went. The fake GitHub also plays GitHub Apps (see
+// GitHub.AddApp): it lists their installations and issues installation
+// tokens to requests signed with the app's key, and accepts those tokens
+// for the installation owner's repositories.
 package integrationstest
 
 import (
@@ -73,6 +76,10 @@ type GitHub struct {
 	recorder
 	// DownloadRequests records what the download host received.
 	DownloadRequests recorder
+
+	appsMu sync.Mutex
+	apps   []*App
+	issued map[string]issued // installation tokens handed out
 }
 
 // NewGitHub starts a fake GitHub Enterprise serving dir. Its download host
@@ -106,7 +113,8 @@ func NewGitHub(t testing.TB, dir, token string) *GitHub {
 		return func(w http.ResponseWriter, r *http.Request) {
 			g.record(r)
 			owner, repo := r.PathValue("owner"), r.PathValue("repo")
-			if !strings.HasPrefix(repo, "public") && r.Header.Get("Authorization") != "Bearer "+token {
+			auth := r.Header.Get("Authorization")
+			if !strings.HasPrefix(repo, "public") && auth != "Bearer "+token && !g.installationToken(auth, owner) {
 				w.Header().Set("Content-Type", "application/json")
 				if r.Header.Get("Authorization") != "" {
 					w.WriteHeader(http.StatusUnauthorized)
@@ -140,6 +148,8 @@ func NewGitHub(t testing.TB, dir, token string) *GitHub {
 	mux.HandleFunc("GET /raw/{owner}/{repo}/{ref}/{path...}", authed(func(w http.ResponseWriter, r *http.Request, repoDir string) {
 		serveFile(w, r, repoDir, r.PathValue("ref"), r.PathValue("path"))
 	}))
+	mux.HandleFunc("GET /api/v3/app/installations", g.listInstallations)
+	mux.HandleFunc("POST /api/v3/app/installations/{id}/access_tokens", g.createAccessToken)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.record(r)
 		w.Header().Set("Content-Type", "text/html")
