@@ -7,12 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/integrations"
 	"github.com/portico-dev/portico/internal/integrations/integrationstest"
 )
@@ -306,5 +308,40 @@ func TestGitHubAppConfigErrors(t *testing.T) {
 	oneLine.PrivateKey = strings.ReplaceAll(good.PrivateKey, "\n", `\n`)
 	if _, err := appSet(t, gh, "", oneLine).ReadFile(t.Context(), gh.URL+"/acme/svc/blob/main/other.yaml", integrations.ReadOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGitHubAppFromConfigFile decodes Backstage's apps keys from a config
+// file, with a numeric appId and the key from an environment variable.
+func TestGitHubAppFromConfigFile(t *testing.T) {
+	gh := integrationstest.NewGitHub(t, "testdata/repos", ghToken)
+	app := gh.AddApp(t, "4242", "acme")
+	file := filepath.Join(t.TempDir(), "app-config.yaml")
+	yaml := "integrations:\n  github:\n    - host: " + gh.Host() + "\n      apiBaseUrl: " + gh.URL + "/api/v3\n      rawBaseUrl: " + gh.URL + "/raw\n" +
+		"      apps:\n        - appId: 4242\n          privateKey: ${APP_KEY}\n          clientId: Iv1.abc\n          clientSecret: s\n          webhookSecret: w\n          allowedInstallationOwners: [acme]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.Options{Files: []string{file}, Environ: func() []string { return nil },
+		LookupEnv: func(k string) (string, bool) { return app.PEM(false), k == "APP_KEY" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ic integrations.Config
+	if err := cfg.Decode("integrations", &ic); err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.Warnings(); len(w) > 0 {
+		t.Fatalf("warnings: %q", w)
+	}
+	set, err := integrations.New(ic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := set.ReadFile(t.Context(), gh.URL+"/acme/svc/blob/main/other.yaml", integrations.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if app.TokenCalls() != 1 {
+		t.Fatal("the read did not use the app")
 	}
 }
