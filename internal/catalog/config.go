@@ -32,6 +32,30 @@ type Config struct {
 	Import                   any  `yaml:"import"`
 }
 
+// unusedKeys names the Backstage keys set in c that Portico accepts but
+// does not act on, so that they can be reported rather than ignored in
+// silence (a catalog.providers.github block, say, discovers nothing here).
+func (c Config) unusedKeys() []string {
+	var out []string
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"catalog.providers", c.Providers != nil},
+		{"catalog.processorOptions", c.ProcessorOptions != nil},
+		{"catalog.providerOptions", c.ProviderOptions != nil},
+		{"catalog.stitchingStrategy", c.StitchingStrategy != nil},
+		{"catalog.orphanProviderStrategy", c.OrphanProviderStrategy != nil},
+		{"catalog.import", c.Import != nil},
+		{"catalog.disableDefaultProcessors", c.DisableDefaultProcessors},
+	} {
+		if k.set {
+			out = append(out, k.key)
+		}
+	}
+	return out
+}
+
 // ConfigLocation is an entry of catalog.locations.
 type ConfigLocation struct {
 	Type   string        `yaml:"type"`

@@ -88,6 +88,13 @@ func New(opts Options) (*Service, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	for _, key := range cfg.unusedKeys() {
+		hint := ""
+		if key == "catalog.providers" {
+			hint = "; to read many repositories, use catalog.locations with a url glob (…/blob/main/**/catalog-info.yaml)"
+		}
+		log.Warn(key+" is accepted from Backstage configurations but Portico does not use it"+hint, "key", key)
+	}
 	defs, err := LoadKindConfigs(cfg.Kinds, opts.BaseDir)
 	if err != nil {
 		return nil, err

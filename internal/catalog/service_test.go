@@ -1,8 +1,10 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -625,4 +627,30 @@ func TestProviderMutations(t *testing.T) {
 			t.Error("an entity without location annotations was accepted")
 		}
 	})
+}
+
+// Backstage keys Portico accepts but does not act on are reported at
+// start, so that a catalog.providers block that discovers nothing here
+// does not go unnoticed.
+func TestUnusedBackstageKeysAreReported(t *testing.T) {
+	db := storetest.SQLite(t, Migrations)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg := Config{Providers: map[string]any{"github": map[string]any{"org": map[string]any{"organization": "acme"}}}, StitchingStrategy: map[string]any{"mode": "deferred"}}
+	if _, err := New(Options{DB: db, Config: cfg, WatchInterval: -1, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	for _, want := range []string{"catalog.providers is accepted from Backstage configurations but Portico does not use it", "url glob", "catalog.stitchingStrategy"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	logs.Reset()
+	if _, err := New(Options{DB: db, Config: Config{}, WatchInterval: -1, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "does not use it") {
+		t.Errorf("a config without such keys was warned about:\n%s", logs.String())
+	}
 }
