@@ -163,6 +163,23 @@ func (a *githubApp) jwt(now time.Time) (string, error) {
 	return input + "." + enc.EncodeToString(sig), nil
 }
 
+// forget drops owner's cached token if it is still token: GitHub refused
+// it (revoked, or the installation was replaced), so the next request
+// gets a new one instead of failing until the token would have expired.
+func (a *githubApp) forget(owner, token string) {
+	a.mu.Lock()
+	o := a.owners[strings.ToLower(owner)]
+	a.mu.Unlock()
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.token == token {
+		o.token = ""
+	}
+}
+
 // errNotInstalled is returned by token when the app has no installation
 // for the owner (or may not use it): the caller falls back to the
 // integration's token.
@@ -298,6 +315,17 @@ type githubCredential struct {
 	// missing names the apps not installed for the owner, when the
 	// request goes out with the integration's token or none.
 	missing string
+	// app and owner are set for an installation token.
+	app   *githubApp
+	owner string
+}
+
+// refused is called when GitHub answered 401 to a request with c: an
+// installation token is dropped from the cache.
+func (c *githubCredential) refused() {
+	if c != nil && c.app != nil {
+		c.app.forget(c.owner, c.token)
+	}
 }
 
 // githubCredentials picks the credential for owner's repositories on g:
@@ -316,7 +344,7 @@ func (s *Set) githubCredentials(ctx context.Context, g GitHub, owner, override s
 		for _, a := range g.apps.apps {
 			tok, err := a.token(ctx, owner)
 			if err == nil {
-				return githubCredential{token: tok, what: fmt.Sprintf("the installation token of GitHub App %s (%s) for %s", a.id, a.key, owner)}, nil
+				return githubCredential{token: tok, what: fmt.Sprintf("the installation token of GitHub App %s (%s) for %s", a.id, a.key, owner), app: a, owner: owner}, nil
 			}
 			if errors.Is(err, errNotInstalled) {
 				missing = append(missing, fmt.Sprintf("GitHub App %s (%s)", a.id, a.key))

@@ -345,3 +345,32 @@ func TestGitHubAppFromConfigFile(t *testing.T) {
 		t.Fatal("the read did not use the app")
 	}
 }
+
+func TestGitHubAppRevokedTokenIsRenewed(t *testing.T) {
+	gh := integrationstest.NewGitHub(t, "testdata/repos", ghToken)
+	app := gh.AddApp(t, "4242", "acme")
+	set := appSet(t, gh, "", app.Config())
+	ctx := t.Context()
+	blob, tree := gh.URL+"/acme/svc/blob/main/other.yaml", gh.URL+"/acme/svc/tree/main/skeleton"
+	if _, err := set.ReadFile(ctx, blob, integrations.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// GitHub refuses the cached token: that read fails, naming the app's
+	// token, and the next one gets a new token.
+	for i, read := range []func() error{
+		func() error { _, err := set.ReadFile(ctx, blob, integrations.ReadOptions{}); return err },
+		func() error { return set.ReadTree(ctx, tree, openRoot(t, t.TempDir()), integrations.TreeOptions{}) },
+	} {
+		gh.RevokeTokens()
+		err := read()
+		if err == nil || !strings.Contains(err.Error(), "HTTP 401") || !strings.Contains(err.Error(), "installation token of GitHub App 4242") {
+			t.Fatalf("read %d with a revoked token: %v", i, err)
+		}
+		if err := read(); err != nil {
+			t.Fatalf("read %d after the refusal: %v", i, err)
+		}
+	}
+	if n := app.TokenCalls(); n != 3 {
+		t.Fatalf("%d access_tokens calls, want 3", n)
+	}
+}

@@ -80,7 +80,7 @@ func (s *Set) Open(ctx context.Context, rawURL string, opts ReadOptions) (*Respo
 	if opts.MaxSize <= 0 {
 		opts.MaxSize = DefaultMaxSize
 	}
-	req, hint, err := s.fileRequest(ctx, u, opts.Token)
+	req, hint, cred, err := s.fileRequest(ctx, u, opts.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Set) Open(ctx context.Context, rawURL string, opts ReadOptions) (*Respo
 		req.Header.Set("If-None-Match", opts.ETag)
 	}
 	shown := redact(u)
-	resp, err := s.do(req, shown, hint, opts.ETag != "")
+	resp, err := s.do(req, shown, hint, cred, opts.ETag != "")
 	if err != nil {
 		return nil, err
 	}
@@ -106,79 +106,80 @@ func (s *Set) Open(ctx context.Context, rawURL string, opts ReadOptions) (*Respo
 	}, nil
 }
 
-// fileRequest builds the request that reads the file u names, and a hint
-// for errors (which token was used, where to configure one).
-func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string) (*http.Request, string, error) {
+// fileRequest builds the request that reads the file u names, a hint
+// for errors (which token was used, where to configure one) and the GitHub
+// credential used, if any.
+func (s *Set) fileRequest(ctx context.Context, u *url.URL, tokenOverride string) (*http.Request, string, *githubCredential, error) {
 	// The raw host first: on GitHub Enterprise it is a path of the web
 	// host (https://HOST/raw).
 	if g, ok := s.githubByRaw(u); ok {
 		req, err := newRequest(ctx, u.String())
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		cred, err := s.githubCredentials(ctx, g, rawOwner(u, g), tokenOverride)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if cred.token != "" {
 			req.Header.Set("Authorization", "Bearer "+cred.token)
 		}
-		return req, cred.hint(g), nil
+		return req, cred.hint(g), &cred, nil
 	}
 	if g, ok := s.GitHub(u.Host); ok {
 		rp, err := parseGitHub(u)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if rp.ref == "" || rp.path == "" {
-			return nil, "", errs.InputErrorf("%s names a repository or directory, not a file; a file's URL is https://%s/OWNER/REPO/blob/REF/PATH", redact(u), u.Host)
+			return nil, "", nil, errs.InputErrorf("%s names a repository or directory, not a file; a file's URL is https://%s/OWNER/REPO/blob/REF/PATH", redact(u), u.Host)
 		}
 		cred, err := s.githubCredentials(ctx, g, rp.owner, tokenOverride)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if token := cred.token; token != "" {
 			target := g.APIBaseURL + "/repos/" + url.PathEscape(rp.owner) + "/" + url.PathEscape(rp.repo) + "/contents/" + escapePath(rp.path) + "?" + url.Values{"ref": {rp.ref}}.Encode()
 			req, err := newRequest(ctx, target)
 			if err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
 			req.Header.Set("Accept", "application/vnd.github.raw+json")
 			req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 			req.Header.Set("Authorization", "Bearer "+token)
-			return req, cred.hint(g), nil
+			return req, cred.hint(g), &cred, nil
 		}
 		target := g.RawBaseURL + "/" + url.PathEscape(rp.owner) + "/" + url.PathEscape(rp.repo) + "/" + url.PathEscape(rp.ref) + "/" + escapePath(rp.path)
 		req, err := newRequest(ctx, target)
-		return req, cred.hint(g), err
+		return req, cred.hint(g), nil, err
 	}
 	if g, ok := s.GitLab(u.Host); ok {
 		rp, err := parseGitLab(g, u)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if rp.ref == "" || rp.path == "" {
-			return nil, "", errs.InputErrorf("%s names a project or directory, not a file; a file's URL is %s/GROUP/PROJECT/-/blob/REF/PATH", redact(u), g.BaseURL)
+			return nil, "", nil, errs.InputErrorf("%s names a project or directory, not a file; a file's URL is %s/GROUP/PROJECT/-/blob/REF/PATH", redact(u), g.BaseURL)
 		}
 		target := g.APIBaseURL + "/projects/" + url.PathEscape(rp.project) + "/repository/files/" + url.PathEscape(rp.path) + "/raw?" + url.Values{"ref": {rp.ref}}.Encode()
 		req, err := newRequest(ctx, target)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		token := first(tokenOverride, g.Token)
 		if token != "" {
 			req.Header.Set("PRIVATE-TOKEN", token)
 		}
-		return req, gitlabHint(g, token != ""), nil
+		return req, gitlabHint(g, token != ""), nil, nil
 	}
 	req, err := newRequest(ctx, u.String())
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if tokenOverride != "" {
 		req.Header.Set("Authorization", "Bearer "+tokenOverride)
 	}
-	return req, "", nil
+	return req, "", nil, nil
 }
 
 // rawOwner is the owner a URL below g's raw host names
@@ -218,8 +219,9 @@ func newRequest(ctx context.Context, target string) (*http.Request, error) {
 // do sends req and checks the status: 200 (and 304 when an ETag was
 // sent) pass; 404 is a NotFound error; anything else an Input error naming
 // shown (the URL the caller gave), the request URL if it differs, the
-// host's message and the hint.
-func (s *Set) do(req *http.Request, shown, hint string, conditional bool) (*http.Response, error) {
+// host's message and the hint. A 401 tells cred (the GitHub credential
+// req carries, or nil) that it was refused.
+func (s *Set) do(req *http.Request, shown, hint string, cred *githubCredential, conditional bool) (*http.Response, error) {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", shown, err)
@@ -228,6 +230,9 @@ func (s *Set) do(req *http.Request, shown, hint string, conditional bool) (*http
 		return resp, nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		cred.refused()
+	}
 	msg := fmt.Sprintf("HTTP %d", resp.StatusCode)
 	if via := redact(req.URL); via != shown {
 		msg += " from " + via

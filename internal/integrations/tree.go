@@ -70,8 +70,9 @@ func (s *Set) ReadTree(ctx context.Context, rawURL string, root *os.Root, opts T
 	var (
 		target, hint string
 		headers      = map[string]string{}
-		repo         bool   // a repository archive: strip its top directory
-		sub          string // the directory to keep, below the top directory
+		repo         bool              // a repository archive: strip its top directory
+		sub          string            // the directory to keep, below the top directory
+		ghCred       *githubCredential // the GitHub credential sent, if any
 	)
 	if g, ok := s.GitHub(u.Host); ok {
 		rp, err := parseGitHub(u)
@@ -90,7 +91,7 @@ func (s *Set) ReadTree(ctx context.Context, rawURL string, root *os.Root, opts T
 			headers["Authorization"] = "Bearer " + cred.token
 		}
 		headers["X-GitHub-Api-Version"] = "2022-11-28"
-		repo, sub, hint = true, rp.path, cred.hint(g)
+		repo, sub, hint, ghCred = true, rp.path, cred.hint(g), &cred
 	} else if g, ok := s.GitLab(u.Host); ok {
 		rp, err := parseGitLab(g, u)
 		if err != nil {
@@ -124,7 +125,7 @@ func (s *Set) ReadTree(ctx context.Context, rawURL string, root *os.Root, opts T
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := s.do(req, shown, hint, false)
+	resp, err := s.do(req, shown, hint, ghCred, false)
 	if err != nil {
 		return err
 	}

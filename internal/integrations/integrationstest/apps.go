@@ -290,3 +290,11 @@ func (g *GitHub) createAccessToken(w http.ResponseWriter, r *http.Request) {
 	}
 	jsonError(w, http.StatusNotFound, "Not Found")
 }
+
+// RevokeTokens revokes every installation token issued so far, as GitHub
+// does when an app is reinstalled or a token is revoked through the API.
+func (g *GitHub) RevokeTokens() {
+	g.appsMu.Lock()
+	defer g.appsMu.Unlock()
+	clear(g.issued)
+}
