@@ -248,6 +248,10 @@ func (a *githubApp) installation(ctx context.Context, owner string) (int64, erro
 			}
 		}
 		next = nextLink(link)
+		// The next page gets the app's JWT too: only from the API itself.
+		if u, _ := url.Parse(next); next != "" && !below(u, a.api) { // nextLink returns parsed URLs only
+			return 0, errs.InputErrorf("list the installations of GitHub App %s (%s): the next page %s is not below %s", a.id, a.key, redact(u), a.api)
+		}
 	}
 	return 0, errNotInstalled
 }
