@@ -23,18 +23,20 @@ type github struct {
 	token  string
 }
 
-// githubFor finds the integration for host and the token to use: the
-// input token, else the integration's.
-func (d Deps) githubFor(host, token string) (*github, error) {
+// githubFor finds the integration for host and the token to use for the
+// owner's repositories: the input token, else the installation token of a
+// GitHub App installed on the owner, else the integration's token.
+func (d Deps) githubFor(ctx context.Context, host, owner, token string) (*github, error) {
 	integ, ok := d.Integrations.GitHub(host)
 	if !ok {
-		return nil, fmt.Errorf("input.repoUrl: no integrations.github entry for host %s; add one with its token", host)
+		return nil, fmt.Errorf("input.repoUrl: no integrations.github entry for host %s; add one with a token or apps", host)
 	}
 	if token == "" {
-		token = integ.Token
-	}
-	if token == "" {
-		return nil, fmt.Errorf("no token available for host %s: set integrations.github[].token or the action's token input", host)
+		t, err := d.Integrations.GitHubToken(ctx, host, owner)
+		if err != nil {
+			return nil, fmt.Errorf("%w (or give the action a token input)", err)
+		}
+		token = t
 	}
 	return &github{client: d.HTTPClient, api: integ.APIBaseURL, token: token}, nil
 }
@@ -180,7 +182,7 @@ func publishGitHub(deps Deps) scaffolder.Action {
 			if err != nil {
 				return err
 			}
-			gh, err := deps.githubFor(r.host, in.Token)
+			gh, err := deps.githubFor(ctx, r.host, r.owner, in.Token)
 			if err != nil {
 				return err
 			}

@@ -230,7 +230,7 @@ func TestPublishGitHubErrors(t *testing.T) {
 		{"no repoUrl", deps, map[string]any{}, []string{"input.repoUrl", "required"}},
 		{"no owner", deps, map[string]any{"repoUrl": gh.host() + "?repo=x"}, []string{"input.repoUrl", "owner and repo"}},
 		{"unknown host", deps, map[string]any{"repoUrl": "gitlab.com?owner=a&repo=b"}, []string{"input.repoUrl", "no integrations.github entry for host gitlab.com"}},
-		{"no token", gh.deps(t, ""), map[string]any{"repoUrl": repo}, []string{"no token available"}},
+		{"no token", gh.deps(t, ""), map[string]any{"repoUrl": repo}, []string{"no credentials for org-acme", "set integrations.github[].token or apps", "token input"}},
 		{"bad token", deps, map[string]any{"repoUrl": gh.host() + "?owner=org-acme&repo=other", "token": "wrong"}, []string{"HTTP 401", "Bad credentials"}},
 		{"bad visibility", deps, map[string]any{"repoUrl": repo, "repoVisibility": "secret"}, []string{"input.repoVisibility"}},
 	} {
