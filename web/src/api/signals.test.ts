@@ -1,37 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SignalsClient } from './signals';
-
-// FakeSocket stands in for the browser's WebSocket: the test opens,
-// feeds and closes it.
-class FakeSocket {
-  static OPEN = 1;
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  sent: unknown[] = [];
-  onopen?: () => void;
-  onmessage?: (ev: { data: string }) => void;
-  onclose?: () => void;
-  constructor(
-    readonly url: string,
-    readonly protocols?: string[],
-  ) {
-    FakeSocket.instances.push(this);
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.();
-  }
-  open() {
-    this.readyState = FakeSocket.OPEN;
-    this.onopen?.();
-  }
-  receive(msg: unknown) {
-    this.onmessage?.({ data: JSON.stringify(msg) });
-  }
-}
+import { FakeSocket } from '../test/fakeSocket';
 
 describe('SignalsClient', () => {
   beforeEach(() => {

@@ -4,31 +4,7 @@ import { AuthTestProvider } from '../../api/auth';
 import { instancesChannel } from '../../api/orchestrator';
 import { Router } from '../../router';
 import { InstancePage } from './InstancePage';
-
-// FakeSocket stands in for the browser's WebSocket to /api/signals.
-class FakeSocket {
-  static OPEN = 1;
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  onopen?: () => void;
-  onmessage?: (ev: { data: string }) => void;
-  onclose?: () => void;
-  constructor(readonly url: string) {
-    FakeSocket.instances.push(this);
-  }
-  send() {}
-  close() {
-    this.readyState = 3;
-    this.onclose?.();
-  }
-  open() {
-    this.readyState = FakeSocket.OPEN;
-    this.onopen?.();
-  }
-  receive(msg: unknown) {
-    this.onmessage?.({ data: JSON.stringify(msg) });
-  }
-}
+import { FakeSocket } from '../../test/fakeSocket';
 
 describe('a run started by the viewer', () => {
   let reads = 0;
