@@ -19,12 +19,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +78,10 @@ type GitHub struct {
 	recorder
 	// DownloadRequests records what the download host received.
 	DownloadRequests recorder
+
+	// RepoPageSize, when set, is the size of every page of a repository
+	// listing, whatever the client asks for.
+	RepoPageSize int
 
 	appsMu sync.Mutex
 	apps   []*App
@@ -148,6 +154,7 @@ func NewGitHub(t testing.TB, dir, token string) *GitHub {
 	mux.HandleFunc("GET /raw/{owner}/{repo}/{ref}/{path...}", authed(func(w http.ResponseWriter, r *http.Request, repoDir string) {
 		serveFile(w, r, repoDir, r.PathValue("ref"), r.PathValue("path"))
 	}))
+	mux.HandleFunc("GET /api/v3/orgs/{org}/repos", g.listRepositories)
 	mux.HandleFunc("GET /api/v3/app/installations", g.listInstallations)
 	mux.HandleFunc("POST /api/v3/app/installations/{id}/access_tokens", g.createAccessToken)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -306,4 +313,56 @@ func TarGz(dir, top, sub string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// listRepositories serves GET /orgs/{org}/repos: the directories under
+// Dir/org, default branch main; private ones (not named public…) only to
+// a caller with the token or an installation token for org. Pages follow
+// per_page and page, with a Link header.
+func (g *GitHub) listRepositories(w http.ResponseWriter, r *http.Request) {
+	g.record(r)
+	org := r.PathValue("org")
+	entries, err := os.ReadDir(filepath.Join(g.Dir, org))
+	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]any{"message": "Not Found"})
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	private := auth == "Bearer "+g.Token || g.installationToken(auth, org)
+	var all []map[string]any
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		public := strings.HasPrefix(e.Name(), "public")
+		if !public && !private {
+			continue
+		}
+		visibility := "private"
+		if public {
+			visibility = "public"
+		}
+		all = append(all, map[string]any{"name": e.Name(), "default_branch": DefaultBranch, "archived": strings.HasPrefix(e.Name(), "archived"),
+			"fork": strings.HasPrefix(e.Name(), "fork"), "visibility": visibility, "topics": []string{}})
+	}
+	size := 30
+	if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 {
+		size = min(n, 100)
+	}
+	if g.RepoPageSize > 0 {
+		size = g.RepoPageSize
+	}
+	page := 1
+	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 0 {
+		page = n
+	}
+	start := min((page-1)*size, len(all))
+	end := min(start+size, len(all))
+	if end < len(all) {
+		w.Header().Set("Link", fmt.Sprintf(`<%s/api/v3/orgs/%s/repos?per_page=%d&page=%d>; rel="next"`, g.URL, org, size, page+1))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(append([]map[string]any{}, all[start:end]...))
 }
