@@ -28,8 +28,9 @@ type Config struct {
 	StitchingStrategy        any  `yaml:"stitchingStrategy"`
 	ProviderOptions          any  `yaml:"providerOptions"`
 	ProcessorOptions         any  `yaml:"processorOptions"`
-	Providers                any  `yaml:"providers"`
-	Import                   any  `yaml:"import"`
+	// Providers configures entity providers (catalog.providers.github).
+	Providers ProvidersConfig `yaml:"providers"`
+	Import    any             `yaml:"import"`
 }
 
 // unusedKeys names the Backstage keys set in c that Portico accepts but
@@ -41,7 +42,6 @@ func (c Config) unusedKeys() []string {
 		key string
 		set bool
 	}{
-		{"catalog.providers", c.Providers != nil},
 		{"catalog.processorOptions", c.ProcessorOptions != nil},
 		{"catalog.providerOptions", c.ProviderOptions != nil},
 		{"catalog.stitchingStrategy", c.StitchingStrategy != nil},

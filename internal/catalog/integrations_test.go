@@ -5,8 +5,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/internal/errs"
 	"github.com/portico-dev/portico/internal/integrations"
@@ -219,4 +221,99 @@ func TestURLGlobLocations(t *testing.T) {
 			t.Errorf("glob on another host: %v", err)
 		}
 	}, Migrations)
+}
+
+// catalog.providers.github discovers an organization's repositories: each
+// one the filters keep is read for its catalog file (optional: a
+// repository without one yields nothing), archived ones never.
+func TestGitHubDiscovery(t *testing.T) {
+	repos := t.TempDir()
+	component := func(name string) string {
+		return "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name + "}\nspec: {type: service, lifecycle: production, owner: platform}\n"
+	}
+	for name, content := range map[string]string{
+		"acme/svc-a/main/catalog-info.yaml":          component("svc-a"),
+		"acme/svc-b/main/README.md":                  "no catalog file here\n",
+		"acme/public-web/main/catalog-info.yaml":     component("public-web"),
+		"acme/legacy/main/catalog-info.yaml":         component("legacy"),
+		"acme/archived-x/main/catalog-info.yaml":     component("archived-x"),
+		"other/svc-elsewhere/main/catalog-info.yaml": component("svc-elsewhere"),
+	} {
+		p := filepath.Join(repos, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gh := integrationstest.NewGitHub(t, repos, "ghp_discovery")
+	integ, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{gh.Config("ghp_discovery")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(gh.URL, "http://")
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var cfg Config
+		cfg.Providers.GitHub = map[string]GitHubDiscoveryConfig{"acme": {Host: host, Organization: "acme"}}
+		cfg.Providers.GitHub["acme"] = func() GitHubDiscoveryConfig {
+			c := cfg.Providers.GitHub["acme"]
+			c.Filters.Repository = "^(svc|public|archived)"
+			return c
+		}()
+		cfg.Rules = []CatalogRule{{Allow: kinds("Component", "Location")}}
+		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = s.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		f := &fixture{t: t, s: s, ctx: ctx}
+		deadline := time.Now().Add(15 * time.Second)
+		for f.entity("component:default/svc-a") == nil || f.entity("component:default/public-web") == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("discovered components: %v", f.refs("kind=component"))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := f.refs("kind=component"); !slices.Equal(got, []string{"component:default/public-web", "component:default/svc-a"}) {
+			t.Errorf("components = %v (legacy is filtered out, archived-x archived, svc-elsewhere in another organization)", got)
+		}
+		// The locations are the repositories' blob URLs, optional, owned
+		// by the provider.
+		locs := f.refs("kind=location")
+		if len(locs) != 3 {
+			t.Errorf("locations = %v, want one per kept repository (svc-a, svc-b, public-web)", locs)
+		}
+		e := f.mustEntity("component:default/svc-a")
+		if got := e["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationManagedByLocation]; got != "url:"+gh.URL+"/acme/svc-a/blob/main/catalog-info.yaml" {
+			t.Errorf("svc-a managed by %v", got)
+		}
+	}, Migrations)
+}
+
+// A discovery without an organization, or on a host that is not an
+// integration, is a configuration error naming the key.
+func TestGitHubDiscoveryConfigErrors(t *testing.T) {
+	integ, err := integrations.New(integrations.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.SQLite(t, Migrations)
+	for _, tc := range []struct {
+		cfg  GitHubDiscoveryConfig
+		want string
+	}{
+		{GitHubDiscoveryConfig{}, "catalog.providers.github.x.organization: missing"},
+		{GitHubDiscoveryConfig{Organization: "acme", Host: "ghe.example.com"}, "catalog.providers.github.x.host: ghe.example.com is not an integrations.github host"},
+	} {
+		cfg, want := tc.cfg, tc.want
+		var c Config
+		c.Providers.GitHub = map[string]GitHubDiscoveryConfig{"x": cfg}
+		if _, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: c}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %v, want %q", cfg, err, want)
+		}
+	}
 }

@@ -89,11 +89,11 @@ func New(opts Options) (*Service, error) {
 		log = slog.Default()
 	}
 	for _, key := range cfg.unusedKeys() {
-		hint := ""
-		if key == "catalog.providers" {
-			hint = "; to read many repositories, use catalog.locations with a url glob (…/blob/main/**/catalog-info.yaml)"
-		}
-		log.Warn(key+" is accepted from Backstage configurations but Portico does not use it"+hint, "key", key)
+		log.Warn(key+" is accepted from Backstage configurations but Portico does not use it", "key", key)
+	}
+	discoveries, err := newGitHubDiscoveries(cfg.Providers, opts.Integrations, log)
+	if err != nil {
+		return nil, err
 	}
 	defs, err := LoadKindConfigs(cfg.Kinds, opts.BaseDir)
 	if err != nil {
@@ -112,7 +112,7 @@ func New(opts Options) (*Service, error) {
 		db: opts.DB, log: log, sources: sources,
 		interval: cfg.Interval, orphans: cfg.Orphans, readonly: cfg.Readonly,
 		refreshOnConflict: cfg.Conflicts == "refresh",
-		providers:         opts.Providers,
+		providers:         append(slices.Clone(opts.Providers), discoveries...),
 		watchEvery:        opts.WatchInterval,
 		wakeProc:          make(chan struct{}, 1),
 		wakeStitchCh:      make(chan struct{}, 1),

@@ -630,18 +630,17 @@ func TestProviderMutations(t *testing.T) {
 }
 
 // Backstage keys Portico accepts but does not act on are reported at
-// start, so that a catalog.providers block that discovers nothing here
-// does not go unnoticed.
+// start rather than ignored in silence.
 func TestUnusedBackstageKeysAreReported(t *testing.T) {
 	db := storetest.SQLite(t, Migrations)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	cfg := Config{Providers: map[string]any{"github": map[string]any{"org": map[string]any{"organization": "acme"}}}, StitchingStrategy: map[string]any{"mode": "deferred"}}
+	cfg := Config{ProcessorOptions: map[string]any{"ldapOrg": map[string]any{}}, StitchingStrategy: map[string]any{"mode": "deferred"}}
 	if _, err := New(Options{DB: db, Config: cfg, WatchInterval: -1, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	out := logs.String()
-	for _, want := range []string{"catalog.providers is accepted from Backstage configurations but Portico does not use it", "url glob", "catalog.stitchingStrategy"} {
+	for _, want := range []string{"catalog.processorOptions is accepted from Backstage configurations but Portico does not use it", "catalog.stitchingStrategy"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
