@@ -122,15 +122,22 @@ func (p *ProcessingInterval) UnmarshalConfig(v config.Value) error {
 		p.Disabled = true
 		return nil
 	}
+	d, err := parseInterval(v)
+	p.Duration = d
+	return err
+}
+
+// parseInterval reads a duration of at least a second: how often
+// something is done again.
+func parseInterval(v config.Value) (time.Duration, error) {
 	d, err := config.ParseDuration(v)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if d < time.Second {
-		return v.Errorf("must be at least one second")
+		return 0, v.Errorf("must be at least one second")
 	}
-	p.Duration = d
-	return nil
+	return d, nil
 }
 
 // Orphan strategies.

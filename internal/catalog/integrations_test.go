@@ -51,15 +51,7 @@ metadata: {name: from-gitlab}
 spec: {type: service, lifecycle: production, owner: platform}
 `,
 	}
-	for name, content := range files {
-		p := filepath.Join(repos, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeRepoFiles(t, repos, files)
 	gh := integrationstest.NewGitHub(t, repos, "ghp_catalog")
 	gl := integrationstest.NewGitLab(t, repos, "glpat-catalog")
 	integ, err := integrations.New(integrations.Config{
@@ -173,20 +165,12 @@ func TestResolveAgainstBlobURLs(t *testing.T) {
 // repository (one tarball download), each managed by its own blob URL.
 func TestURLGlobLocations(t *testing.T) {
 	repos := t.TempDir()
-	for name, content := range map[string]string{
+	writeRepoFiles(t, repos, map[string]string{
 		"acme/mono/main/services/billing/catalog-info.yaml":       "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: billing}\nspec: {type: service, lifecycle: production, owner: platform}\n",
 		"acme/mono/main/services/deep/payments/catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: payments}\nspec: {type: service, lifecycle: production, owner: platform}\n",
 		"acme/mono/main/services/billing/README.md":               "# not a catalog file\n",
 		"acme/mono/main/elsewhere/catalog-info.yaml":              "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: elsewhere}\nspec: {type: service, lifecycle: production, owner: platform}\n",
-	} {
-		p := filepath.Join(repos, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	gh := integrationstest.NewGitHub(t, repos, "ghp_catalog")
 	integ, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{gh.Config("ghp_catalog")}}, nil)
 	if err != nil {
@@ -231,22 +215,14 @@ func TestGitHubDiscovery(t *testing.T) {
 	component := func(name string) string {
 		return "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name + "}\nspec: {type: service, lifecycle: production, owner: platform}\n"
 	}
-	for name, content := range map[string]string{
+	writeRepoFiles(t, repos, map[string]string{
 		"acme/svc-a/main/catalog-info.yaml":          component("svc-a"),
 		"acme/svc-b/main/README.md":                  "no catalog file here\n",
 		"acme/public-web/main/catalog-info.yaml":     component("public-web"),
 		"acme/legacy/main/catalog-info.yaml":         component("legacy"),
 		"acme/archived-x/main/catalog-info.yaml":     component("archived-x"),
 		"other/svc-elsewhere/main/catalog-info.yaml": component("svc-elsewhere"),
-	} {
-		p := filepath.Join(repos, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	gh := integrationstest.NewGitHub(t, repos, "ghp_discovery")
 	integ, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{gh.Config("ghp_discovery")}}, nil)
 	if err != nil {
@@ -314,6 +290,21 @@ func TestGitHubDiscoveryConfigErrors(t *testing.T) {
 		c.Providers.GitHub = map[string]GitHubDiscoveryConfig{"x": cfg}
 		if _, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: c}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: %v, want %q", cfg, err, want)
+		}
+	}
+}
+
+// writeRepoFiles writes files (slash paths: owner/repo/ref/path) below
+// dir, as the fake hosts serve them.
+func writeRepoFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

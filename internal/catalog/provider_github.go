@@ -70,15 +70,9 @@ func (f *discoveryFrequency) UnmarshalConfig(v config.Value) error {
 	if v.IsMap() && v.Field("cron").Exists() {
 		return v.Field("cron").Decode(&f.Cron)
 	}
-	d, err := config.ParseDuration(v)
-	if err != nil {
-		return err
-	}
-	if d < time.Second {
-		return v.Errorf("must be at least one second")
-	}
+	d, err := parseInterval(v)
 	f.Every = d
-	return nil
+	return err
 }
 
 // defaultDiscoveryEvery is how often a discovery runs without a schedule.

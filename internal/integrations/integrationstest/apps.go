@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -227,21 +226,7 @@ func (g *GitHub) listInstallations(w http.ResponseWriter, r *http.Request) {
 	all := append([]install(nil), a.installs...)
 	size := a.pageSize
 	a.mu.Unlock()
-	if size == 0 {
-		size = 30
-		if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 {
-			size = min(n, 100)
-		}
-	}
-	page := 1
-	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 0 {
-		page = n
-	}
-	start := min((page-1)*size, len(all))
-	end := min(start+size, len(all))
-	if end < len(all) {
-		w.Header().Set("Link", fmt.Sprintf(`<%s/api/v3/app/installations?per_page=%d&page=%d>; rel="next"`, g.URL, size, page+1))
-	}
+	start, end := pageOf(w, r, len(all), size, g.URL+"/api/v3/app/installations")
 	out := []map[string]any{}
 	for _, in := range all[start:end] {
 		item := map[string]any{"id": in.id, "app_id": a.ID, "account": map[string]any{"login": in.login}, "suspended_at": nil}

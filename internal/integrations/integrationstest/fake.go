@@ -347,22 +347,29 @@ func (g *GitHub) listRepositories(w http.ResponseWriter, r *http.Request) {
 		all = append(all, map[string]any{"name": e.Name(), "default_branch": DefaultBranch, "archived": strings.HasPrefix(e.Name(), "archived"),
 			"fork": strings.HasPrefix(e.Name(), "fork"), "visibility": visibility, "topics": []string{}})
 	}
-	size := 30
-	if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 {
-		size = min(n, 100)
-	}
-	if g.RepoPageSize > 0 {
-		size = g.RepoPageSize
-	}
-	page := 1
-	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 0 {
-		page = n
-	}
-	start := min((page-1)*size, len(all))
-	end := min(start+size, len(all))
-	if end < len(all) {
-		w.Header().Set("Link", fmt.Sprintf(`<%s/api/v3/orgs/%s/repos?per_page=%d&page=%d>; rel="next"`, g.URL, org, size, page+1))
-	}
+	start, end := pageOf(w, r, len(all), g.RepoPageSize, g.URL+"/api/v3/orgs/"+org+"/repos")
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(append([]map[string]any{}, all[start:end]...))
+}
+
+// pageOf picks the page a GitHub listing request asks for (page and
+// per_page, as GitHub: 30 by default, at most 100; size, when set, wins)
+// out of n items, and sets the Link header to the next page of base.
+func pageOf(w http.ResponseWriter, r *http.Request, n, size int, base string) (start, end int) {
+	if size == 0 {
+		size = 30
+		if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
+			size = min(v, 100)
+		}
+	}
+	page := 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	start = min((page-1)*size, n)
+	end = min(start+size, n)
+	if end < n {
+		w.Header().Set("Link", fmt.Sprintf(`<%s?per_page=%d&page=%d>; rel="next"`, base, size, page+1))
+	}
+	return start, end
 }
