@@ -78,7 +78,16 @@ type ownerToken struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+	// notInstalledUntil is set when the app was found not installed for
+	// the owner: until then it is not asked again, so reading many
+	// repositories of such an owner (a discovery, a glob) does not list
+	// the app's installations once per file.
+	notInstalledUntil time.Time
 }
+
+// notInstalledFor is how long an owner the app is not installed on is
+// remembered; an installation made meanwhile is used after at most that.
+const notInstalledFor = 5 * time.Minute
 
 var appIDPattern = regexp.MustCompile(`^[0-9]+$`)
 
@@ -205,7 +214,13 @@ func (a *githubApp) token(ctx context.Context, owner string) (string, error) {
 	if o.token != "" && time.Until(o.expires) > tokenRenewBefore {
 		return o.token, nil
 	}
+	if time.Now().Before(o.notInstalledUntil) {
+		return "", errNotInstalled
+	}
 	id, err := a.installation(ctx, owner)
+	if errors.Is(err, errNotInstalled) {
+		o.notInstalledUntil = time.Now().Add(notInstalledFor)
+	}
 	if err != nil {
 		return "", err
 	}

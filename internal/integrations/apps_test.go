@@ -181,6 +181,24 @@ func TestGitHubAppNotInstalled(t *testing.T) {
 	if got := authOf(gh, "/api/v3/repos/globex/"); len(got) != 1 || got[0] != "Bearer "+ghToken {
 		t.Fatalf("globex read carried %q, want the integration's token", got)
 	}
+	// An owner found without the app is remembered: reading more of its
+	// repositories does not list the installations again.
+	listings := func() int {
+		n := 0
+		for _, r := range gh.Requests() {
+			if r.Path == "/api/v3/app/installations" {
+				n++
+			}
+		}
+		return n
+	}
+	before := listings()
+	if _, err := both.ReadFile(ctx, gh.URL+"/globex/svc/blob/main/catalog-info.yaml", integrations.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if after := listings(); after != before {
+		t.Errorf("a second read of globex listed the installations again (%d listings, was %d)", after, before)
+	}
 	if got := authOf(gh, "/api/v3/repos/acme/"); len(got) != 1 || !strings.HasPrefix(got[0], "Bearer ghs_") {
 		t.Fatalf("acme read carried %q, want the app's installation token", got)
 	}
@@ -216,7 +234,7 @@ func TestGitHubAppNotInstalled(t *testing.T) {
 	app.Install("globex")
 	limited := app.Config()
 	limited.AllowedInstallationOwners = []string{"ACME"}
-	before := app.TokenCalls()
+	before = app.TokenCalls()
 	if tok, err := appSet(t, gh, ghToken, limited).GitHubToken(ctx, gh.Host(), "globex"); err != nil || tok != ghToken {
 		t.Fatalf("GitHubToken(globex) with allowedInstallationOwners = %q, %v", tok, err)
 	}
