@@ -107,3 +107,67 @@ func (s *Set) repositoryPage(ctx context.Context, target string, cred *githubCre
 	}
 	return page, resp.Header.Get("Link"), resp.StatusCode, nil
 }
+
+// GitLabProject is a project of a GitLab group, as the catalog's GitLab
+// discovery filters them.
+type GitLabProject struct {
+	PathWithNamespace string         `json:"path_with_namespace"`
+	DefaultBranch     string         `json:"default_branch"`
+	WebURL            string         `json:"web_url"`
+	Archived          bool           `json:"archived"`
+	ForkedFrom        map[string]any `json:"forked_from_project"`
+}
+
+// GitLabProjects lists the projects of group and its subgroups on the
+// GitLab host (every project the token may see when group is ""), with
+// the integration's token, archived ones included.
+func (s *Set) GitLabProjects(ctx context.Context, host, group string) ([]GitLabProject, error) {
+	g, ok := s.GitLab(host)
+	if !ok {
+		return nil, errs.InputErrorf("no integrations.gitlab entry for host %s; add one", host)
+	}
+	next := g.APIBaseURL + "/projects?per_page=100&membership=true"
+	if group != "" {
+		next = g.APIBaseURL + "/groups/" + url.PathEscape(group) + "/projects?per_page=100&include_subgroups=true"
+	}
+	var out []GitLabProject
+	for next != "" {
+		req, err := newRequest(ctx, next)
+		if err != nil {
+			return nil, err
+		}
+		if g.Token != "" {
+			req.Header.Set("PRIVATE-TOKEN", g.Token)
+		}
+		shown := redact(req.URL)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("list projects %s: %w", shown, err)
+		}
+		var page []GitLabProject
+		if resp.StatusCode != http.StatusOK {
+			msg := fmt.Sprintf("listing projects at %s failed (HTTP %d", shown, resp.StatusCode)
+			if m := hostMessage(resp); m != "" {
+				msg += ": " + m
+			}
+			resp.Body.Close()
+			return nil, errs.InputErrorf("%s); check the group and the token of integrations.gitlab (host %s)", msg, g.Host)
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&page)
+		link := resp.Header.Get("Link")
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read the projects at %s: %w", shown, err)
+		}
+		out = append(out, page...)
+		if len(out) > maxRepositories {
+			return nil, errs.InputErrorf("%s has more than %d projects; narrow the discovery", host, maxRepositories)
+		}
+		next = ""
+		// Only pages on the same API host get the token.
+		if l := nextLink(link); strings.HasPrefix(l, g.APIBaseURL+"/") {
+			next = l
+		}
+	}
+	return out, nil
+}

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -181,6 +182,8 @@ type GitLab struct {
 	*httptest.Server
 	Token string
 	Dir   string
+	// PageSize, when set, is the size of every page of a project listing.
+	PageSize int
 	recorder
 }
 
@@ -206,6 +209,7 @@ func NewGitLab(t testing.TB, dir, token string) *GitLab {
 			h(w, r, filepath.Join(dir, filepath.FromSlash(id)))
 		}
 	}
+	mux.HandleFunc("GET /api/v4/groups/{group}/projects", g.listProjects)
 	mux.HandleFunc("GET /api/v4/projects/{id}/repository/files/{file}/raw", authed(func(w http.ResponseWriter, r *http.Request, projectDir string) {
 		serveFile(w, r, projectDir, r.URL.Query().Get("ref"), r.PathValue("file"))
 	}))
@@ -372,4 +376,44 @@ func pageOf(w http.ResponseWriter, r *http.Request, n, size int, base string) (s
 		w.Header().Set("Link", fmt.Sprintf(`<%s?per_page=%d&page=%d>; rel="next"`, base, size, page+1))
 	}
 	return start, end
+}
+
+// listProjects serves GET /groups/{group}/projects, subgroups included:
+// every directory below Dir/group holding a DefaultBranch directory is a
+// project; private ones (no "public" in the path) only with the token;
+// names starting with "archived" are archived.
+func (g *GitLab) listProjects(w http.ResponseWriter, r *http.Request) {
+	g.record(r)
+	group := r.PathValue("group")
+	root := filepath.Join(g.Dir, filepath.FromSlash(group))
+	if !fs.ValidPath(group) {
+		http.NotFound(w, r)
+		return
+	}
+	if _, err := os.Stat(root); err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]any{"message": "404 Group Not Found"})
+		return
+	}
+	token := r.Header.Get("PRIVATE-TOKEN") == g.Token
+	var all []map[string]any
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if _, err := os.Stat(filepath.Join(p, DefaultBranch)); err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(g.Dir, p)
+		rel = filepath.ToSlash(rel)
+		if strings.Contains(rel, "public") || token {
+			all = append(all, map[string]any{"path_with_namespace": rel, "default_branch": DefaultBranch, "web_url": g.URL + "/" + rel,
+				"archived": strings.HasPrefix(path.Base(rel), "archived"), "forked_from_project": nil})
+		}
+		return filepath.SkipDir
+	})
+	start, end := pageOf(w, r, len(all), g.PageSize, g.URL+"/api/v4/groups/"+url.PathEscape(group)+"/projects")
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(append([]map[string]any{}, all[start:end]...))
 }
