@@ -270,26 +270,27 @@ func TestGitHubDiscovery(t *testing.T) {
 	}, Migrations)
 }
 
-// A discovery without an organization, or on a host that is not an
+// A discovery without its required keys, or on a host that is not an
 // integration, is a configuration error naming the key.
-func TestGitHubDiscoveryConfigErrors(t *testing.T) {
+func TestDiscoveryConfigErrors(t *testing.T) {
 	integ, err := integrations.New(integrations.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := storetest.SQLite(t, Migrations)
 	for _, tc := range []struct {
-		cfg  GitHubDiscoveryConfig
-		want string
+		providers ProvidersConfig
+		want      string
 	}{
-		{GitHubDiscoveryConfig{}, "catalog.providers.github.x.organization: missing"},
-		{GitHubDiscoveryConfig{Organization: "acme", Host: "ghe.example.com"}, "catalog.providers.github.x.host: ghe.example.com is not an integrations.github host"},
+		{ProvidersConfig{GitHub: map[string]GitHubDiscoveryConfig{"x": {}}}, "catalog.providers.github.x.organization: missing"},
+		{ProvidersConfig{GitHub: map[string]GitHubDiscoveryConfig{"x": {Organization: "acme", Host: "ghe.example.com"}}}, "catalog.providers.github.x.host: ghe.example.com is not an integrations.github host"},
+		{ProvidersConfig{GitHub: map[string]GitHubDiscoveryConfig{"x": {Organization: "acme", Filters: discoveryFilter{Repository: "("}}}}, "catalog.providers.github.x.filters.repository"},
+		{ProvidersConfig{GitLab: map[string]GitLabDiscoveryConfig{"y": {}}}, "catalog.providers.gitlab.y.host: missing"},
+		{ProvidersConfig{GitLab: map[string]GitLabDiscoveryConfig{"y": {Host: "gitlab.example.com"}}}, "catalog.providers.gitlab.y.host: gitlab.example.com is not an integrations.gitlab host"},
+		{ProvidersConfig{GitLab: map[string]GitLabDiscoveryConfig{"y": {Host: "gitlab.com", ProjectPattern: "["}}}, "catalog.providers.gitlab.y.projectPattern"},
 	} {
-		cfg, want := tc.cfg, tc.want
-		var c Config
-		c.Providers.GitHub = map[string]GitHubDiscoveryConfig{"x": cfg}
-		if _, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: c}); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%+v: %v, want %q", cfg, err, want)
+		if _, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: Config{Providers: tc.providers}}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.providers, err, tc.want)
 		}
 	}
 }
@@ -307,4 +308,54 @@ func writeRepoFiles(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// catalog.providers.gitlab discovers a group's projects, subgroups
+// included: each one the filters keep is read for its catalog file,
+// archived ones only when asked for.
+func TestGitLabDiscovery(t *testing.T) {
+	repos := t.TempDir()
+	component := func(name string) string {
+		return "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name + "}\nspec: {type: service, lifecycle: production, owner: platform}\n"
+	}
+	writeRepoFiles(t, repos, map[string]string{
+		"grp/svc-a/main/catalog-info.yaml":            component("gl-svc-a"),
+		"grp/sub/svc-b/main/catalog-info.yaml":        component("gl-svc-b"),
+		"grp/sub/tools/main/catalog-info.yaml":        component("gl-tools"),
+		"grp/sub/archived-svc/main/catalog-info.yaml": component("gl-archived"),
+		"grp/svc-empty/main/README.md":                "no catalog file\n",
+	})
+	gl := integrationstest.NewGitLab(t, repos, "glpat-discovery")
+	integ, err := integrations.New(integrations.Config{GitLab: []integrations.GitLabConfig{gl.Config("glpat-discovery")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var cfg Config
+		cfg.Providers.GitLab = map[string]GitLabDiscoveryConfig{"grp": {Host: gl.Host(), Group: "grp", ProjectPattern: "svc"}}
+		cfg.Rules = []CatalogRule{{Allow: kinds("Component", "Location")}}
+		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = s.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		f := &fixture{t: t, s: s, ctx: ctx}
+		deadline := time.Now().Add(15 * time.Second)
+		for f.entity("component:default/gl-svc-a") == nil || f.entity("component:default/gl-svc-b") == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("discovered components: %v", f.refs("kind=component"))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := f.refs("kind=component"); !slices.Equal(got, []string{"component:default/gl-svc-a", "component:default/gl-svc-b"}) {
+			t.Errorf("components = %v (tools does not match the pattern, archived-svc is archived)", got)
+		}
+		e := f.mustEntity("component:default/gl-svc-b")
+		if got := e["metadata"].(map[string]any)["annotations"].(map[string]any)[AnnotationManagedByLocation]; got != "url:"+gl.URL+"/grp/sub/svc-b/-/blob/main/catalog-info.yaml" {
+			t.Errorf("gl-svc-b managed by %v", got)
+		}
+	}, Migrations)
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,10 +16,18 @@ import (
 )
 
 // ProvidersConfig is catalog.providers, the entity providers configured by
-// Backstage's keys. Portico runs github (discovery); other kinds are
-// reported as unknown keys.
+// Backstage's keys. Portico runs the github and gitlab discoveries; other
+// kinds are reported as unknown keys.
 type ProvidersConfig struct {
 	GitHub map[string]GitHubDiscoveryConfig `yaml:"github"`
+	GitLab map[string]GitLabDiscoveryConfig `yaml:"gitlab"`
+}
+
+// discoverySchedule is a discovery's schedule, as Backstage's.
+type discoverySchedule struct {
+	Frequency    discoveryFrequency `yaml:"frequency"`
+	Timeout      time.Duration      `yaml:"timeout"`
+	InitialDelay time.Duration      `yaml:"initialDelay"`
 }
 
 // GitHubDiscoveryConfig is catalog.providers.github.<id>: every repository
@@ -31,13 +40,9 @@ type GitHubDiscoveryConfig struct {
 	Organization string `yaml:"organization"`
 	// CatalogPath is the file read in each repository; default
 	// /catalog-info.yaml.
-	CatalogPath string          `yaml:"catalogPath"`
-	Filters     discoveryFilter `yaml:"filters"`
-	Schedule    struct {
-		Frequency    discoveryFrequency `yaml:"frequency"`
-		Timeout      time.Duration      `yaml:"timeout"`
-		InitialDelay time.Duration      `yaml:"initialDelay"`
-	} `yaml:"schedule"`
+	CatalogPath string            `yaml:"catalogPath"`
+	Filters     discoveryFilter   `yaml:"filters"`
+	Schedule    discoverySchedule `yaml:"schedule"`
 	// ValidateLocationsExist is accepted: the locations are optional, so a
 	// repository without the file yields nothing either way.
 	ValidateLocationsExist bool `yaml:"validateLocationsExist"`
@@ -75,134 +80,148 @@ func (f *discoveryFrequency) UnmarshalConfig(v config.Value) error {
 	return err
 }
 
+// GitLabDiscoveryConfig is catalog.providers.gitlab.<id>: every project of
+// a group (and its subgroups) that passes the filters is read for a
+// catalog file, as Backstage's GitLab discovery does.
+type GitLabDiscoveryConfig struct {
+	// Host is an integrations.gitlab host.
+	Host string `yaml:"host"`
+	// Group is the group path ("" for every project the token is a member
+	// of).
+	Group string `yaml:"group"`
+	// Branch is the ref read in every project; default each one's default
+	// branch, else FallbackBranch (default master).
+	Branch         string `yaml:"branch"`
+	FallbackBranch string `yaml:"fallbackBranch"`
+	// CatalogFile is the file read; default catalog-info.yaml.
+	CatalogFile string `yaml:"catalogFile"`
+	// ProjectPattern is a regular expression a project's path (with its
+	// namespace) must match.
+	ProjectPattern       string            `yaml:"projectPattern"`
+	SkipForkedRepos      bool              `yaml:"skipForkedRepos"`
+	IncludeArchivedRepos bool              `yaml:"includeArchivedRepos"`
+	Schedule             discoverySchedule `yaml:"schedule"`
+}
+
 // defaultDiscoveryEvery is how often a discovery runs without a schedule.
 const defaultDiscoveryEvery = 30 * time.Minute
 
-// githubDiscovery is the entity provider of one catalog.providers.github
-// entry: a Location entity (an optional url location of the catalog file)
-// for each repository that passes the filters, refreshed on its schedule.
-type githubDiscovery struct {
-	id      string
-	cfg     GitHubDiscoveryConfig
-	repo    *regexp.Regexp
-	integ   *integrations.Set
-	webBase string
-	every   time.Duration
+// discovery is the entity provider of one catalog.providers entry: on its
+// schedule it lists a host's repositories and states an optional url
+// Location entity of the catalog file of each one the filters keep. A
+// repository that goes away takes its entities with it (the orphan
+// strategy); a failed listing changes nothing.
+type discovery struct {
+	name     string
+	schedule discoverySchedule
+	every    time.Duration
+	// targets lists the catalog file URLs to read, and how many
+	// repositories were looked at.
+	targets func(ctx context.Context) (targets []string, listed int, err error)
 	log     *slog.Logger
 }
 
-// newGitHubDiscoveries checks catalog.providers.github and builds its
-// providers.
-func newGitHubDiscoveries(cfg ProvidersConfig, integ *integrations.Set, log *slog.Logger) ([]EntityProvider, error) {
-	ids := make([]string, 0, len(cfg.GitHub))
-	for id := range cfg.GitHub {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+// newDiscoveries checks catalog.providers and builds its providers.
+func newDiscoveries(cfg ProvidersConfig, integ *integrations.Set, log *slog.Logger) ([]EntityProvider, error) {
 	var out []EntityProvider
-	for _, id := range ids {
-		c := cfg.GitHub[id]
-		key := "catalog.providers.github." + id
-		if c.Organization == "" {
-			return nil, fmt.Errorf("%s.organization: missing; name the organization (or user) whose repositories are read", key)
-		}
-		if c.Host == "" {
-			c.Host = "github.com"
-		}
-		if integ == nil {
-			return nil, fmt.Errorf("%s: no integrations are configured", key)
-		}
-		g, ok := integ.GitHub(c.Host)
-		if !ok {
-			return nil, fmt.Errorf("%s.host: %s is not an integrations.github host; add it there", key, c.Host)
-		}
-		api, err := url.Parse(g.APIBaseURL)
+	for _, id := range sortedKeys(cfg.GitHub) {
+		d, err := newGitHubDiscovery(id, cfg.GitHub[id], integ, log)
 		if err != nil {
-			return nil, fmt.Errorf("%s.host: %w", key, err)
+			return nil, err
 		}
-		if c.CatalogPath == "" {
-			c.CatalogPath = "/catalog-info.yaml"
-		}
-		d := &githubDiscovery{id: id, cfg: c, integ: integ, webBase: api.Scheme + "://" + g.Host, every: c.Schedule.Frequency.Every, log: log}
-		if d.every == 0 {
-			d.every = defaultDiscoveryEvery
-		}
-		if c.Schedule.Frequency.Cron != "" {
-			log.Warn(key+".schedule.frequency: cron schedules are not supported; the discovery runs every "+d.every.String(), "cron", c.Schedule.Frequency.Cron)
-		}
-		if c.Filters.Repository != "" {
-			if d.repo, err = regexp.Compile(c.Filters.Repository); err != nil {
-				return nil, fmt.Errorf("%s.filters.repository: %w", key, err)
-			}
+		out = append(out, d)
+	}
+	for _, id := range sortedKeys(cfg.GitLab) {
+		d, err := newGitLabDiscovery(id, cfg.GitLab[id], integ, log)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, d)
 	}
 	return out, nil
 }
 
-// Name implements EntityProvider, with Backstage's name for it.
-func (d *githubDiscovery) Name() string { return "github-provider:" + d.id }
-
-// Connect implements EntityProvider: the discovery runs in the background
-// (after schedule.initialDelay) and then on its schedule.
-func (d *githubDiscovery) Connect(ctx context.Context, conn ProviderConnection) error {
-	go func() {
-		wait := d.cfg.Schedule.InitialDelay
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			if err := d.run(ctx, conn); err != nil && ctx.Err() == nil {
-				// The entities of the last good run stay.
-				d.log.ErrorContext(ctx, "GitHub discovery failed", "provider", d.Name(), "err", err)
-			}
-			wait = d.every
-		}
-	}()
-	return nil
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
-// run lists the repositories and states the provider's locations.
-func (d *githubDiscovery) run(ctx context.Context, conn ProviderConnection) error {
-	if t := d.cfg.Schedule.Timeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
+// newDiscovery sets up the schedule of a discovery configured at key.
+func newDiscovery(name, key string, schedule discoverySchedule, log *slog.Logger) *discovery {
+	d := &discovery{name: name, schedule: schedule, every: schedule.Frequency.Every, log: log}
+	if d.every == 0 {
+		d.every = defaultDiscoveryEvery
 	}
-	repos, err := d.integ.GitHubRepositories(ctx, d.cfg.Host, d.cfg.Organization)
+	if schedule.Frequency.Cron != "" {
+		log.Warn(key+".schedule.frequency: cron schedules are not supported; the discovery runs every "+d.every.String(), "cron", schedule.Frequency.Cron)
+	}
+	return d
+}
+
+func newGitHubDiscovery(id string, c GitHubDiscoveryConfig, integ *integrations.Set, log *slog.Logger) (*discovery, error) {
+	key := "catalog.providers.github." + id
+	if c.Organization == "" {
+		return nil, fmt.Errorf("%s.organization: missing; name the organization (or user) whose repositories are read", key)
+	}
+	if c.Host == "" {
+		c.Host = "github.com"
+	}
+	if integ == nil {
+		return nil, fmt.Errorf("%s: no integrations are configured", key)
+	}
+	g, ok := integ.GitHub(c.Host)
+	if !ok {
+		return nil, fmt.Errorf("%s.host: %s is not an integrations.github host; add it there", key, c.Host)
+	}
+	api, err := url.Parse(g.APIBaseURL)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s.host: %w", key, err)
 	}
-	var des []DeferredEntity
-	for _, r := range repos {
-		if !d.keep(r) {
-			continue
-		}
-		branch := d.cfg.Filters.Branch
-		if branch == "" {
-			branch = r.DefaultBranch
-		}
-		if branch == "" {
-			continue // an empty repository
-		}
-		target := d.webBase + "/" + url.PathEscape(d.cfg.Organization) + "/" + url.PathEscape(r.Name) + "/blob/" + branch + "/" + strings.TrimPrefix(d.cfg.CatalogPath, "/")
-		des = append(des, DeferredEntity{Entity: LocationEntity(LocationSpec{Type: "url", Target: target, Presence: "optional"}), LocationKey: d.Name()})
+	if c.CatalogPath == "" {
+		c.CatalogPath = "/catalog-info.yaml"
 	}
-	d.log.InfoContext(ctx, "GitHub discovery", "provider", d.Name(), "repositories", len(repos), "locations", len(des))
-	return conn.ApplyMutation(ctx, FullMutation{Entities: des})
+	var repo *regexp.Regexp
+	if c.Filters.Repository != "" {
+		if repo, err = regexp.Compile(c.Filters.Repository); err != nil {
+			return nil, fmt.Errorf("%s.filters.repository: %w", key, err)
+		}
+	}
+	webBase := api.Scheme + "://" + g.Host
+	d := newDiscovery("github-provider:"+id, key, c.Schedule, log)
+	d.targets = func(ctx context.Context) ([]string, int, error) {
+		repos, err := integ.GitHubRepositories(ctx, c.Host, c.Organization)
+		if err != nil {
+			return nil, 0, err
+		}
+		var out []string
+		for _, r := range repos {
+			branch := c.Filters.Branch
+			if branch == "" {
+				branch = r.DefaultBranch
+			}
+			if branch == "" || !keepGitHubRepository(c.Filters, repo, r) {
+				continue // filtered out, or an empty repository
+			}
+			out = append(out, webBase+"/"+url.PathEscape(c.Organization)+"/"+url.PathEscape(r.Name)+"/blob/"+branch+"/"+strings.TrimPrefix(c.CatalogPath, "/"))
+		}
+		return out, len(repos), nil
+	}
+	return d, nil
 }
 
-// keep applies the filters; archived repositories are always left out.
-func (d *githubDiscovery) keep(r integrations.GitHubRepository) bool {
-	f := d.cfg.Filters
+// keepGitHubRepository applies a GitHub discovery's filters; archived
+// repositories are always left out.
+func keepGitHubRepository(f discoveryFilter, repo *regexp.Regexp, r integrations.GitHubRepository) bool {
 	switch {
 	case r.Archived:
 		return false
 	case r.Fork && f.AllowForks != nil && !*f.AllowForks:
 		return false
-	case d.repo != nil && !d.repo.MatchString(r.Name):
+	case repo != nil && !repo.MatchString(r.Name):
 		return false
 	case len(f.Visibility) > 0 && !slices.ContainsFunc(f.Visibility, func(v string) bool { return strings.EqualFold(v, r.Visibility) }):
 		return false
@@ -212,4 +231,92 @@ func (d *githubDiscovery) keep(r integrations.GitHubRepository) bool {
 		return false
 	}
 	return true
+}
+
+func newGitLabDiscovery(id string, c GitLabDiscoveryConfig, integ *integrations.Set, log *slog.Logger) (*discovery, error) {
+	key := "catalog.providers.gitlab." + id
+	if c.Host == "" {
+		return nil, fmt.Errorf("%s.host: missing; name an integrations.gitlab host", key)
+	}
+	if integ == nil {
+		return nil, fmt.Errorf("%s: no integrations are configured", key)
+	}
+	if _, ok := integ.GitLab(c.Host); !ok {
+		return nil, fmt.Errorf("%s.host: %s is not an integrations.gitlab host; add it there", key, c.Host)
+	}
+	if c.CatalogFile == "" {
+		c.CatalogFile = "catalog-info.yaml"
+	}
+	if c.FallbackBranch == "" {
+		c.FallbackBranch = "master"
+	}
+	var pattern *regexp.Regexp
+	if c.ProjectPattern != "" {
+		var err error
+		if pattern, err = regexp.Compile(c.ProjectPattern); err != nil {
+			return nil, fmt.Errorf("%s.projectPattern: %w", key, err)
+		}
+	}
+	d := newDiscovery("gitlab-provider:"+id, key, c.Schedule, log)
+	d.targets = func(ctx context.Context) ([]string, int, error) {
+		projects, err := integ.GitLabProjects(ctx, c.Host, c.Group)
+		if err != nil {
+			return nil, 0, err
+		}
+		var out []string
+		for _, p := range projects {
+			switch {
+			case p.Archived && !c.IncludeArchivedRepos, p.ForkedFrom != nil && c.SkipForkedRepos,
+				pattern != nil && !pattern.MatchString(p.PathWithNamespace), p.WebURL == "":
+				continue
+			}
+			branch := cmp.Or(c.Branch, p.DefaultBranch, c.FallbackBranch)
+			out = append(out, strings.TrimSuffix(p.WebURL, "/")+"/-/blob/"+branch+"/"+strings.TrimPrefix(c.CatalogFile, "/"))
+		}
+		return out, len(projects), nil
+	}
+	return d, nil
+}
+
+// Name implements EntityProvider, with Backstage's provider names.
+func (d *discovery) Name() string { return d.name }
+
+// Connect implements EntityProvider: the discovery runs in the background
+// (after schedule.initialDelay) and then on its schedule.
+func (d *discovery) Connect(ctx context.Context, conn ProviderConnection) error {
+	go func() {
+		wait := d.schedule.InitialDelay
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			if err := d.run(ctx, conn); err != nil && ctx.Err() == nil {
+				// The entities of the last good run stay.
+				d.log.ErrorContext(ctx, "repository discovery failed", "provider", d.name, "err", err)
+			}
+			wait = d.every
+		}
+	}()
+	return nil
+}
+
+// run lists the repositories and states the provider's locations.
+func (d *discovery) run(ctx context.Context, conn ProviderConnection) error {
+	if t := d.schedule.Timeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	targets, listed, err := d.targets(ctx)
+	if err != nil {
+		return err
+	}
+	des := make([]DeferredEntity, 0, len(targets))
+	for _, t := range targets {
+		des = append(des, DeferredEntity{Entity: LocationEntity(LocationSpec{Type: "url", Target: t, Presence: "optional"}), LocationKey: d.name})
+	}
+	d.log.InfoContext(ctx, "repository discovery", "provider", d.name, "repositories", listed, "locations", len(des))
+	return conn.ApplyMutation(ctx, FullMutation{Entities: des})
 }

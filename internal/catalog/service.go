@@ -91,7 +91,7 @@ func New(opts Options) (*Service, error) {
 	for _, key := range cfg.unusedKeys() {
 		log.Warn(key+" is accepted from Backstage configurations but Portico does not use it", "key", key)
 	}
-	discoveries, err := newGitHubDiscoveries(cfg.Providers, opts.Integrations, log)
+	discoveries, err := newDiscoveries(cfg.Providers, opts.Integrations, log)
 	if err != nil {
 		return nil, err
 	}
