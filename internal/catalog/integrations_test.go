@@ -238,22 +238,7 @@ func TestGitHubDiscovery(t *testing.T) {
 			return c
 		}()
 		cfg.Rules = []CatalogRule{{Allow: kinds("Component", "Location")}}
-		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: cfg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = s.Run(ctx) }()
-		defer func() { cancel(); <-done }()
-		f := &fixture{t: t, s: s, ctx: ctx}
-		deadline := time.Now().Add(15 * time.Second)
-		for f.entity("component:default/svc-a") == nil || f.entity("component:default/public-web") == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("discovered components: %v", f.refs("kind=component"))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		f := runDiscovery(t, db, integ, cfg, "component:default/svc-a", "component:default/public-web")
 		if got := f.refs("kind=component"); !slices.Equal(got, []string{"component:default/public-web", "component:default/svc-a"}) {
 			t.Errorf("components = %v (legacy is filtered out, archived-x archived, svc-elsewhere in another organization)", got)
 		}
@@ -334,22 +319,7 @@ func TestGitLabDiscovery(t *testing.T) {
 		var cfg Config
 		cfg.Providers.GitLab = map[string]GitLabDiscoveryConfig{"grp": {Host: gl.Host(), Group: "grp", ProjectPattern: "svc"}}
 		cfg.Rules = []CatalogRule{{Allow: kinds("Component", "Location")}}
-		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: cfg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = s.Run(ctx) }()
-		defer func() { cancel(); <-done }()
-		f := &fixture{t: t, s: s, ctx: ctx}
-		deadline := time.Now().Add(15 * time.Second)
-		for f.entity("component:default/gl-svc-a") == nil || f.entity("component:default/gl-svc-b") == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("discovered components: %v", f.refs("kind=component"))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		f := runDiscovery(t, db, integ, cfg, "component:default/gl-svc-a", "component:default/gl-svc-b")
 		if got := f.refs("kind=component"); !slices.Equal(got, []string{"component:default/gl-svc-a", "component:default/gl-svc-b"}) {
 			t.Errorf("components = %v (tools does not match the pattern, archived-svc is archived)", got)
 		}
@@ -358,4 +328,27 @@ func TestGitLabDiscovery(t *testing.T) {
 			t.Errorf("gl-svc-b managed by %v", got)
 		}
 	}, Migrations)
+}
+
+// runDiscovery runs a catalog with cfg until the entities refs exist (a
+// discovery runs in the background), and stops it when the test ends.
+func runDiscovery(t *testing.T, db *store.DB, integ *integrations.Set, cfg Config, refs ...string) *fixture {
+	t.Helper()
+	s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f := &fixture{t: t, s: s, ctx: ctx}
+	deadline := time.Now().Add(15 * time.Second)
+	for slices.ContainsFunc(refs, func(r string) bool { return f.entity(r) == nil }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("discovered components: %v", f.refs("kind=component"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return f
 }
