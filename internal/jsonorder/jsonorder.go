@@ -126,21 +126,25 @@ func (o *Object) UnmarshalJSON(data []byte) error {
 		return nil // null changes nothing, as with json.Unmarshal
 	}
 	if !ok {
-		return fmt.Errorf("jsonorder: cannot decode %s into an object", kindOf(v))
+		return fmt.Errorf("jsonorder: cannot decode %s into an object", KindOf(v))
 	}
 	*o = *got
 	return nil
 }
 
-func kindOf(v any) string {
+// KindOf names the JSON kind of a decoded value ("an object", "an array",
+// "a string", "a number", "a boolean", "null"), for error messages.
+func KindOf(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
+	case *Object, map[string]any:
+		return "an object"
 	case []any:
 		return "an array"
 	case string:
 		return "a string"
-	case float64:
+	case float64, json.Number:
 		return "a number"
 	case bool:
 		return "a boolean"

@@ -648,7 +648,7 @@ func (s *Service) Execute(ctx context.Context, id string, req ExecuteRequest) (*
 			return nil, errs.InputErrorf("inputData: %v", err)
 		}
 		if _, ok := input.(map[string]any); !ok {
-			return nil, errs.InputErrorf("inputData: must be an object (the workflow's input), got %s", jsonKind(input))
+			return nil, errs.InputErrorf("inputData: must be an object (the workflow's input), got %s", jsonorder.KindOf(input))
 		}
 	}
 	headers, err := requestHeaders(ctx, req.AuthTokens)
@@ -689,22 +689,6 @@ func actorOf(p auth.Principal) string {
 		return p.Subject
 	}
 	return string(p.Type)
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return "an object"
 }
 
 // requestHeaders are the headers a run sees, as the plugin sends them to
