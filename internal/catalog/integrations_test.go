@@ -64,17 +64,7 @@ spec: {type: service, lifecycle: production, owner: platform}
 	ghBlob := gh.URL + "/acme/svc/blob/main/catalog-info.yaml"
 	glBlob := gl.URL + "/group/sub/project/-/blob/main/catalog-info.yaml"
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: Config{
-			Locations: []ConfigLocation{{Type: "url", Target: ghBlob}, {Type: "url", Target: glBlob}},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := &fixture{t: t, dir: t.TempDir(), s: s, ctx: context.Background()}
-		if err := s.Start(f.ctx); err != nil {
-			t.Fatal(err)
-		}
-		f.drain()
+		f := urlFixture(t, db, integ, ghBlob, glBlob)
 		payments := f.mustEntity("api:default/payments")
 		if def := payments["spec"].(map[string]any)["definition"]; def != "openapi: 3.0.0\n" {
 			t.Errorf("definition = %v", def)
@@ -120,15 +110,15 @@ spec: {type: service, lifecycle: production, owner: platform}
 
 		// The integrations' hosts may be registered without an allow-list
 		// entry; other hosts may not.
-		if err := s.checkRegistrable(LocationSpec{Type: "url", Target: gh.URL + "/acme/svc/blob/main/components.yaml"}); err != nil {
+		if err := f.s.checkRegistrable(LocationSpec{Type: "url", Target: gh.URL + "/acme/svc/blob/main/components.yaml"}); err != nil {
 			t.Errorf("integration host refused: %v", err)
 		}
-		err = s.checkRegistrable(LocationSpec{Type: "url", Target: "https://example.com/catalog-info.yaml"})
+		err := f.s.checkRegistrable(LocationSpec{Type: "url", Target: "https://example.com/catalog-info.yaml"})
 		if err == nil || !strings.Contains(err.Error(), "backend.reading.allow") {
 			t.Errorf("other host: %v", err)
 		}
 		// A blob URL that does not exist is NotFound, naming the URL.
-		_, err = s.sources.Read(f.ctx, LocationSpec{Type: "url", Target: gh.URL + "/acme/svc/blob/main/missing.yaml"})
+		_, err = f.s.sources.Read(f.ctx, LocationSpec{Type: "url", Target: gh.URL + "/acme/svc/blob/main/missing.yaml"})
 		if !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), "/acme/svc/blob/main/missing.yaml") {
 			t.Errorf("missing file: %v", err)
 		}
@@ -178,17 +168,7 @@ func TestURLGlobLocations(t *testing.T) {
 	}
 	glob := gh.URL + "/acme/mono/blob/main/services/**/catalog-info.yaml"
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: Config{
-			Locations: []ConfigLocation{{Type: "url", Target: glob}},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := &fixture{t: t, dir: t.TempDir(), s: s, ctx: context.Background()}
-		if err := s.Start(f.ctx); err != nil {
-			t.Fatal(err)
-		}
-		f.drain()
+		f := urlFixture(t, db, integ, glob)
 		for name, file := range map[string]string{"billing": "services/billing", "payments": "services/deep/payments"} {
 			e := f.mustEntity("component:default/" + name)
 			ann := e["metadata"].(map[string]any)["annotations"].(map[string]any)
@@ -196,11 +176,11 @@ func TestURLGlobLocations(t *testing.T) {
 				t.Errorf("%s: managed-by-location = %v, want %s", name, ann[AnnotationManagedByLocation], want)
 			}
 		}
-		if _, err := s.EntityJSON(f.ctx, Ref{Kind: "component", Namespace: "default", Name: "elsewhere"}); !errs.Is(err, errs.NotFound) {
+		if _, err := f.s.EntityJSON(f.ctx, Ref{Kind: "component", Namespace: "default", Name: "elsewhere"}); !errs.Is(err, errs.NotFound) {
 			t.Errorf("a file outside the pattern was read: %v", err)
 		}
 		// A glob on a host that is no integration is refused with a reason.
-		_, err = s.sources.ReadAll(f.ctx, LocationSpec{Type: "url", Target: "https://example.com/catalog/*.yaml"})
+		_, err = f.s.sources.ReadAll(f.ctx, LocationSpec{Type: "url", Target: "https://example.com/catalog/*.yaml"})
 		if !errs.Is(err, errs.Input) || !strings.Contains(err.Error(), "only GitHub and GitLab") {
 			t.Errorf("glob on another host: %v", err)
 		}
@@ -350,5 +330,25 @@ func runDiscovery(t *testing.T, db *store.DB, integ *integrations.Set, cfg Confi
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return f
+}
+
+// urlFixture starts a catalog whose config locations are the url targets,
+// read through integ, and processes them.
+func urlFixture(t *testing.T, db *store.DB, integ *integrations.Set, targets ...string) *fixture {
+	t.Helper()
+	var cfg Config
+	for _, target := range targets {
+		cfg.Locations = append(cfg.Locations, ConfigLocation{Type: "url", Target: target})
+	}
+	s, err := New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, dir: t.TempDir(), s: s, ctx: context.Background()}
+	if err := s.Start(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.drain()
 	return f
 }

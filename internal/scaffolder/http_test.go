@@ -53,9 +53,16 @@ spec:
 // startServer starts a whole Portico with one template in its catalog.
 func startServer(t *testing.T, extraConfig string) *apptest.Instance {
 	t.Helper()
+	return startServerWith(t, httpTemplate, []string{"hello"}, extraConfig)
+}
+
+// startServerWith starts a whole Portico whose catalog holds the templates
+// of templatesYAML, and waits until those named are served.
+func startServerWith(t *testing.T, templatesYAML string, names []string, extraConfig string) *apptest.Instance {
+	t.Helper()
 	dir := t.TempDir()
 	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(httpTemplate), 0o600); err != nil {
+	if err := os.WriteFile(tpl, []byte(templatesYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	inst := apptest.Start(t, apptest.Options{Config: `
@@ -69,14 +76,16 @@ catalog:
       rules:
         - allow: [Template]
 ` + extraConfig})
-	waitFor(t, "the template in the catalog", func() bool {
-		resp, err := http.Get(inst.URL + "/api/scaffolder/v2/templates/default/template/hello/parameter-schema")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	for _, name := range names {
+		waitFor(t, "the template "+name+" in the catalog", func() bool {
+			resp, err := http.Get(inst.URL + "/api/scaffolder/v2/templates/default/template/" + name + "/parameter-schema")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
 	return inst
 }
 

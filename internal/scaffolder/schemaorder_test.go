@@ -1,14 +1,11 @@
 package scaffolder_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/app/apptest"
 	"github.com/portico-dev/portico/internal/jsonorder/jsonordertest"
 	"github.com/portico-dev/portico/internal/scaffolder"
 )
@@ -60,23 +57,8 @@ spec:
 `
 
 func TestParameterSchemaKeepsKeyOrder(t *testing.T) {
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "templates.yaml")
-	if err := os.WriteFile(tpl, []byte(orderedTemplates), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inst := apptest.Start(t, apptest.Options{Config: `
-auth:
-  providers:
-    guest: {allowUnauthenticated: true, dangerouslyAllowOutsideDevelopment: true}
-catalog:
-  locations:
-    - {type: file, target: ` + tpl + `, rules: [{allow: [Template]}]}
-`})
+	inst := startServerWith(t, orderedTemplates, []string{"ordered-steps", "ordered-object"}, "")
 	api := inst.URL + "/api/scaffolder/v2/templates/default/template/"
-	for _, name := range []string{"ordered-steps", "ordered-object"} {
-		waitFor(t, name, func() bool { return call(t, "GET", api+name+"/parameter-schema", "").status == 200 })
-	}
 
 	steps := call(t, "GET", api+"ordered-steps/parameter-schema", "").body
 	object := call(t, "GET", api+"ordered-object/parameter-schema", "").body
