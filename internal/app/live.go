@@ -12,9 +12,9 @@ import (
 	"github.com/portico-dev/portico/internal/orchestrator"
 )
 
-// InstancesChannel is the signals channel on which the users who started
+// instancesChannel is the signals channel on which the users who started
 // workflow instances hear that they changed.
-const InstancesChannel = "orchestrator"
+const instancesChannel = "orchestrator"
 
 const (
 	// liveInterval is how often at most a user's instance changes are
@@ -88,7 +88,7 @@ func (l *liveInstances) flush(ctx context.Context) {
 	for user, changes := range byUser {
 		slices.SortFunc(changes, func(a, b orchestrator.Change) int { return strings.Compare(a.InstanceID, b.InstanceID) })
 		for part := range slices.Chunk(changes, liveBatch) {
-			if err := l.signals.Publish(ctx, InstancesChannel, false, []string{user}, map[string]any{"instances": part}); err != nil && ctx.Err() == nil {
+			if err := l.signals.Publish(ctx, instancesChannel, false, []string{user}, map[string]any{"instances": part}); err != nil && ctx.Err() == nil {
 				// A lost signal costs a live update: pages also refresh on
 				// their own, more slowly.
 				l.log.WarnContext(ctx, "send instance changes", "user", user, "err", err)

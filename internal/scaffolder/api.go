@@ -424,7 +424,7 @@ func (s *Service) DryRun(ctx context.Context, req DryRunRequest) (*DryRunResult,
 	sink := &memorySink{}
 	secrets := req.Secrets
 	r := &run{
-		svc: s, taskID: "dry-run", spec: spec, secrets: secrets, initiator: initiator(req.UserRef),
+		svc: s, taskID: "dry-run", spec: spec, secrets: secrets, initiator: initiatorOf(req.UserRef),
 		redact: newRedactor(secrets, s.settings.EnvironmentSecrets), sink: sink,
 		dir: dir, root: root, dryRun: true,
 	}

@@ -258,9 +258,9 @@ func (r *run) authorizeAction(ctx context.Context, actionID string) error {
 	return nil
 }
 
-// initiator is the principal a task runs for: the user who created it, or
+// initiatorOf is the principal a task runs for: the user who created it, or
 // a service (tasks keep only a creating user's ref).
-func initiator(userRef string) auth.Principal {
+func initiatorOf(userRef string) auth.Principal {
 	if userRef == "" {
 		return auth.Principal{Type: auth.TypeService}
 	}

@@ -549,7 +549,7 @@ func (s *Service) prepareRun(ctx context.Context, t *claimedTask) (*run, func(),
 		return nil, nil, err
 	}
 	r := &run{
-		svc: s, taskID: t.ID, spec: &t.Spec, state: state, secrets: t.Secrets, initiator: initiator(t.CreatedBy),
+		svc: s, taskID: t.ID, spec: &t.Spec, state: state, secrets: t.Secrets, initiator: initiatorOf(t.CreatedBy),
 		redact: newRedactor(t.Secrets, s.settings.EnvironmentSecrets), dir: dir, root: root,
 	}
 	sink := &storeSink{svc: s, task: t, dir: dir}
