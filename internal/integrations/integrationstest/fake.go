@@ -9,7 +9,9 @@
 // assert where tokens went. The fake GitHub also plays GitHub Apps (see
 // GitHub.AddApp): it lists their installations and issues installation
 // tokens to requests signed with the app's key, and accepts those tokens
-// for the installation owner's repositories.
+// for the installation owner's repositories. It serves organizations'
+// members and teams through a GraphQL API checked against GitHub's schema
+// (see GitHub.SetOrg).
 package integrationstest
 
 import (
@@ -84,6 +86,8 @@ type GitHub struct {
 	// listing, whatever the client asks for.
 	RepoPageSize int
 
+	orgState orgState
+
 	appsMu sync.Mutex
 	apps   []*App
 	issued map[string]issued // installation tokens handed out
@@ -157,6 +161,7 @@ func NewGitHub(t testing.TB, dir, token string) *GitHub {
 	}))
 	mux.HandleFunc("GET /api/v3/orgs/{org}/repos", g.listRepositories)
 	mux.HandleFunc("GET /api/v3/app/installations", g.listInstallations)
+	mux.HandleFunc("POST /api/graphql", g.graphql)
 	mux.HandleFunc("POST /api/v3/app/installations/{id}/access_tokens", g.createAccessToken)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.record(r)
