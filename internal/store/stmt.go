@@ -36,3 +36,22 @@ func (db *DB) TxExec(ctx context.Context, tx *sql.Tx, query string, args ...any)
 	}
 	return tx.ExecContext(ctx, query, args...)
 }
+
+// QueryPrepared runs a read query like QueryContext, through a statement
+// prepared once on the readers' pool and kept: for small queries run so
+// often that parsing them costs more than running them (a permission
+// check's group lookup, say).
+func (db *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, ok := db.readStmts.Load(query)
+	if !ok {
+		prepared, err := db.read.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", query, err)
+		}
+		var loaded bool
+		if s, loaded = db.readStmts.LoadOrStore(query, prepared); loaded {
+			_ = prepared.Close()
+		}
+	}
+	return s.(*sql.Stmt).QueryContext(ctx, args...)
+}

@@ -56,5 +56,34 @@ func TestPreparedStatements(t *testing.T) {
 		if n != 30 || sum != 3*45+300 {
 			t.Errorf("rows %d sum %d", n, sum)
 		}
+
+		// A kept read statement sees later writes, from any reader.
+		const count = `SELECT COUNT(*) FROM prep WHERE v >= $1`
+		for i, want := range []int{3, 3, 4} {
+			if i == 2 {
+				if _, err := db.ExecContext(ctx, `INSERT INTO prep (k, v) VALUES ('new', 500)`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, err := db.QueryPrepared(ctx, count, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int
+			for rows.Next() {
+				if err := rows.Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("round %d: count %d, want %d", i, got, want)
+			}
+		}
+		if _, err := db.QueryPrepared(ctx, `SELECT v FROM no_such_table`); err == nil {
+			t.Error("a read statement on a missing table was prepared")
+		}
 	})
 }

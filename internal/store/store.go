@@ -39,8 +39,10 @@ type DB struct {
 	dsn  string
 	desc string
 
-	// stmts holds prepared statements by query text (see Prepare).
-	stmts sync.Map
+	// stmts holds prepared statements by query text (see Prepare), and
+	// readStmts those of QueryPrepared, on the readers' pool.
+	stmts     sync.Map
+	readStmts sync.Map
 }
 
 // Querier is what both *DB and *sql.Tx offer, so storage code can run inside
@@ -180,10 +182,12 @@ func (db *DB) PostgresDSN() string { return db.dsn }
 
 // Close closes all connections.
 func (db *DB) Close() error {
-	db.stmts.Range(func(_, s any) bool {
-		_ = s.(*sql.Stmt).Close()
-		return true
-	})
+	for _, m := range []*sync.Map{&db.stmts, &db.readStmts} {
+		m.Range(func(_, s any) bool {
+			_ = s.(*sql.Stmt).Close()
+			return true
+		})
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
