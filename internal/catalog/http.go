@@ -66,6 +66,23 @@ func (h *HTTP) authorize(w http.ResponseWriter, r *http.Request, p auth.Permissi
 	return true
 }
 
+// readsAnything asks whether the caller may read entities at all. Lists,
+// queries and facets answer a denied caller with nothing rather than an
+// error, as Backstage does; ok is false when the check itself failed and
+// its error was written.
+func (h *HTTP) readsAnything(w http.ResponseWriter, r *http.Request) (allowed, ok bool) {
+	err := h.Permissions.Authorize(r.Context(), permEntityRead, "")
+	switch {
+	case err == nil:
+		return true, true
+	case errs.Is(err, errs.NotAllowed):
+		return false, true
+	default:
+		httpapi.WriteError(w, r, err)
+		return false, false
+	}
+}
+
 // canRead reports whether the caller may read the entity (unauthorized
 // entities are left out of answers silently, as in Backstage).
 func (h *HTTP) canRead(r *http.Request, ref string) bool {
@@ -237,7 +254,10 @@ func (h *HTTP) entities(w http.ResponseWriter, r *http.Request) {
 		}
 		limit, offset, hasLimit, hasOffset = c.Limit, c.Offset, true, true
 	}
-	if !h.authorize(w, r, permEntityRead, "") {
+	if allowed, ok := h.readsAnything(w, r); !ok {
+		return
+	} else if !allowed {
+		httpapi.WriteJSON(w, http.StatusOK, []any{})
 		return
 	}
 	req := ListRequest{Filter: filter, Order: order, Offset: offset}
@@ -552,7 +572,10 @@ func (h *HTTP) queryPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HTTP) query(w http.ResponseWriter, r *http.Request, req QueryRequest, fields []string) {
-	if !h.authorize(w, r, permEntityRead, "") {
+	if allowed, ok := h.readsAnything(w, r); !ok {
+		return
+	} else if !allowed {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": []any{}, "totalItems": 0, "pageInfo": map[string]any{}})
 		return
 	}
 	res, err := h.Service.QueryEntities(r.Context(), req)
@@ -611,7 +634,14 @@ func (h *HTTP) facets(w http.ResponseWriter, r *http.Request, facets []string, f
 		httpapi.WriteError(w, r, errs.InputErrorf("at least one facet is required"))
 		return
 	}
-	if !h.authorize(w, r, permEntityRead, "") {
+	if allowed, ok := h.readsAnything(w, r); !ok {
+		return
+	} else if !allowed {
+		empty := make(map[string][]Facet, len(facets))
+		for _, f := range facets {
+			empty[f] = []Facet{}
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"facets": empty})
 		return
 	}
 	res, err := h.Service.Facets(r.Context(), facets, filter)
