@@ -214,8 +214,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Logger: log, Registry: registry, server: srv, workers: &workers{log: log},
 	}
 	env.Go("events", bus.Run)
+	rbac, err := rbacPolicy(env)
+	if err != nil {
+		return nil, err
+	}
 
-	authHandler := &authapi.Handler{Tokens: tokens, Guest: guest, AppOrigin: appCfg.BaseURL, Issuer: issuer, Permissions: permissions}
+	authHandler := &authapi.Handler{Tokens: tokens, Guest: guest, AppOrigin: appCfg.BaseURL, Issuer: issuer, Permissions: permissions, RBAC: rbac}
 	authHandler.Routes(srv.Router("auth"))
 	authHandler.PermissionRoutes(srv.Router("permission"))
 	signals.Routes(srv.Router("signals"))
@@ -227,6 +231,39 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	return &App{env: env, server: srv}, nil
 }
+
+// rbacPolicy installs the role-based policy when permission.enabled is
+// set, and returns it (nil when permissions are off: everything a caller
+// reaches is allowed). Group memberships come from the catalog, which
+// starts after the policy is made.
+func rbacPolicy(env *Env) (*auth.RBAC, error) {
+	var cfg auth.PermissionConfig
+	if err := env.Config.Decode("permission", &cfg); err != nil {
+		return nil, err
+	}
+	if !cfg.Enabled {
+		return nil, nil
+	}
+	groups := func(ctx context.Context, userRef string, maxDepth int) ([]string, error) {
+		if env.Catalog == nil {
+			return nil, nil
+		}
+		return env.Catalog.GroupsOf(ctx, userRef, maxDepth)
+	}
+	rbac, err := auth.NewRBAC(cfg.RBAC, groups, env.Logger.With("plugin", "permission"))
+	if err != nil {
+		return nil, err
+	}
+	env.Permissions.SetPolicy(rbac)
+	if cfg.RBAC.PolicyFileReload {
+		env.Go("rbac-policy-file", func(ctx context.Context) error { return rbac.Watch(ctx, rbacReloadInterval) })
+	}
+	return rbac, nil
+}
+
+// rbacReloadInterval is how often a reloadable policy file is checked for
+// changes.
+const rbacReloadInterval = 2 * time.Second
 
 // Env returns the services the app was built from (for tests and tools).
 func (a *App) Env() *Env { return a.env }

@@ -225,6 +225,8 @@ func TestStartupConfigErrors(t *testing.T) {
 		{"backend:\n  listen:\n    port: abc\n", `backend.listen.port: expected a number, got "abc"`},
 		{"backend:\n  listen:\n    port: 70000\n", "port must be a number from 1 to 65535"},
 		{"backend:\n  database:\n    client: mysql\n", `unknown database client "mysql"`},
+		{"permission:\n  enabled: true\n  rbac:\n    policies-csv-file: /nonexistent/rbac.csv\n", "permission.rbac.policies-csv-file: open /nonexistent/rbac.csv"},
+		{"permission:\n  enabled: true\n  rbac:\n    admin:\n      superUsers: [{name: root}]\n", "permission.rbac.admin.superUsers[0].name: \"root\" is not a user or group ref"},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
 			err := startErr(t, tt.config)

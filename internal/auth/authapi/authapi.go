@@ -23,6 +23,9 @@ type Handler struct {
 	AppOrigin   string
 	Issuer      string
 	Permissions *auth.Permissions
+	// RBAC is the role-based policy when permissions are on; its roles
+	// and policies are served below /api/permission.
+	RBAC *auth.RBAC
 }
 
 // Routes mounts the auth plugin's routes.
@@ -41,9 +44,16 @@ func (h *Handler) Routes(r *httpapi.Router) {
 	}
 }
 
-// PermissionRoutes mounts the permission plugin's route.
+// PermissionRoutes mounts the permission plugin's routes: the authorize
+// route, and with RBAC on the read routes of Developer Hub's RBAC API.
 func (h *Handler) PermissionRoutes(r *httpapi.Router) {
 	r.HandleFunc("POST /authorize", h.authorize)
+	if h.RBAC != nil {
+		r.HandleFunc("GET /roles", h.roles)
+		r.HandleFunc("GET /roles/role/{kind}/{namespace}/{name}", h.roles)
+		r.HandleFunc("GET /policies", h.policies)
+		r.HandleFunc("GET /policies/role/{kind}/{namespace}/{name}", h.policies)
+	}
 }
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/auth"
+)
+
+const rbacCatalog = `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: platform}
+spec: {type: department, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, parent: platform, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: alice}
+spec: {memberOf: [team-a]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: bob}
+spec: {memberOf: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: checkout}
+spec: {type: service, lifecycle: production, owner: team-a}
+`
+
+const rbacPolicy = `p, role:default/readers, catalog-entity, read, allow
+g, group:default/platform, role:default/readers
+p, role:default/registrars, catalog.location.create, create, allow
+g, user:default/bob, role:default/registrars
+`
+
+// TestRBAC runs a server with permission.rbac: roles come from the policy
+// file and reach users through the catalog's groups and their parents;
+// the policy file is reloaded when it changes.
+func TestRBAC(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			policy := filepath.Join(dir, "rbac-policy.csv")
+			if err := os.WriteFile(policy, []byte(rbacPolicy), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(rbacCatalog), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: `
+catalog:
+  rules: [{allow: [Component, Group, User, Location]}]
+  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+permission:
+  enabled: true
+  rbac:
+    policies-csv-file: ` + policy + `
+    policyFileReload: true
+    admin:
+      users: [{name: user:default/dave}]
+      superUsers: [{name: user:default/root}]
+`})
+			token := func(user string) string {
+				tok, _, err := inst.App.Env().Tokens.Issue(context.Background(), user, []string{user})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			alice, bob, dave, root := token("user:default/alice"), token("user:default/bob"), token("user:default/dave"), token("user:default/root")
+			checkout := "/api/catalog/entities/by-name/component/default/checkout"
+			waitStatus(t, inst.URL+checkout, root, http.StatusOK)
+
+			run(t, inst.URL, scenario{name: "role of a parent group", path: checkout, token: alice, wantStatus: 200, wantBody: []string{`"name":"checkout"`}})
+			// Without a role the catalog looks empty, as in Backstage.
+			run(t, inst.URL, scenario{name: "no role", path: checkout, token: bob, wantStatus: 404})
+			run(t, inst.URL, scenario{path: "/api/catalog/entities", token: bob, wantStatus: 200, wantBody: []string{`[]`}})
+			run(t, inst.URL, scenario{path: "/api/catalog/entities/by-query", token: bob, wantStatus: 200, wantBody: []string{`{"items":[],"pageInfo":{},"totalItems":0}`}})
+			run(t, inst.URL, scenario{path: "/api/catalog/entity-facets?facet=kind", token: bob, wantStatus: 200, wantBody: []string{`{"facets":{"kind":[]}}`}})
+			run(t, inst.URL, scenario{path: "/api/catalog/entity-facets?facet=kind", token: alice, wantStatus: 200, wantBody: []string{`{"value":"Component","count":1}`}})
+			run(t, inst.URL, scenario{method: "POST", path: "/api/permission/authorize", token: bob, wantStatus: 200,
+				body:     `{"items":[{"id":"1","permission":{"type":"basic","name":"catalog.location.create","attributes":{"action":"create"}}},{"id":"2","permission":{"type":"resource","name":"catalog.entity.read","resourceType":"catalog-entity","attributes":{"action":"read"}}}]}`,
+				wantBody: []string{`{"id":"1","result":"ALLOW"}`, `{"id":"2","result":"DENY"}`}})
+
+			// The RBAC API, for admins only.
+			run(t, inst.URL, scenario{path: "/api/permission/roles", token: bob, wantStatus: 403})
+			run(t, inst.URL, scenario{path: "/api/permission/roles", token: dave, wantStatus: 200, wantBody: []string{
+				`{"name":"role:default/rbac_admin","memberReferences":["user:default/dave"],"metadata":{"source":"configuration"}}`,
+				`{"name":"role:default/readers","memberReferences":["group:default/platform"],"metadata":{"source":"csv-file"}}`}})
+			run(t, inst.URL, scenario{path: "/api/permission/roles/role/role/default/registrars", token: dave, wantStatus: 200,
+				wantBody: []string{`[{"name":"role:default/registrars","memberReferences":["user:default/bob"]`}})
+			run(t, inst.URL, scenario{path: "/api/permission/roles/role/role/default/nope", token: dave, wantStatus: 404})
+			run(t, inst.URL, scenario{path: "/api/permission/policies/role/role/default/readers", token: dave, wantStatus: 200,
+				wantBody: []string{`[{"entityReference":"role:default/readers","permission":"catalog-entity","policy":"read","effect":"allow","metadata":{"source":"csv-file"}}]`}})
+
+			// Editing the file gives bob the readers role; a broken edit
+			// after that changes nothing.
+			if err := os.WriteFile(policy, []byte(rbacPolicy+"g, user:default/bob, role:default/readers\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, inst.URL+checkout, bob, http.StatusOK)
+			run(t, inst.URL, scenario{method: "DELETE", path: "/api/catalog/entities/by-uid/x", token: bob, wantStatus: 403, wantBody: []string{"catalog.entity.delete denied"}})
+			if err := os.WriteFile(policy, []byte("p, role:default/readers\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2500 * time.Millisecond) // one reload interval and then some
+			run(t, inst.URL, scenario{path: checkout, token: bob, wantStatus: 200})
+		})
+	}
+}
+
+// waitStatus polls url with token until it answers status (10 s at most).
+func waitStatus(t *testing.T, url, token string, status int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still answers %d, want %d", url, resp.StatusCode, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// BenchmarkRBACDecide is one permission decision of a user whose role
+// comes through a parent group, with the groups read from a running
+// catalog (SQLite).
+func BenchmarkRBACDecide(b *testing.B) {
+	dir := b.TempDir()
+	policy := filepath.Join(dir, "rbac-policy.csv")
+	if err := os.WriteFile(policy, []byte(rbacPolicy), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(rbacCatalog), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	inst := apptest.Start(b, apptest.Options{Config: `
+catalog:
+  rules: [{allow: [Component, Group, User, Location]}]
+  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+permission:
+  enabled: true
+  rbac: {policies-csv-file: ` + policy + `}
+`})
+	env := inst.App.Env()
+	alice := auth.Principal{Type: auth.TypeUser, Subject: "user:default/alice"}
+	req := auth.Request{Permission: auth.Permission{Name: "catalog.entity.read", Action: "read", ResourceType: "catalog-entity"}}
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, err := env.Permissions.Decide(ctx, alice, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d == auth.Allow {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("alice never gets her group's role")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if d, err := env.Permissions.Decide(ctx, alice, req); err != nil || d != auth.Allow {
+			b.Fatalf("Decide = %v, %v", d, err)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package authapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/errs"
+	"github.com/portico-dev/portico/internal/httpapi"
+)
+
+// rbacMetadata is the metadata Developer Hub's RBAC API puts on roles and
+// policies: where they were defined.
+type rbacMetadata struct {
+	Source string `json:"source"`
+}
+
+type roleJSON struct {
+	Name             string       `json:"name"`
+	MemberReferences []string     `json:"memberReferences"`
+	Metadata         rbacMetadata `json:"metadata"`
+}
+
+type policyJSON struct {
+	EntityReference string       `json:"entityReference"`
+	Permission      string       `json:"permission"`
+	Policy          string       `json:"policy"`
+	Effect          string       `json:"effect"`
+	Metadata        rbacMetadata `json:"metadata"`
+}
+
+// roleFromPath is the role a /role/{kind}/{namespace}/{name} route names,
+// or "" on the routes that list everything.
+func roleFromPath(r *http.Request) string {
+	if r.PathValue("kind") == "" {
+		return ""
+	}
+	return strings.ToLower(r.PathValue("kind") + ":" + r.PathValue("namespace") + "/" + r.PathValue("name"))
+}
+
+func (h *Handler) roles(w http.ResponseWriter, r *http.Request) {
+	if err := h.Permissions.Authorize(r.Context(), auth.PermPolicyRead, ""); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	want := roleFromPath(r)
+	out := []roleJSON{}
+	for _, role := range h.RBAC.Roles() {
+		if want == "" || role.Name == want {
+			out = append(out, roleJSON{Name: role.Name, MemberReferences: role.Members, Metadata: rbacMetadata{Source: role.Source}})
+		}
+	}
+	if want != "" && len(out) == 0 {
+		httpapi.WriteError(w, r, errs.NotFoundf("%s was not found", want))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) policies(w http.ResponseWriter, r *http.Request) {
+	if err := h.Permissions.Authorize(r.Context(), auth.PermPolicyRead, ""); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	want := roleFromPath(r)
+	lines := h.RBAC.Policies(want)
+	if want != "" && len(lines) == 0 {
+		httpapi.WriteError(w, r, errs.NotFoundf("no policies for %s", want))
+		return
+	}
+	out := make([]policyJSON, len(lines))
+	for i, l := range lines {
+		out[i] = policyJSON{EntityReference: l.Role, Permission: l.Permission, Policy: l.Action, Effect: l.Effect, Metadata: rbacMetadata{Source: l.Source}}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,418 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// PermissionConfig is the permission section: Backstage's switch for the
+// permission framework and the role-based access control policy that
+// Red Hat Developer Hub configures under permission.rbac.
+type PermissionConfig struct {
+	// Enabled turns policy decisions on; off, every request a caller can
+	// reach is allowed.
+	Enabled bool       `yaml:"enabled"`
+	RBAC    RBACConfig `yaml:"rbac"`
+}
+
+// RBACConfig is permission.rbac.
+type RBACConfig struct {
+	Admin struct {
+		// Users get the rbac_admin role: they may read and manage
+		// policies and read the catalog's users and groups.
+		Users []EntityRefItem `yaml:"users"`
+		// SuperUsers are allowed everything.
+		SuperUsers []EntityRefItem `yaml:"superUsers"`
+	} `yaml:"admin"`
+	// PoliciesCSVFile holds the policy lines ("p, role, permission,
+	// action, effect") and role assignments ("g, member, role").
+	PoliciesCSVFile string `yaml:"policies-csv-file"`
+	// PolicyFileReload re-reads the file when it changes.
+	PolicyFileReload bool `yaml:"policyFileReload"`
+	// MaxDepth bounds how many levels of parent groups pass their roles
+	// down to their members' users; unset means every level.
+	MaxDepth *int `yaml:"maxDepth"`
+	// ConditionalPoliciesFile and PluginsWithPermission are accepted from
+	// Developer Hub configs; conditional decisions are not made (see
+	// NewRBAC).
+	ConditionalPoliciesFile string   `yaml:"conditionalPoliciesFile"`
+	PluginsWithPermission   []string `yaml:"pluginsWithPermission"`
+}
+
+// EntityRefItem is one entry of permission.rbac.admin.users/superUsers.
+type EntityRefItem struct {
+	Name string `yaml:"name"`
+}
+
+// AdminRole is the role permission.rbac.admin.users hold.
+const AdminRole = "role:default/rbac_admin"
+
+// The RBAC policy's own permissions, on resource type policy-entity.
+var (
+	PermPolicyRead   = Permission{Name: "policy.entity.read", Action: "read", ResourceType: "policy-entity"}
+	PermPolicyCreate = Permission{Name: "policy.entity.create", Action: "create", ResourceType: "policy-entity"}
+	PermPolicyUpdate = Permission{Name: "policy.entity.update", Action: "update", ResourceType: "policy-entity"}
+	PermPolicyDelete = Permission{Name: "policy.entity.delete", Action: "delete", ResourceType: "policy-entity"}
+)
+
+// PolicyLine is one "p" line: Role may (Effect allow) or may not (deny) do
+// Action on Permission, a permission name or a resource type.
+type PolicyLine struct {
+	Role       string
+	Permission string
+	Action     string
+	Effect     string
+	// Source is where the line comes from: csv-file or configuration.
+	Source string
+	line   int
+}
+
+// RoleInfo is a role with the users and groups that hold it.
+type RoleInfo struct {
+	Name    string
+	Members []string
+	Source  string
+}
+
+// GroupsOf finds the groups a user belongs to, directly and through
+// parent groups up to maxDepth levels above them (negative: all levels).
+// The catalog answers it.
+type GroupsOf func(ctx context.Context, userRef string, maxDepth int) ([]string, error)
+
+// RBAC is a role-based Policy in the form Red Hat Developer Hub's RBAC
+// plugin reads: roles hold policy lines and are given to users and to
+// groups, whose members (and the members of their child groups) inherit
+// them. A request is allowed when one of the caller's roles allows it and
+// none denies it; nothing allowed is denied.
+type RBAC struct {
+	groups     GroupsOf
+	maxDepth   int
+	superUsers map[string]bool
+	admins     []string
+	file       string
+	log        *slog.Logger
+	rules      atomic.Pointer[rbacRules]
+}
+
+type rbacRules struct {
+	roles    map[string][]string // member ref → roles
+	policies map[string][]PolicyLine
+	list     []PolicyLine
+	roleList []RoleInfo
+	modTime  time.Time
+}
+
+// NewRBAC reads the policy file (if any) and returns the policy. groups
+// may return nothing while the catalog is starting.
+func NewRBAC(cfg RBACConfig, groups GroupsOf, log *slog.Logger) (*RBAC, error) {
+	r := &RBAC{groups: groups, maxDepth: -1, superUsers: map[string]bool{}, file: cfg.PoliciesCSVFile, log: log}
+	if cfg.MaxDepth != nil {
+		if *cfg.MaxDepth < 0 {
+			return nil, fmt.Errorf("permission.rbac.maxDepth: must be 0 or more, got %d", *cfg.MaxDepth)
+		}
+		r.maxDepth = *cfg.MaxDepth
+	}
+	for i, u := range cfg.Admin.SuperUsers {
+		ref, err := rbacRef(u.Name, "user", "group")
+		if err != nil {
+			return nil, fmt.Errorf("permission.rbac.admin.superUsers[%d].name: %w", i, err)
+		}
+		r.superUsers[ref] = true
+	}
+	for i, u := range cfg.Admin.Users {
+		ref, err := rbacRef(u.Name, "user", "group")
+		if err != nil {
+			return nil, fmt.Errorf("permission.rbac.admin.users[%d].name: %w", i, err)
+		}
+		r.admins = append(r.admins, ref)
+	}
+	if cfg.ConditionalPoliciesFile != "" {
+		log.Warn("permission.rbac.conditionalPoliciesFile is not supported: conditional decisions are not made, so the permissions it would grant stay denied unless a policy line allows them",
+			"file", cfg.ConditionalPoliciesFile)
+	}
+	rules, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	r.rules.Store(rules)
+	return r, nil
+}
+
+// load reads the policy file and adds the configured admins.
+func (r *RBAC) load() (*rbacRules, error) {
+	rules := &rbacRules{roles: map[string][]string{}, policies: map[string][]PolicyLine{}}
+	members := map[string][]string{}
+	sources := map[string]string{}
+	if r.file != "" {
+		f, err := os.Open(r.file)
+		if err != nil {
+			return nil, fmt.Errorf("permission.rbac.policies-csv-file: %w", err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			rules.modTime = st.ModTime()
+		}
+		lines, assignments, err := ParsePolicyCSV(f)
+		if err != nil {
+			return nil, fmt.Errorf("permission.rbac.policies-csv-file %s: %w", r.file, err)
+		}
+		for _, l := range lines {
+			rules.policies[l.Role] = append(rules.policies[l.Role], l)
+			rules.list = append(rules.list, l)
+			sources[l.Role] = "csv-file"
+		}
+		for _, a := range assignments {
+			rules.roles[a[0]] = append(rules.roles[a[0]], a[1])
+			members[a[1]] = append(members[a[1]], a[0])
+			sources[a[1]] = "csv-file"
+		}
+	}
+	if len(r.admins) > 0 {
+		for _, ref := range r.admins {
+			rules.roles[ref] = append(rules.roles[ref], AdminRole)
+			members[AdminRole] = append(members[AdminRole], ref)
+		}
+		sources[AdminRole] = "configuration"
+		for _, p := range []Permission{PermPolicyRead, PermPolicyCreate, PermPolicyUpdate, PermPolicyDelete} {
+			l := PolicyLine{Role: AdminRole, Permission: p.ResourceType, Action: p.Action, Effect: "allow", Source: "configuration"}
+			rules.policies[AdminRole] = append(rules.policies[AdminRole], l)
+			rules.list = append(rules.list, l)
+		}
+		// Admins pick users and groups for roles from the catalog.
+		l := PolicyLine{Role: AdminRole, Permission: "catalog-entity", Action: "read", Effect: "allow", Source: "configuration"}
+		rules.policies[AdminRole] = append(rules.policies[AdminRole], l)
+		rules.list = append(rules.list, l)
+	}
+	for role, source := range sources {
+		m := slices.Compact(slices.Sorted(slices.Values(members[role])))
+		rules.roleList = append(rules.roleList, RoleInfo{Name: role, Members: m, Source: source})
+	}
+	slices.SortFunc(rules.roleList, func(a, b RoleInfo) int { return cmp.Compare(a.Name, b.Name) })
+	return rules, nil
+}
+
+// Watch re-reads the policy file when its modification time changes,
+// until ctx ends. A file that no longer parses is reported and the last
+// good policy stays in force.
+func (r *RBAC) Watch(ctx context.Context, every time.Duration) error {
+	if r.file == "" {
+		return nil
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		st, err := os.Stat(r.file)
+		if err != nil || st.ModTime().Equal(r.rules.Load().modTime) {
+			continue
+		}
+		rules, err := r.load()
+		if err != nil {
+			r.log.Error("the RBAC policy file was not reloaded; the previous policy stays in force", "err", err)
+			// Do not report the same broken version again.
+			stale := *r.rules.Load()
+			stale.modTime = st.ModTime()
+			r.rules.Store(&stale)
+			continue
+		}
+		r.rules.Store(rules)
+		r.log.Info("reloaded the RBAC policy file", "file", r.file, "policies", len(rules.list), "roles", len(rules.roleList))
+	}
+}
+
+// Policies returns every policy line, or a role's (role != "").
+func (r *RBAC) Policies(role string) []PolicyLine {
+	rules := r.rules.Load()
+	if role == "" {
+		return slices.Clone(rules.list)
+	}
+	return slices.Clone(rules.policies[role])
+}
+
+// Roles returns every role with its members.
+func (r *RBAC) Roles() []RoleInfo { return slices.Clone(r.rules.Load().roleList) }
+
+// Decide implements Policy. Services are not subject to roles: what they
+// may do is set by their access restrictions, which are applied before any
+// policy.
+func (r *RBAC) Decide(ctx context.Context, p Principal, req Request) (Decision, error) {
+	switch {
+	case p.IsService():
+		return Allow, nil
+	case !p.IsUser():
+		return Deny, nil
+	}
+	user := strings.ToLower(p.Subject)
+	if r.superUsers[user] {
+		return Allow, nil
+	}
+	rules := r.rules.Load()
+	holders := []string{user}
+	if r.groups != nil {
+		groups, err := r.groups(ctx, user, r.maxDepth)
+		if err != nil {
+			return Deny, fmt.Errorf("find the groups of %s: %w", user, err)
+		}
+		holders = append(holders, groups...)
+	}
+	for _, h := range holders {
+		if r.superUsers[h] {
+			return Allow, nil
+		}
+	}
+	var lines []PolicyLine
+	for _, h := range holders {
+		for _, role := range rules.roles[h] {
+			lines = append(lines, rules.policies[role]...)
+		}
+	}
+	return decideLines(lines, req.Permission), nil
+}
+
+// decideLines applies a caller's policy lines to a permission. Lines that
+// name the permission win over lines on its resource type, so a role can
+// allow a resource type and deny one permission on it.
+func decideLines(lines []PolicyLine, perm Permission) Decision {
+	action := cmp.Or(perm.Action, "use")
+	object := perm.Name
+	if !slices.ContainsFunc(lines, func(l PolicyLine) bool { return l.Permission == perm.Name }) {
+		if perm.ResourceType == "" {
+			return Deny
+		}
+		object = perm.ResourceType
+	}
+	allowed := false
+	for _, l := range lines {
+		if l.Permission != object || l.Action != action {
+			continue
+		}
+		if l.Effect == "deny" {
+			return Deny
+		}
+		allowed = true
+	}
+	if allowed {
+		return Allow
+	}
+	return Deny
+}
+
+// policyActions are the actions a policy line may name; "use" is the
+// action of permissions without a create/read/update/delete attribute.
+var policyActions = []string{"create", "read", "update", "delete", "use"}
+
+// ParsePolicyCSV reads a policy file: "p, <role>, <permission name or
+// resource type>, <action>, <allow|deny>" lines and "g, <user or group>,
+// <role>" lines; blank lines and lines starting with # are skipped.
+// Errors name the line and the expected form.
+func ParsePolicyCSV(in io.Reader) ([]PolicyLine, [][2]string, error) {
+	cr := csv.NewReader(in)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.Comment = '#'
+	var lines []PolicyLine
+	var assignments [][2]string
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		line, _ := cr.FieldPos(0)
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		switch rec[0] {
+		case "p":
+			l, err := parsePolicyLine(rec)
+			if err != nil {
+				return nil, nil, fmt.Errorf("line %d: %w; expected `p, role:default/<name>, <permission name or resource type>, <%s>, <allow|deny>`",
+					line, err, strings.Join(policyActions, "|"))
+			}
+			key := l.Role + "\x00" + l.Permission + "\x00" + l.Action
+			if prev, ok := seen[key]; ok {
+				if lines[prev].Effect != l.Effect {
+					return nil, nil, fmt.Errorf("line %d: %s %s on %s was already %sed on line %d; keep one of the two lines",
+						line, l.Role, l.Action, l.Permission, lines[prev].Effect, lines[prev].line)
+				}
+				continue
+			}
+			l.line = line
+			seen[key] = len(lines)
+			lines = append(lines, l)
+		case "g":
+			if len(rec) != 3 {
+				return nil, nil, fmt.Errorf("line %d: a role assignment has 3 fields, got %d; expected `g, user:default/<name> or group:default/<name>, role:default/<name>`", line, len(rec))
+			}
+			member, err := rbacRef(rec[1], "user", "group")
+			if err != nil {
+				return nil, nil, fmt.Errorf("line %d: member: %w", line, err)
+			}
+			role, err := rbacRef(rec[2], "role")
+			if err != nil {
+				return nil, nil, fmt.Errorf("line %d: role: %w", line, err)
+			}
+			if !slices.Contains(assignments, [2]string{member, role}) {
+				assignments = append(assignments, [2]string{member, role})
+			}
+		default:
+			return nil, nil, fmt.Errorf("line %d: starts with %q; a line is a policy (p, ...) or a role assignment (g, ...)", line, rec[0])
+		}
+	}
+	return lines, assignments, nil
+}
+
+func parsePolicyLine(rec []string) (PolicyLine, error) {
+	if len(rec) != 5 {
+		return PolicyLine{}, fmt.Errorf("a policy has 5 fields, got %d", len(rec))
+	}
+	role, err := rbacRef(rec[1], "role")
+	if err != nil {
+		return PolicyLine{}, fmt.Errorf("role: %w", err)
+	}
+	l := PolicyLine{Role: role, Permission: rec[2], Action: strings.ToLower(rec[3]), Effect: strings.ToLower(rec[4]), Source: "csv-file"}
+	switch {
+	case l.Permission == "":
+		return PolicyLine{}, errors.New("the permission is empty")
+	case !slices.Contains(policyActions, l.Action):
+		return PolicyLine{}, fmt.Errorf("unknown action %q", rec[3])
+	case l.Effect != "allow" && l.Effect != "deny":
+		return PolicyLine{}, fmt.Errorf("unknown effect %q", rec[4])
+	}
+	return l, nil
+}
+
+// rbacRef lower-cases an entity ref of one of kinds, adding the default
+// namespace when it has none.
+func rbacRef(s string, kinds ...string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	kind, rest, ok := strings.Cut(s, ":")
+	if !ok || !slices.Contains(kinds, kind) {
+		return "", fmt.Errorf("%q is not a %s ref; write it as %s:default/<name>", s, strings.Join(kinds, " or "), kinds[0])
+	}
+	ns, name, ok := strings.Cut(rest, "/")
+	if !ok {
+		ns, name = "default", rest
+	}
+	if ns == "" || name == "" || strings.Contains(name, "/") {
+		return "", fmt.Errorf("%q is not a %s ref; write it as %s:default/<name>", s, strings.Join(kinds, " or "), kinds[0])
+	}
+	return kind + ":" + ns + "/" + name, nil
+}
