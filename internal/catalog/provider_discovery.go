@@ -16,11 +16,12 @@ import (
 )
 
 // ProvidersConfig is catalog.providers, the entity providers configured by
-// Backstage's keys. Portico runs the github and gitlab discoveries; other
-// kinds are reported as unknown keys.
+// Backstage's keys. Portico runs the github and gitlab discoveries and the
+// githubOrg users and groups; other kinds are reported as unknown keys.
 type ProvidersConfig struct {
-	GitHub map[string]GitHubDiscoveryConfig `yaml:"github"`
-	GitLab map[string]GitLabDiscoveryConfig `yaml:"gitlab"`
+	GitHub    map[string]GitHubDiscoveryConfig `yaml:"github"`
+	GitLab    map[string]GitLabDiscoveryConfig `yaml:"gitlab"`
+	GitHubOrg GitHubOrgProviders               `yaml:"githubOrg"`
 }
 
 // discoverySchedule is a discovery's schedule, as Backstage's.
@@ -110,7 +111,8 @@ const defaultDiscoveryEvery = 30 * time.Minute
 // schedule it lists a host's repositories and states an optional url
 // Location entity of the catalog file of each one the filters keep. A
 // repository that goes away takes its entities with it (the orphan
-// strategy); a failed listing changes nothing.
+// strategy); a failed listing changes nothing. A githubOrg provider runs
+// on the same schedule but states its entities itself (entities).
 type discovery struct {
 	name     string
 	schedule discoverySchedule
@@ -118,7 +120,10 @@ type discovery struct {
 	// targets lists the catalog file URLs to read, and how many
 	// repositories were looked at.
 	targets func(ctx context.Context) (targets []string, listed int, err error)
-	log     *slog.Logger
+	// entities, when set instead of targets, states the provider's
+	// entities themselves (the githubOrg users and groups).
+	entities func(ctx context.Context) ([]DeferredEntity, error)
+	log      *slog.Logger
 }
 
 // newDiscoveries checks catalog.providers and builds its providers.
@@ -138,7 +143,11 @@ func newDiscoveries(cfg ProvidersConfig, integ *integrations.Set, log *slog.Logg
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	orgs, err := newGitHubOrgProviders(cfg.GitHubOrg, integ, log)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, orgs...), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -294,7 +303,7 @@ func (d *discovery) Connect(ctx context.Context, conn ProviderConnection) error 
 			}
 			if err := d.run(ctx, conn); err != nil && ctx.Err() == nil {
 				// The entities of the last good run stay.
-				d.log.ErrorContext(ctx, "repository discovery failed", "provider", d.name, "err", err)
+				d.log.ErrorContext(ctx, "entity provider run failed; its entities stay as they were", "provider", d.name, "err", err)
 			}
 			wait = d.every
 		}
@@ -308,6 +317,13 @@ func (d *discovery) run(ctx context.Context, conn ProviderConnection) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
+	}
+	if d.entities != nil {
+		des, err := d.entities(ctx)
+		if err != nil {
+			return err
+		}
+		return conn.ApplyMutation(ctx, FullMutation{Entities: des})
 	}
 	targets, listed, err := d.targets(ctx)
 	if err != nil {
