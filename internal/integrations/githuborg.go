@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errs"
@@ -381,4 +383,57 @@ func (q *orgQuerier) do(ctx context.Context, query string, vars map[string]any, 
 		return fmt.Errorf("read the answer of %s: %w", shown, err)
 	}
 	return nil
+}
+
+// HasApps reports whether the integration has GitHub Apps configured.
+func (g GitHub) HasApps() bool { return g.apps != nil && len(g.apps.apps) > 0 }
+
+// GitHubAppOrganizations lists the organizations the GitHub Apps of the
+// host's integration are installed on (installations on users, suspended
+// ones and owners outside an app's allowedInstallationOwners left out),
+// sorted and without duplicates: what Backstage's githubOrg provider
+// reads when it lists no orgs. A token cannot tell, so apps are needed.
+func (s *Set) GitHubAppOrganizations(ctx context.Context, host string) ([]string, error) {
+	g, ok := s.GitHub(host)
+	if !ok {
+		return nil, errs.InputErrorf("no integrations.github entry for host %s; add one", host)
+	}
+	if !g.HasApps() {
+		return nil, errs.InputErrorf("listing the organizations to read needs GitHub Apps in integrations.github (host %s); add apps or list the organizations", host)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range g.apps.apps {
+		// The same walk as installation's, keeping every organization
+		// rather than looking for one owner.
+		next := a.api + "/app/installations?per_page=100"
+		for next != "" {
+			var page []struct {
+				TargetType  string  `json:"target_type"`
+				SuspendedAt *string `json:"suspended_at"`
+				Account     struct {
+					Login string `json:"login"`
+				} `json:"account"`
+			}
+			link := ""
+			if err := a.call(ctx, http.MethodGet, next, http.StatusOK, &page, &link); err != nil {
+				return nil, fmt.Errorf("list the installations of GitHub App %s (%s): %w", a.id, a.key, err)
+			}
+			for _, in := range page {
+				lower := strings.ToLower(in.Account.Login)
+				if in.TargetType != "Organization" || in.SuspendedAt != nil || lower == "" || (a.allowed != nil && !a.allowed[lower]) || seen[lower] {
+					continue
+				}
+				seen[lower] = true
+				out = append(out, in.Account.Login)
+			}
+			next = nextLink(link)
+			// The next page gets the app's JWT too: only from the API itself.
+			if u, _ := url.Parse(next); next != "" && !below(u, a.api) {
+				return nil, errs.InputErrorf("list the installations of GitHub App %s (%s): the next page %s is not below %s", a.id, a.key, redact(u), a.api)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out, nil
 }

@@ -153,3 +153,44 @@ func TestGitHubOrganizationWithApp(t *testing.T) {
 		t.Errorf("%d installation tokens bought, want 1", app.TokenCalls())
 	}
 }
+
+// Without a list of organizations, the ones the integration's GitHub Apps
+// are installed on are read: not users, not suspended installations, not
+// owners outside an app's allowedInstallationOwners; installations are
+// listed page by page.
+func TestGitHubAppOrganizations(t *testing.T) {
+	gh := integrationstest.NewGitHub(t, t.TempDir(), "ghp_unused")
+	for _, org := range []string{"acme", "Beta", "gamma", "delta"} {
+		gh.SetOrg(org, integrationstest.Org{})
+	}
+	app := gh.AddApp(t, "42", "gamma", "someone", "Beta", "acme", "delta")
+	app.Suspend("delta")
+	app.SetPageSize(2)
+	other := gh.AddApp(t, "43", "acme", "epsilon")
+	gh.SetOrg("epsilon", integrationstest.Org{})
+	list := func(apps ...integrations.GitHubAppConfig) ([]string, error) {
+		t.Helper()
+		cfg := gh.Config("")
+		cfg.Apps = apps
+		set, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{cfg}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set.GitHubAppOrganizations(t.Context(), gh.Host())
+	}
+	got, err := list(app.Config(), other.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"acme", "Beta", "epsilon", "gamma"}; !slices.Equal(got, want) {
+		t.Errorf("organizations = %v, want %v (someone is a user, delta suspended)", got, want)
+	}
+	limited := app.Config()
+	limited.AllowedInstallationOwners = []string{"beta"}
+	if got, err := list(limited); err != nil || !slices.Equal(got, []string{"Beta"}) {
+		t.Errorf("organizations of an app limited to beta = %v, %v", got, err)
+	}
+	if _, err := list(); err == nil || !strings.Contains(err.Error(), "needs GitHub Apps in integrations.github (host "+gh.Host()+")") {
+		t.Errorf("without apps: %v", err)
+	}
+}

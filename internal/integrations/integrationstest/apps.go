@@ -229,7 +229,8 @@ func (g *GitHub) listInstallations(w http.ResponseWriter, r *http.Request) {
 	start, end := pageOf(w, r, len(all), size, g.URL+"/api/v3/app/installations")
 	out := []map[string]any{}
 	for _, in := range all[start:end] {
-		item := map[string]any{"id": in.id, "app_id": a.ID, "account": map[string]any{"login": in.login}, "suspended_at": nil}
+		kind := g.ownerType(in.login)
+		item := map[string]any{"id": in.id, "app_id": a.ID, "account": map[string]any{"login": in.login, "type": kind}, "target_type": kind, "suspended_at": nil}
 		if in.suspended {
 			item["suspended_at"] = "2026-01-01T00:00:00Z"
 		}

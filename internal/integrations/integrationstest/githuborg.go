@@ -55,6 +55,17 @@ func (g *GitHub) SetOrg(login string, o Org) {
 	g.orgState.orgs[login] = o
 }
 
+// ownerType is how GitHub types an owner: an organization given to
+// SetOrg is an Organization, any other owner a User.
+func (g *GitHub) ownerType(login string) string {
+	g.orgState.mu.Lock()
+	defer g.orgState.mu.Unlock()
+	if _, ok := g.orgState.orgs[login]; ok {
+		return "Organization"
+	}
+	return "User"
+}
+
 // FailGraphQL makes the GraphQL API answer 502 while on is true.
 func (g *GitHub) FailGraphQL(on bool) {
 	g.orgState.mu.Lock()
