@@ -29,9 +29,9 @@ type GitHubOrgConfig struct {
 	// GitHubURL is the GitHub host's URL (https://github.com); its host
 	// must be an integrations.github host, whose credentials are used.
 	GitHubURL string `yaml:"githubUrl"`
-	// Orgs are the organizations read. Backstage reads every organization
-	// its GitHub Apps are installed on when none are listed; Portico needs
-	// them listed.
+	// Orgs are the organizations read; when none are listed, every
+	// organization the integration's GitHub Apps are installed on, looked
+	// up on each run (as Backstage does; a token cannot tell).
 	Orgs     []string          `yaml:"orgs"`
 	Schedule discoverySchedule `yaml:"schedule"`
 }
@@ -105,11 +105,12 @@ func newGitHubOrgProvider(key string, c GitHubOrgConfig, defaultNamespace bool, 
 	if integ == nil {
 		return nil, fmt.Errorf("%s: no integrations are configured", key)
 	}
-	if _, ok := integ.GitHub(u.Host); !ok {
+	g, ok := integ.GitHub(u.Host)
+	if !ok {
 		return nil, fmt.Errorf("%s.githubUrl: %s is not an integrations.github host; add it there with a token or apps that may read the organizations", key, u.Host)
 	}
-	if len(c.Orgs) == 0 {
-		return nil, fmt.Errorf("%s.orgs: missing; list the organizations whose users and teams are read (Portico does not read every organization a GitHub App is installed on)", key)
+	if len(c.Orgs) == 0 && !g.HasApps() {
+		return nil, fmt.Errorf("%s.orgs: missing; list the organizations whose users and teams are read (only with GitHub Apps in integrations.github for %s can the orgs be left out: then every organization an app is installed on is read)", key, u.Host)
 	}
 	for i, o := range c.Orgs {
 		if strings.TrimSpace(o) == "" || strings.Contains(o, "/") {
@@ -117,14 +118,21 @@ func newGitHubOrgProvider(key string, c GitHubOrgConfig, defaultNamespace bool, 
 		}
 	}
 	p := &githubOrgReader{
-		host: u.Host, web: u.Scheme + "://" + u.Host, orgs: c.Orgs, defaultNamespace: defaultNamespace,
+		host: u.Host, web: u.Scheme + "://" + u.Host, defaultNamespace: defaultNamespace,
 		locationKey: "github-multi-org-provider:" + c.ID, integ: integ,
 	}
 	d := newDiscovery("GithubMultiOrgEntityProvider:"+c.ID, key, c.Schedule, log)
 	d.entities = func(ctx context.Context) ([]DeferredEntity, error) {
-		des, users, groups, err := p.read(ctx)
+		orgs := c.Orgs
+		if len(orgs) == 0 {
+			var err error
+			if orgs, err = integ.GitHubAppOrganizations(ctx, u.Host); err != nil {
+				return nil, err
+			}
+		}
+		des, users, groups, err := p.read(ctx, orgs)
 		if err == nil {
-			log.InfoContext(ctx, "GitHub organizations read", "provider", d.name, "orgs", len(c.Orgs), "users", users, "groups", groups)
+			log.InfoContext(ctx, "GitHub organizations read", "provider", d.name, "orgs", orgs, "users", users, "groups", groups)
 		}
 		return des, err
 	}
@@ -135,19 +143,18 @@ func newGitHubOrgProvider(key string, c GitHubOrgConfig, defaultNamespace bool, 
 // entities.
 type githubOrgReader struct {
 	host, web        string
-	orgs             []string
 	defaultNamespace bool
 	locationKey      string
 	integ            *integrations.Set
 }
 
-// read reads every organization and returns the entities of all of them,
-// or an error if any read failed (so the last good set stays).
-func (p *githubOrgReader) read(ctx context.Context) (des []DeferredEntity, users, groups int, err error) {
+// read reads every organization of orgs and returns the entities of all
+// of them, or an error if any read failed (so the last good set stays).
+func (p *githubOrgReader) read(ctx context.Context, orgs []string) (des []DeferredEntity, users, groups int, err error) {
 	userOrder := []string{}
 	byLogin := map[string]*Entity{}
 	var groupEntities []*Entity
-	for _, org := range p.orgs {
+	for _, org := range orgs {
 		o, err := p.integ.GitHubOrganization(ctx, p.host, org)
 		if err != nil {
 			return nil, 0, 0, err

@@ -230,6 +230,42 @@ func TestGitHubOrgProviderNamespaces(t *testing.T) {
 	}, Migrations)
 }
 
+// Without orgs, every organization the integration's GitHub App is
+// installed on is read with the app's installation tokens.
+func TestGitHubOrgProviderAppOrganizations(t *testing.T) {
+	gh := integrationstest.NewGitHub(t, t.TempDir(), "ghp_unused")
+	gh.SetOrg("acme", integrationstest.Org{
+		Members: []integrationstest.OrgUser{{Login: "alice", Email: "alice@acme.example"}},
+		Teams:   []integrationstest.OrgTeam{{Slug: "platform", Name: "Platform", Members: []string{"alice"}}},
+	})
+	gh.SetOrg("beta", integrationstest.Org{
+		Members: []integrationstest.OrgUser{{Login: "bob"}},
+		Teams:   []integrationstest.OrgTeam{{Slug: "web", Name: "Web", Members: []string{"bob"}}},
+	})
+	app := gh.AddApp(t, "42", "acme", "beta", "someone")
+	ghc := gh.Config("")
+	ghc.Apps = []integrations.GitHubAppConfig{app.Config()}
+	integ, err := integrations.New(integrations.Config{GitHub: []integrations.GitHubConfig{ghc}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var cfg Config
+		cfg.Providers.GitHubOrg.Entries = []GitHubOrgConfig{{ID: "apps", GitHubURL: gh.URL}}
+		f := runDiscovery(t, db, integ, cfg, "user:default/alice", "user:default/bob", "group:acme/platform", "group:beta/web")
+		waitFor(t, "the memberships are stitched", func() bool {
+			return slices.Equal(f.refs("relations.hasmember=user:default/bob"), []string{"group:beta/web"})
+		})
+		if got := f.refs("kind=group"); !slices.Equal(got, []string{"group:acme/platform", "group:beta/web"}) {
+			t.Errorf("groups = %v (someone is a user, not an organization)", got)
+		}
+		// Apps may not read e-mail addresses, so none is asked for.
+		if p := f.mustEntity("user:default/alice")["spec"].(map[string]any)["profile"].(map[string]any); p["email"] != nil {
+			t.Errorf("alice's profile = %v", p)
+		}
+	}, Migrations)
+}
+
 // sameSet reports whether a and b hold the same strings, in any order.
 func sameSet(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
