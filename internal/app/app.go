@@ -229,6 +229,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			return nil, fmt.Errorf("start %s: %w", p.ID, err)
 		}
 	}
+	// Conditional policies name rules that plugins register as they start.
+	if rbac != nil {
+		if err := rbac.CheckConditions(permissions); err != nil {
+			return nil, err
+		}
+	}
 	return &App{env: env, server: srv}, nil
 }
 

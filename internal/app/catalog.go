@@ -61,6 +61,7 @@ func initCatalog(ctx context.Context, env *Env) error {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	env.Catalog = svc
+	env.Permissions.RegisterConditions(catalog.ResourceTypeEntity, svc.ConditionRules())
 	(&catalog.HTTP{Service: svc, Permissions: env.Permissions}).Routes(env.Router("catalog"))
 	env.Go("catalog", svc.Run)
 	return nil

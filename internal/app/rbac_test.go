@@ -36,12 +36,40 @@ apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata: {name: checkout}
 spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-b}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: carol}
+spec: {memberOf: [team-b]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: billing}
+spec: {type: service, lifecycle: production, owner: team-b}
+`
+
+// rbacConditional lets owners read what their groups own.
+const rbacConditional = `result: CONDITIONAL
+roleEntityRef: role:default/owners
+pluginId: catalog
+resourceType: catalog-entity
+permissionMapping: [read]
+conditions:
+  rule: IS_ENTITY_OWNER
+  resourceType: catalog-entity
+  params: {claims: [$ownerRefs]}
 `
 
 const rbacPolicy = `p, role:default/readers, catalog-entity, read, allow
 g, group:default/platform, role:default/readers
 p, role:default/registrars, catalog.location.create, create, allow
 g, user:default/bob, role:default/registrars
+g, group:default/team-b, role:default/owners
 `
 
 // TestRBAC runs a server with permission.rbac: roles come from the policy
@@ -62,6 +90,10 @@ func TestRBAC(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(rbacCatalog), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			conditional := filepath.Join(dir, "conditional-policies.yaml")
+			if err := os.WriteFile(conditional, []byte(rbacConditional), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: `
 catalog:
   rules: [{allow: [Component, Group, User, Location]}]
@@ -70,6 +102,7 @@ permission:
   enabled: true
   rbac:
     policies-csv-file: ` + policy + `
+    conditionalPoliciesFile: ` + conditional + `
     policyFileReload: true
     admin:
       users: [{name: user:default/dave}]
@@ -92,10 +125,32 @@ permission:
 			run(t, inst.URL, scenario{path: "/api/catalog/entities", token: bob, wantStatus: 200, wantBody: []string{`[]`}})
 			run(t, inst.URL, scenario{path: "/api/catalog/entities/by-query", token: bob, wantStatus: 200, wantBody: []string{`{"items":[],"pageInfo":{},"totalItems":0}`}})
 			run(t, inst.URL, scenario{path: "/api/catalog/entity-facets?facet=kind", token: bob, wantStatus: 200, wantBody: []string{`{"facets":{"kind":[]}}`}})
-			run(t, inst.URL, scenario{path: "/api/catalog/entity-facets?facet=kind", token: alice, wantStatus: 200, wantBody: []string{`{"value":"Component","count":1}`}})
+			run(t, inst.URL, scenario{path: "/api/catalog/entity-facets?facet=kind", token: alice, wantStatus: 200, wantBody: []string{`{"value":"Component","count":2}`}})
 			run(t, inst.URL, scenario{method: "POST", path: "/api/permission/authorize", token: bob, wantStatus: 200,
 				body:     `{"items":[{"id":"1","permission":{"type":"basic","name":"catalog.location.create","attributes":{"action":"create"}}},{"id":"2","permission":{"type":"resource","name":"catalog.entity.read","resourceType":"catalog-entity","attributes":{"action":"read"}}}]}`,
 				wantBody: []string{`{"id":"1","result":"ALLOW"}`, `{"id":"2","result":"DENY"}`}})
+
+			// Carol reads what her group owns, and nothing else.
+			carol := token("user:default/carol")
+			billing := "/api/catalog/entities/by-name/component/default/billing"
+			waitStatus(t, inst.URL+billing, carol, http.StatusOK)
+			run(t, inst.URL, scenario{path: checkout, token: carol, wantStatus: 404})
+			run(t, inst.URL, scenario{path: "/api/catalog/entities?filter=kind=component&fields=metadata.name", token: carol, wantStatus: 200,
+				wantBody: []string{`[{"metadata":{"name":"billing"}}]`}})
+			run(t, inst.URL, scenario{path: "/api/catalog/entities/by-query?filter=kind=component&fields=metadata.name", token: carol, wantStatus: 200,
+				wantBody: []string{`"items":[{"metadata":{"name":"billing"}}]`, `"totalItems":1`}})
+			run(t, inst.URL, scenario{path: "/api/catalog/entity-facets?facet=kind", token: carol, wantStatus: 200, wantBody: []string{`{"facets":{"kind":[{"value":"Component","count":1}]}}`}})
+			run(t, inst.URL, scenario{method: "POST", path: "/api/catalog/entities/by-refs", token: carol, wantStatus: 200,
+				body: `{"entityRefs":["component:default/checkout","component:default/billing"],"fields":["metadata.name"]}`, wantBody: []string{`{"items":[null,{"metadata":{"name":"billing"}}]}`}})
+			resource := func(ref string) string {
+				return `{"items":[{"id":"1","permission":{"type":"resource","name":"catalog.entity.read","resourceType":"catalog-entity","attributes":{"action":"read"}}` + ref + `}]}`
+			}
+			run(t, inst.URL, scenario{method: "POST", path: "/api/permission/authorize", token: carol, body: resource(""), wantStatus: 200, wantBody: []string{
+				`{"id":"1","result":"CONDITIONAL","pluginId":"catalog","resourceType":"catalog-entity","conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["user:default/carol","group:default/team-b"]}}}`}})
+			run(t, inst.URL, scenario{method: "POST", path: "/api/permission/authorize", token: carol, body: resource(`,"resourceRef":"component:default/billing"`),
+				wantStatus: 200, wantBody: []string{`"result":"ALLOW"`}})
+			run(t, inst.URL, scenario{method: "POST", path: "/api/permission/authorize", token: carol, body: resource(`,"resourceRef":"component:default/checkout"`),
+				wantStatus: 200, wantBody: []string{`"result":"DENY"`}})
 
 			// The RBAC API, for admins only.
 			run(t, inst.URL, scenario{path: "/api/permission/roles", token: bob, wantStatus: 403})
@@ -105,6 +160,8 @@ permission:
 			run(t, inst.URL, scenario{path: "/api/permission/roles/role/role/default/registrars", token: dave, wantStatus: 200,
 				wantBody: []string{`[{"name":"role:default/registrars","memberReferences":["user:default/bob"]`}})
 			run(t, inst.URL, scenario{path: "/api/permission/roles/role/role/default/nope", token: dave, wantStatus: 404})
+			run(t, inst.URL, scenario{path: "/api/permission/roles/conditions?roleEntityRef=role:default/owners", token: dave, wantStatus: 200, wantBody: []string{
+				`[{"id":1,"result":"CONDITIONAL","roleEntityRef":"role:default/owners","pluginId":"catalog","resourceType":"catalog-entity","permissionMapping":["read"],"conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["$ownerRefs"]}}}]`}})
 			run(t, inst.URL, scenario{path: "/api/permission/policies/role/role/default/readers", token: dave, wantStatus: 200,
 				wantBody: []string{`[{"entityReference":"role:default/readers","permission":"catalog-entity","policy":"read","effect":"allow","metadata":{"source":"csv-file"}}]`}})
 

@@ -51,7 +51,8 @@ func (AllowAllPolicy) Decide(context.Context, Principal, Request) (Decision, err
 
 // Permissions is the permission hook every plugin calls before it acts.
 type Permissions struct {
-	policy atomic.Pointer[Policy]
+	policy     atomic.Pointer[Policy]
+	conditions conditionRegistry
 }
 
 // NewPermissions returns a hook that asks policy (AllowAllPolicy when nil).
@@ -71,18 +72,29 @@ func (ps *Permissions) SetPolicy(policy Policy) {
 	ps.policy.Store(&policy)
 }
 
-// Decide answers one request. A service token's access restrictions are
-// applied first, as Backstage does, so no policy can widen them.
+// Decide answers one request with Allow or Deny. A service token's access
+// restrictions are applied first, as Backstage does, so no policy can
+// widen them. A conditional decision is applied to the request's resource
+// by the plugin that owns it; without a resource it is Deny (callers that
+// list resources use DecideConditional).
 func (ps *Permissions) Decide(ctx context.Context, p Principal, req Request) (Decision, error) {
-	if r := p.AccessRestrictions; r != nil {
-		if len(r.PermissionNames) > 0 && !slices.Contains(r.PermissionNames, req.Permission.Name) {
-			return Deny, nil
-		}
-		if len(r.Actions) > 0 && !slices.Contains(r.Actions, req.Permission.Action) {
-			return Deny, nil
-		}
+	d, c, err := ps.DecideConditional(ctx, p, req)
+	if err != nil || d != Conditional {
+		return d, err
 	}
-	return (*ps.policy.Load()).Decide(ctx, p, req)
+	return ps.resolve(ctx, req, c)
+}
+
+// restrictionsAllow applies a service token's access restrictions.
+func (ps *Permissions) restrictionsAllow(p Principal, req Request) bool {
+	r := p.AccessRestrictions
+	if r == nil {
+		return true
+	}
+	if len(r.PermissionNames) > 0 && !slices.Contains(r.PermissionNames, req.Permission.Name) {
+		return false
+	}
+	return len(r.Actions) == 0 || slices.Contains(r.Actions, req.Permission.Action)
 }
 
 // Authorize returns a NotAllowed error unless the principal in ctx may do

@@ -42,11 +42,11 @@ type RBACConfig struct {
 	// MaxDepth bounds how many levels of parent groups pass their roles
 	// down to their members' users; unset means every level.
 	MaxDepth *int `yaml:"maxDepth"`
-	// ConditionalPoliciesFile and PluginsWithPermission are accepted from
-	// Developer Hub configs; conditional decisions are not made (see
-	// NewRBAC).
-	ConditionalPoliciesFile string   `yaml:"conditionalPoliciesFile"`
-	PluginsWithPermission   []string `yaml:"pluginsWithPermission"`
+	// ConditionalPoliciesFile holds conditional policies: YAML documents
+	// that give a role a permission on the resources that meet conditions.
+	ConditionalPoliciesFile string `yaml:"conditionalPoliciesFile"`
+	// PluginsWithPermission is accepted from Developer Hub configs.
+	PluginsWithPermission []string `yaml:"pluginsWithPermission"`
 }
 
 // EntityRefItem is one entry of permission.rbac.admin.users/superUsers.
@@ -100,16 +100,23 @@ type RBAC struct {
 	superUsers map[string]bool
 	admins     []string
 	file       string
-	log        *slog.Logger
-	rules      atomic.Pointer[rbacRules]
+	// conditionalFile holds the conditional policies; perms has the
+	// rules plugins registered, to check them against (nil until
+	// CheckConditions).
+	conditionalFile string
+	perms           *Permissions
+	log             *slog.Logger
+	rules           atomic.Pointer[rbacRules]
 }
 
 type rbacRules struct {
-	roles    map[string][]string // member ref → roles
-	policies map[string][]PolicyLine
-	list     []PolicyLine
-	roleList []RoleInfo
-	modTime  time.Time
+	roles       map[string][]string // member ref → roles
+	policies    map[string][]PolicyLine
+	list        []PolicyLine
+	roleList    []RoleInfo
+	conditional map[string][]ConditionalPolicy // role → its conditional policies
+	// modTimes are the files' modification times when read.
+	modTimes [2]time.Time
 }
 
 // NewRBAC reads the policy file (if any) and returns the policy. groups
@@ -136,10 +143,7 @@ func NewRBAC(cfg RBACConfig, groups GroupsOf, log *slog.Logger) (*RBAC, error) {
 		}
 		r.admins = append(r.admins, ref)
 	}
-	if cfg.ConditionalPoliciesFile != "" {
-		log.Warn("permission.rbac.conditionalPoliciesFile is not supported: conditional decisions are not made, so the permissions it would grant stay denied unless a policy line allows them",
-			"file", cfg.ConditionalPoliciesFile)
-	}
+	r.conditionalFile = cfg.ConditionalPoliciesFile
 	rules, err := r.load()
 	if err != nil {
 		return nil, err
@@ -160,7 +164,7 @@ func (r *RBAC) load() (*rbacRules, error) {
 		}
 		defer f.Close()
 		if st, err := f.Stat(); err == nil {
-			rules.modTime = st.ModTime()
+			rules.modTimes[0] = st.ModTime()
 		}
 		lines, assignments, err := ParsePolicyCSV(f)
 		if err != nil {
@@ -175,6 +179,20 @@ func (r *RBAC) load() (*rbacRules, error) {
 			rules.roles[a[0]] = append(rules.roles[a[0]], a[1])
 			members[a[1]] = append(members[a[1]], a[0])
 			sources[a[1]] = "csv-file"
+		}
+	}
+	if r.conditionalFile != "" {
+		policies, modTime, err := r.readConditional()
+		if err != nil {
+			return nil, err
+		}
+		rules.modTimes[1] = modTime
+		rules.conditional = map[string][]ConditionalPolicy{}
+		for _, cp := range policies {
+			rules.conditional[cp.RoleEntityRef] = append(rules.conditional[cp.RoleEntityRef], cp)
+			if sources[cp.RoleEntityRef] == "" {
+				sources[cp.RoleEntityRef] = "csv-file"
+			}
 		}
 	}
 	if len(r.admins) > 0 {
@@ -201,11 +219,11 @@ func (r *RBAC) load() (*rbacRules, error) {
 	return rules, nil
 }
 
-// Watch re-reads the policy file when its modification time changes,
+// Watch re-reads the policy files when their modification times change,
 // until ctx ends. A file that no longer parses is reported and the last
 // good policy stays in force.
 func (r *RBAC) Watch(ctx context.Context, every time.Duration) error {
-	if r.file == "" {
+	if r.file == "" && r.conditionalFile == "" {
 		return nil
 	}
 	t := time.NewTicker(every)
@@ -216,21 +234,31 @@ func (r *RBAC) Watch(ctx context.Context, every time.Duration) error {
 			return nil
 		case <-t.C:
 		}
-		st, err := os.Stat(r.file)
-		if err != nil || st.ModTime().Equal(r.rules.Load().modTime) {
+		current := r.rules.Load()
+		now := current.modTimes
+		changed := false
+		for i, name := range []string{r.file, r.conditionalFile} {
+			if name == "" {
+				continue
+			}
+			if st, err := os.Stat(name); err == nil && !st.ModTime().Equal(now[i]) {
+				now[i], changed = st.ModTime(), true
+			}
+		}
+		if !changed {
 			continue
 		}
 		rules, err := r.load()
 		if err != nil {
-			r.log.Error("the RBAC policy file was not reloaded; the previous policy stays in force", "err", err)
+			r.log.Error("the RBAC policy files were not reloaded; the previous policy stays in force", "err", err)
 			// Do not report the same broken version again.
-			stale := *r.rules.Load()
-			stale.modTime = st.ModTime()
+			stale := *current
+			stale.modTimes = now
 			r.rules.Store(&stale)
 			continue
 		}
 		r.rules.Store(rules)
-		r.log.Info("reloaded the RBAC policy file", "file", r.file, "policies", len(rules.list), "roles", len(rules.roleList))
+		r.log.Info("reloaded the RBAC policy files", "policies", len(rules.list), "roles", len(rules.roleList))
 	}
 }
 
@@ -246,52 +274,84 @@ func (r *RBAC) Policies(role string) []PolicyLine {
 // Roles returns every role with its members.
 func (r *RBAC) Roles() []RoleInfo { return slices.Clone(r.rules.Load().roleList) }
 
-// Decide implements Policy. Services are not subject to roles: what they
-// may do is set by their access restrictions, which are applied before any
-// policy.
+// Decide implements Policy. A conditional decision is Deny here: only
+// the permission hook, which knows the plugins' rules, can apply it.
 func (r *RBAC) Decide(ctx context.Context, p Principal, req Request) (Decision, error) {
+	d, _, err := r.DecideConditional(ctx, p, req)
+	if d == Conditional {
+		d = Deny
+	}
+	return d, err
+}
+
+// DecideConditional implements ConditionalDecider. Services are not
+// subject to roles: what they may do is set by their access restrictions,
+// which are applied before any policy. Policy lines that match decide;
+// when none does, the conditional policies of the caller's roles for the
+// permission's resource type and action give a Conditional decision (any
+// of their conditions suffices); otherwise it is Deny.
+func (r *RBAC) DecideConditional(ctx context.Context, p Principal, req Request) (Decision, *Condition, error) {
 	switch {
 	case p.IsService():
-		return Allow, nil
+		return Allow, nil, nil
 	case !p.IsUser():
-		return Deny, nil
+		return Deny, nil, nil
 	}
 	user := strings.ToLower(p.Subject)
 	if r.superUsers[user] {
-		return Allow, nil
+		return Allow, nil, nil
 	}
 	rules := r.rules.Load()
 	holders := []string{user}
 	if r.groups != nil {
 		groups, err := r.groups(ctx, user, r.maxDepth)
 		if err != nil {
-			return Deny, fmt.Errorf("find the groups of %s: %w", user, err)
+			return Deny, nil, fmt.Errorf("find the groups of %s: %w", user, err)
 		}
 		holders = append(holders, groups...)
 	}
+	var roles []string
 	for _, h := range holders {
 		if r.superUsers[h] {
-			return Allow, nil
+			return Allow, nil, nil
 		}
+		roles = append(roles, rules.roles[h]...)
 	}
 	var lines []PolicyLine
-	for _, h := range holders {
-		for _, role := range rules.roles[h] {
-			lines = append(lines, rules.policies[role]...)
+	for _, role := range roles {
+		lines = append(lines, rules.policies[role]...)
+	}
+	if d, decided := decideLines(lines, req.Permission); decided {
+		return d, nil, nil
+	}
+	action := cmp.Or(req.Permission.Action, "use")
+	var conditions []Condition
+	for _, role := range slices.Compact(slices.Sorted(slices.Values(roles))) {
+		for _, cp := range rules.conditional[role] {
+			if cp.ResourceType == req.Permission.ResourceType && slices.Contains(cp.PermissionMapping, action) {
+				conditions = append(conditions, withAliases(cp.Conditions, user, holders))
+			}
 		}
 	}
-	return decideLines(lines, req.Permission), nil
+	switch len(conditions) {
+	case 0:
+		return Deny, nil, nil
+	case 1:
+		return Conditional, &conditions[0], nil
+	}
+	return Conditional, &Condition{AnyOf: conditions}, nil
 }
 
-// decideLines applies a caller's policy lines to a permission. Lines that
-// name the permission win over lines on its resource type, so a role can
-// allow a resource type and deny one permission on it.
-func decideLines(lines []PolicyLine, perm Permission) Decision {
+// decideLines applies a caller's policy lines to a permission; decided is
+// false when no line matches. Lines that name the permission win over
+// lines on its resource type, so a role can allow a resource type and deny
+// one permission on it.
+func decideLines(lines []PolicyLine, perm Permission) (d Decision, decided bool) {
 	action := cmp.Or(perm.Action, "use")
 	object := perm.Name
 	if !slices.ContainsFunc(lines, func(l PolicyLine) bool { return l.Permission == perm.Name }) {
 		if perm.ResourceType == "" {
-			return Deny
+			return Deny, false
 		}
 		object = perm.ResourceType
 	}
@@ -301,14 +361,14 @@ func decideLines(lines []PolicyLine, perm Permission) Decision {
 			continue
 		}
 		if l.Effect == "deny" {
-			return Deny
+			return Deny, true
 		}
 		allowed = true
 	}
 	if allowed {
-		return Allow
+		return Allow, true
 	}
-	return Deny
+	return Deny, false
 }
 
 // policyActions are the actions a policy line may name; "use" is the

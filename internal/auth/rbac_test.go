@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +231,7 @@ func TestRBACReloadKeepsLastGoodPolicy(t *testing.T) {
 	write("p, role:default/r, catalog-entity, read\n", broken)
 	// Wait until the watcher has read the broken file.
 	deadline := time.Now().Add(5 * time.Second)
-	for !r.rules.Load().modTime.Equal(broken) {
+	for !r.rules.Load().modTimes[0].Equal(broken) {
 		if time.Now().After(deadline) {
 			t.Fatal("the watcher did not read the broken file")
 		}
@@ -239,5 +240,138 @@ func TestRBACReloadKeepsLastGoodPolicy(t *testing.T) {
 	waitFor(Allow)
 	if len(r.Policies("")) != 1 {
 		t.Errorf("policies after a broken file: %v", r.Policies(""))
+	}
+}
+
+const testConditional = `result: CONDITIONAL
+roleEntityRef: role:default/owners
+pluginId: catalog
+resourceType: catalog-entity
+permissionMapping: [read, update]
+conditions:
+  rule: IS_ENTITY_OWNER
+  resourceType: catalog-entity
+  params:
+    claims: [$ownerRefs]
+---
+result: CONDITIONAL
+roleEntityRef: role:default/api-readers
+pluginId: catalog
+resourceType: catalog-entity
+permissionMapping: [read]
+conditions:
+  not:
+    rule: HAS_SPEC
+    resourceType: catalog-entity
+    params: {key: lifecycle, value: experimental}
+`
+
+// testRules registers rules like the catalog's: a resource "meets" a
+// condition when its ref is among the claims of an IS_ENTITY_OWNER rule.
+func testRules(ps *Permissions) {
+	ps.RegisterConditions("catalog-entity", ConditionRules{
+		PluginID: "catalog",
+		Rules:    map[string][]string{"IS_ENTITY_OWNER": {"claims"}, "HAS_SPEC": {"key"}},
+		Apply: func(_ context.Context, ref string, c *Condition) (bool, error) {
+			claims, _ := c.Params["claims"].([]any)
+			for _, claim := range claims {
+				if claim == ref {
+					return true, nil
+				}
+			}
+			return false, nil
+		},
+	})
+}
+
+func TestRBACConditional(t *testing.T) {
+	var cfg RBACConfig
+	cfg.ConditionalPoliciesFile = filepath.Join(t.TempDir(), "conditional.yaml")
+	if err := os.WriteFile(cfg.ConditionalPoliciesFile, []byte(testConditional), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := testRBAC(t, `p, role:default/admins, catalog-entity, read, allow
+g, group:default/team-a, role:default/owners
+g, user:default/erin, role:default/api-readers
+g, user:default/frank, role:default/admins
+g, user:default/frank, role:default/owners
+`, cfg)
+	ps := NewPermissions(r)
+	testRules(ps)
+	if err := r.CheckConditions(ps); err != nil {
+		t.Fatal(err)
+	}
+	read := Permission{Name: "catalog.entity.read", Action: "read", ResourceType: "catalog-entity"}
+	del := Permission{Name: "catalog.entity.delete", Action: "delete", ResourceType: "catalog-entity"}
+	ctx := context.Background()
+
+	d, c, err := ps.DecideConditional(ctx, user("user:default/alice"), Request{Permission: read})
+	if err != nil || d != Conditional || c.Rule != "IS_ENTITY_OWNER" {
+		t.Fatalf("alice: %v %+v %v", d, c, err)
+	}
+	if got := c.Params["claims"]; !slices.Equal(got.([]any), []any{"user:default/alice", "group:default/team-a"}) {
+		t.Errorf("$ownerRefs became %v", got)
+	}
+	// Two roles with conditions: either suffices.
+	d, c, _ = ps.DecideConditional(ctx, user("user:default/erin"), Request{Permission: read})
+	if d != Conditional || len(c.AnyOf) != 2 {
+		t.Errorf("erin: %v %+v", d, c)
+	}
+	for _, tt := range []struct {
+		name string
+		p    Principal
+		req  Request
+		want Decision
+	}{
+		{"an action the conditions do not map", user("user:default/alice"), Request{Permission: del, ResourceRef: "user:default/alice"}, Deny},
+		{"a resource that meets the condition", user("user:default/alice"), Request{Permission: read, ResourceRef: "group:default/team-a"}, Allow},
+		{"a resource that does not", user("user:default/alice"), Request{Permission: read, ResourceRef: "component:default/x"}, Deny},
+		{"no resource to apply the condition to", user("user:default/alice"), Request{Permission: read}, Deny},
+		{"a policy line decides before conditions", user("user:default/frank"), Request{Permission: read, ResourceRef: "component:default/x"}, Allow},
+		{"no role", user("user:default/nobody"), Request{Permission: read, ResourceRef: "user:default/nobody"}, Deny},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := ps.Decide(ctx, tt.p, tt.req); err != nil || got != tt.want {
+				t.Fatalf("Decide = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConditionalPolicyErrors(t *testing.T) {
+	valid := strings.SplitN(testConditional, "---\n", 2)[0]
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"result", strings.Replace(valid, "CONDITIONAL", "ALLOW", 1), `document 1: result: "ALLOW"; a conditional policy's result is CONDITIONAL`},
+		{"role", strings.Replace(valid, "role:default/owners", "user:default/x", 1), `document 1: roleEntityRef: "user:default/x" is not a role ref`},
+		{"plugin", strings.Replace(valid, "pluginId: catalog\n", "", 1), "document 1: pluginId: missing"},
+		{"resource type", strings.Replace(valid, "resourceType: catalog-entity\npermissionMapping", "permissionMapping", 1), "document 1: resourceType: missing"},
+		{"mapping", strings.Replace(valid, "permissionMapping: [read, update]\n", "", 1), "document 1: permissionMapping: missing"},
+		{"action", strings.Replace(valid, "[read, update]", "[read, write]", 1), `document 1: permissionMapping[1]: unknown action "write"`},
+		{"YAML", valid + "---\nresult: [", "document 2: yaml:"},
+		{"unknown rule", strings.Replace(valid, "IS_ENTITY_OWNER", "IS_FRIEND", 1), `conditions.rule: "IS_FRIEND" is not a rule of catalog-entity; use one of [HAS_SPEC IS_ENTITY_OWNER]`},
+		{"missing param", strings.Replace(valid, "claims: [$ownerRefs]", "owners: [$ownerRefs]", 1), "conditions.params.claims: missing; rule IS_ENTITY_OWNER needs it"},
+		{"two kinds of condition", strings.Replace(valid, "  rule: IS_ENTITY_OWNER\n", "  rule: IS_ENTITY_OWNER\n  not: {rule: HAS_SPEC}\n", 1), "conditions: a condition is exactly one of rule, allOf, anyOf or not"},
+		{"empty allOf", strings.Replace(valid, "  rule: IS_ENTITY_OWNER\n  resourceType: catalog-entity\n  params:\n    claims: [$ownerRefs]\n", "  allOf: []\n", 1), "conditions.allOf: empty"},
+		{"resource type without rules", strings.Replace(valid, "resourceType: catalog-entity\npermissionMapping", "resourceType: scaffolder-template\npermissionMapping", 1), `resourceType: "scaffolder-template" has no conditional rules in Portico`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg RBACConfig
+			cfg.ConditionalPoliciesFile = filepath.Join(t.TempDir(), "conditional.yaml")
+			if err := os.WriteFile(cfg.ConditionalPoliciesFile, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewRBAC(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil {
+				ps := NewPermissions(r)
+				testRules(ps)
+				err = r.CheckConditions(ps)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
 	}
 }

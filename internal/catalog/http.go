@@ -66,21 +66,24 @@ func (h *HTTP) authorize(w http.ResponseWriter, r *http.Request, p auth.Permissi
 	return true
 }
 
-// readsAnything asks whether the caller may read entities at all. Lists,
-// queries and facets answer a denied caller with nothing rather than an
-// error, as Backstage does; ok is false when the check itself failed and
-// its error was written.
-func (h *HTTP) readsAnything(w http.ResponseWriter, r *http.Request) (allowed, ok bool) {
-	err := h.Permissions.Authorize(r.Context(), permEntityRead, "")
-	switch {
-	case err == nil:
-		return true, true
-	case errs.Is(err, errs.NotAllowed):
-		return false, true
-	default:
-		httpapi.WriteError(w, r, err)
-		return false, false
+// readable decides which entities the caller may read. Lists, queries
+// and facets answer a caller who may read none with nothing rather than an
+// error, as Backstage does; a conditional decision becomes the filter of
+// the entities the caller may read (nil: all of them). ok is false when
+// the check itself failed and its error was written.
+func (h *HTTP) readable(w http.ResponseWriter, r *http.Request) (filter *Filter, some, ok bool) {
+	d, c, err := h.Permissions.DecideConditional(r.Context(), auth.PrincipalFrom(r.Context()), auth.Request{Permission: permEntityRead})
+	if err == nil && d == auth.Conditional {
+		var f Filter
+		if f, err = ConditionFilter(c); err == nil {
+			return &f, true, true
+		}
 	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return nil, false, false
+	}
+	return nil, d == auth.Allow, true
 }
 
 // canRead reports whether the caller may read the entity (unauthorized
@@ -254,13 +257,14 @@ func (h *HTTP) entities(w http.ResponseWriter, r *http.Request) {
 		}
 		limit, offset, hasLimit, hasOffset = c.Limit, c.Offset, true, true
 	}
-	if allowed, ok := h.readsAnything(w, r); !ok {
+	readable, some, ok := h.readable(w, r)
+	if !ok {
 		return
-	} else if !allowed {
+	} else if !some {
 		httpapi.WriteJSON(w, http.StatusOK, []any{})
 		return
 	}
-	req := ListRequest{Filter: filter, Order: order, Offset: offset}
+	req := ListRequest{Filter: andFilter(filter, readable), Order: order, Offset: offset}
 	if !hasLimit && !hasOffset {
 		// No pagination: stream everything.
 		h.streamEntities(w, r, req, fields)
@@ -458,14 +462,22 @@ func (h *HTTP) byRefs(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	items, err := h.Service.EntitiesByRefs(r.Context(), body.EntityRefs, filter)
+	readable, some, ok := h.readable(w, r)
+	if !ok {
+		return
+	}
+	if !some {
+		// Nothing is readable: every ref answers null.
+		readable = &Filter{Op: opAny}
+	}
+	items, err := h.Service.EntitiesByRefs(r.Context(), body.EntityRefs, andFilter(filter, readable))
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
 	out := make([]json.RawMessage, len(items))
 	for i, it := range items {
-		if it == nil || !h.canRead(r, strings.ToLower(body.EntityRefs[i])) {
+		if it == nil {
 			out[i] = json.RawMessage("null")
 			continue
 		}
@@ -572,12 +584,14 @@ func (h *HTTP) queryPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HTTP) query(w http.ResponseWriter, r *http.Request, req QueryRequest, fields []string) {
-	if allowed, ok := h.readsAnything(w, r); !ok {
+	readable, some, ok := h.readable(w, r)
+	if !ok {
 		return
-	} else if !allowed {
+	} else if !some {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": []any{}, "totalItems": 0, "pageInfo": map[string]any{}})
 		return
 	}
+	req.Readable = readable
 	res, err := h.Service.QueryEntities(r.Context(), req)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
@@ -634,9 +648,10 @@ func (h *HTTP) facets(w http.ResponseWriter, r *http.Request, facets []string, f
 		httpapi.WriteError(w, r, errs.InputErrorf("at least one facet is required"))
 		return
 	}
-	if allowed, ok := h.readsAnything(w, r); !ok {
+	readable, some, ok := h.readable(w, r)
+	if !ok {
 		return
-	} else if !allowed {
+	} else if !some {
 		empty := make(map[string][]Facet, len(facets))
 		for _, f := range facets {
 			empty[f] = []Facet{}
@@ -644,7 +659,7 @@ func (h *HTTP) facets(w http.ResponseWriter, r *http.Request, facets []string, f
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"facets": empty})
 		return
 	}
-	res, err := h.Service.Facets(r.Context(), facets, filter)
+	res, err := h.Service.Facets(r.Context(), facets, andFilter(filter, readable))
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return

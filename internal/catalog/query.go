@@ -114,6 +114,9 @@ type QueryRequest struct {
 	// CountOnly returns no items, only totalItems.
 	CountOnly bool
 	Cursor    string
+	// Readable limits the answer to the entities the caller may read
+	// (nil: all). Cursors do not carry it: each page is decided anew.
+	Readable *Filter
 }
 
 // QueryResult is a page of entities.
@@ -196,8 +199,8 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		if order != nil {
 			from += " JOIN catalog_search o ON o.search_id = f.search_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
 		}
-		if c.Filter != nil {
-			where = append(where, c.Filter.sqlOn(a, "f.search_id", probe))
+		if filter := andFilter(c.Filter, req.Readable); filter != nil {
+			where = append(where, filter.sqlOn(a, "f.search_id", probe))
 		}
 		if c.FullTextTerm != "" {
 			fields := c.FullTextFields

@@ -50,6 +50,7 @@ func (h *Handler) PermissionRoutes(r *httpapi.Router) {
 	r.HandleFunc("POST /authorize", h.authorize)
 	if h.RBAC != nil {
 		r.HandleFunc("GET /roles", h.roles)
+		r.HandleFunc("GET /roles/conditions", h.conditions)
 		r.HandleFunc("GET /roles/role/{kind}/{namespace}/{name}", h.roles)
 		r.HandleFunc("GET /policies", h.policies)
 		r.HandleFunc("GET /policies/role/{kind}/{namespace}/{name}", h.policies)
@@ -165,9 +166,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := auth.PrincipalFrom(r.Context())
+	// A conditional answer names the plugin that applies its conditions,
+	// as Backstage's permission backend does, for callers that check a
+	// resource permission without naming a resource.
 	type result struct {
-		ID     string        `json:"id"`
-		Result auth.Decision `json:"result"`
+		ID           string          `json:"id"`
+		Result       auth.Decision   `json:"result"`
+		PluginID     string          `json:"pluginId,omitempty"`
+		ResourceType string          `json:"resourceType,omitempty"`
+		Conditions   *auth.Condition `json:"conditions,omitempty"`
 	}
 	out := make([]result, 0, len(req.Items))
 	for i, item := range req.Items {
@@ -175,15 +182,26 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, r, errs.InputErrorf("items[%d].permission.name: missing; name the permission to check", i))
 			return
 		}
-		d, err := h.Permissions.Decide(r.Context(), p, auth.Request{
+		req := auth.Request{
 			Permission:  auth.Permission{Name: item.Permission.Name, Action: item.Permission.Attributes.Action, ResourceType: item.Permission.ResourceType},
 			ResourceRef: item.ResourceRef,
-		})
+		}
+		res := result{ID: item.ID}
+		var err error
+		if req.ResourceRef != "" || req.Permission.ResourceType == "" {
+			res.Result, err = h.Permissions.Decide(r.Context(), p, req)
+		} else {
+			res.Result, res.Conditions, err = h.Permissions.DecideConditional(r.Context(), p, req)
+			if res.Result == auth.Conditional {
+				rules, _ := h.Permissions.ConditionRules(req.Permission.ResourceType)
+				res.PluginID, res.ResourceType = rules.PluginID, req.Permission.ResourceType
+			}
+		}
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		out = append(out, result{ID: item.ID, Result: d})
+		out = append(out, res)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": out})
 }

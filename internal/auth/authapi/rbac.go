@@ -74,3 +74,32 @@ func (h *Handler) policies(w http.ResponseWriter, r *http.Request) {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }
+
+// conditionalJSON is a conditional policy as Developer Hub's RBAC API
+// lists it; id is its position in the list.
+type conditionalJSON struct {
+	ID                int             `json:"id"`
+	Result            string          `json:"result"`
+	RoleEntityRef     string          `json:"roleEntityRef"`
+	PluginID          string          `json:"pluginId"`
+	ResourceType      string          `json:"resourceType"`
+	PermissionMapping []string        `json:"permissionMapping"`
+	Conditions        *auth.Condition `json:"conditions"`
+}
+
+func (h *Handler) conditions(w http.ResponseWriter, r *http.Request) {
+	if err := h.Permissions.Authorize(r.Context(), auth.PermPolicyRead, ""); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	want := strings.ToLower(r.URL.Query().Get("roleEntityRef"))
+	out := []conditionalJSON{}
+	for i, cp := range h.RBAC.ConditionalPolicies() {
+		if want != "" && cp.RoleEntityRef != want {
+			continue
+		}
+		out = append(out, conditionalJSON{ID: i + 1, Result: cp.Result, RoleEntityRef: cp.RoleEntityRef, PluginID: cp.PluginID,
+			ResourceType: cp.ResourceType, PermissionMapping: cp.PermissionMapping, Conditions: &cp.Conditions})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
