@@ -114,6 +114,7 @@ func initScaffolder(ctx context.Context, env *Env) error {
 		return err
 	}
 	env.Scaffolder = svc
+	scaffolder.RegisterPermissionRules(env.Permissions, svc)
 	if err := addFormDecorators(svc); err != nil {
 		return err
 	}

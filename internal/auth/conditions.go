@@ -40,8 +40,14 @@ type ConditionRules struct {
 	// Rules are the rule names conditions may use, with the parameters
 	// each requires.
 	Rules map[string][]string
-	// Apply reports whether the resource meets the condition.
+	// Apply reports whether the resource a ref names meets the condition;
+	// nil when resources have no refs (template steps), and then a
+	// conditional decision on one resource is Deny.
 	Apply func(ctx context.Context, resourceRef string, c *Condition) (bool, error)
+	// Check, when set, rejects conditions the plugin cannot apply
+	// although their rules are known (a task list can only be narrowed
+	// to owners, say). It is given whole conditions of policies.
+	Check func(c *Condition) error
 }
 
 type conditionRegistry struct {
@@ -90,7 +96,7 @@ func (ps *Permissions) DecideConditional(ctx context.Context, p Principal, req R
 // resource, or with no plugin to ask, it is Deny.
 func (ps *Permissions) resolve(ctx context.Context, req Request, c *Condition) (Decision, error) {
 	rules, ok := ps.ConditionRules(req.Permission.ResourceType)
-	if req.ResourceRef == "" || !ok || c == nil {
+	if req.ResourceRef == "" || !ok || rules.Apply == nil || c == nil {
 		return Deny, nil
 	}
 	met, err := rules.Apply(ctx, req.ResourceRef, c)
@@ -155,6 +161,31 @@ func (ps *Permissions) ValidateCondition(c *Condition, at string) error {
 		}
 	}
 	return nil
+}
+
+// Eval reports whether a resource meets c: leaf tests one rule with its
+// parameters against the resource, and Eval combines the answers.
+func (c *Condition) Eval(leaf func(rule string, params map[string]any) (bool, error)) (bool, error) {
+	switch {
+	case c.Not != nil:
+		met, err := c.Not.Eval(leaf)
+		return !met, err
+	case c.AllOf != nil:
+		for i := range c.AllOf {
+			if met, err := c.AllOf[i].Eval(leaf); err != nil || !met {
+				return false, err
+			}
+		}
+		return true, nil
+	case c.AnyOf != nil:
+		for i := range c.AnyOf {
+			if met, err := c.AnyOf[i].Eval(leaf); err != nil || met {
+				return met, err
+			}
+		}
+		return false, nil
+	}
+	return leaf(c.Rule, c.Params)
 }
 
 func ruleNames(rules map[string][]string) []string {

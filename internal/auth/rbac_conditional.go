@@ -60,10 +60,19 @@ func (r *RBAC) checkConditional(cp ConditionalPolicy) error {
 		return nil
 	}
 	at := fmt.Sprintf("permission.rbac.conditionalPoliciesFile %s: the policy of %s on %s", r.conditionalFile, cp.RoleEntityRef, cp.ResourceType)
-	if _, ok := r.perms.ConditionRules(cp.ResourceType); !ok {
-		return fmt.Errorf("%s: resourceType: %q has no conditional rules in Portico; conditions apply to catalog-entity", at, cp.ResourceType)
+	rules, ok := r.perms.ConditionRules(cp.ResourceType)
+	if !ok {
+		return fmt.Errorf("%s: resourceType: %q has no conditional rules in Portico", at, cp.ResourceType)
 	}
-	return r.perms.ValidateCondition(&cp.Conditions, at+": conditions")
+	if err := r.perms.ValidateCondition(&cp.Conditions, at+": conditions"); err != nil {
+		return err
+	}
+	if rules.Check != nil {
+		if err := rules.Check(&cp.Conditions); err != nil {
+			return fmt.Errorf("%s: conditions: %w", at, err)
+		}
+	}
+	return nil
 }
 
 // readConditional reads the conditional policies file: one policy per

@@ -95,17 +95,52 @@ func (h *HTTP) parameterSchema(w http.ResponseWriter, r *http.Request) {
 	}
 	// Form steps tagged with backstage:permissions are shown only to those
 	// the policy lets read them.
+	readable, err := h.taggedReadable(r, PermParameterRead, ref)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	kept := ps.Steps[:0]
 	for _, st := range ps.Steps {
-		if _, tagged := st.Schema["backstage:permissions"]; tagged && h.Permissions != nil {
-			if err := h.Permissions.Authorize(r.Context(), PermParameterRead, ref); err != nil {
-				continue
-			}
+		if _, tagged := st.Schema["backstage:permissions"]; !tagged || readable(tagsOf(st.Schema["backstage:permissions"])) {
+			kept = append(kept, st)
 		}
-		kept = append(kept, st)
 	}
 	ps.Steps = kept
 	httpapi.WriteJSON(w, http.StatusOK, ps)
+}
+
+// taggedReadable decides, once per request, which parts of a template
+// tagged with backstage:permissions the caller may read: a conditional
+// decision is applied to each part's tags (HAS_TAG).
+func (h *HTTP) taggedReadable(r *http.Request, perm auth.Permission, templateRef string) (func(tags []string) bool, error) {
+	if h.Permissions == nil {
+		return func([]string) bool { return true }, nil
+	}
+	d, c, err := h.Permissions.DecideConditional(r.Context(), auth.PrincipalFrom(r.Context()), auth.Request{Permission: perm, ResourceRef: templateRef})
+	if err != nil {
+		return nil, err
+	}
+	return func(tags []string) bool {
+		if d != auth.Conditional {
+			return d == auth.Allow
+		}
+		met, err := tagsMeet(c, tags)
+		return err == nil && met
+	}, nil
+}
+
+// tagsOf reads the tags of a backstage:permissions value.
+func tagsOf(v any) []string {
+	m, _ := v.(map[string]any)
+	list, _ := m["tags"].([]any)
+	var out []string
+	for _, t := range list {
+		if s, ok := t.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // actionInfo is one entry of GET /v2/actions.
@@ -140,11 +175,12 @@ func (h *HTTP) createTask(w http.ResponseWriter, r *http.Request) {
 		req.UserRef = p.Subject
 	}
 	req.Token = p.Token
-	if h.Permissions != nil {
-		req.CanRunStep = func(TaskStep) bool {
-			return h.Permissions.Authorize(r.Context(), PermStepRead, req.TemplateRef) == nil
-		}
+	readable, err := h.taggedReadable(r, PermStepRead, req.TemplateRef)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
+	req.CanRunStep = func(st TaskStep) bool { return readable(st.Permissions.Tags) }
 	id, err := h.Service.CreateTask(r.Context(), req)
 	if err != nil {
 		writeError(w, r, err)
@@ -180,9 +216,20 @@ func (h *HTTP) listTasks(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.authorize(r, PermTaskRead, ""); err != nil {
-		writeError(w, r, err)
-		return
+	if h.Permissions != nil {
+		d, c, err := h.Permissions.DecideConditional(r.Context(), auth.PrincipalFrom(r.Context()), auth.Request{Permission: PermTaskRead})
+		if err == nil && d == auth.Conditional {
+			if o.CreatedBy, err = readableCreators(c, o.CreatedBy); err == nil && len(o.CreatedBy) == 0 {
+				httpapi.WriteJSON(w, http.StatusOK, map[string]any{"tasks": []*Task{}, "totalTasks": 0})
+				return
+			}
+		} else if err == nil && d != auth.Allow {
+			err = errs.NotAllowedf("permission %s denied", PermTaskRead.Name)
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
 	tasks, total, err := h.Service.ListTasks(r.Context(), o)
 	if err != nil {

@@ -211,7 +211,7 @@ func (r *run) step(ctx context.Context, st TaskStep, failed bool) error {
 			//lint:ignore ST1005 Backstage's message, which clients show as is.
 			return fmt.Errorf("Invalid input passed to action %s, %w", label, err)
 		}
-		if err := r.authorizeAction(ctx, action.ID); err != nil {
+		if err := r.authorizeAction(ctx, action.ID, input); err != nil {
 			return err
 		}
 		if r.dryRun && !action.SupportsDryRun {
@@ -238,13 +238,22 @@ func (r *run) step(ctx context.Context, st TaskStep, failed bool) error {
 }
 
 // authorizeAction asks the permission policy whether the task's creator
-// may run the action, as each step begins (a retried or recovered task is
-// asked again, under the policy of the day).
-func (r *run) authorizeAction(ctx context.Context, actionID string) error {
+// may run the action with this input, as each step begins (a retried or
+// recovered task is asked again, under the policy of the day). A
+// conditional decision is applied to the action and its input.
+func (r *run) authorizeAction(ctx context.Context, actionID string, input map[string]any) error {
 	if r.svc.perms == nil {
 		return nil
 	}
-	d, err := r.svc.perms.Decide(ctx, r.initiator, auth.Request{Permission: PermActionExecute, ResourceRef: actionID})
+	d, c, err := r.svc.perms.DecideConditional(ctx, r.initiator, auth.Request{Permission: PermActionExecute, ResourceRef: actionID})
+	if err == nil && d == auth.Conditional {
+		var met bool
+		met, err = actionMeets(c, actionID, input)
+		d = auth.Deny
+		if met {
+			d = auth.Allow
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("check permission to run action %s: %w", actionID, err)
 	}
