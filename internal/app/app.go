@@ -214,7 +214,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Logger: log, Registry: registry, server: srv, workers: &workers{log: log},
 	}
 	env.Go("events", bus.Run)
-	rbac, err := rbacPolicy(env)
+	rbac, err := rbacPolicy(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 // set, and returns it (nil when permissions are off: everything a caller
 // reaches is allowed). Group memberships come from the catalog, which
 // starts after the policy is made.
-func rbacPolicy(env *Env) (*auth.RBAC, error) {
+func rbacPolicy(ctx context.Context, env *Env) (*auth.RBAC, error) {
 	var cfg auth.PermissionConfig
 	if err := env.Config.Decode("permission", &cfg); err != nil {
 		return nil, err
@@ -256,19 +256,21 @@ func rbacPolicy(env *Env) (*auth.RBAC, error) {
 		}
 		return env.Catalog.GroupsOf(ctx, userRef, maxDepth)
 	}
-	rbac, err := auth.NewRBAC(cfg.RBAC, groups, env.Logger.With("plugin", "permission"))
+	rbac, err := auth.NewRBAC(ctx, cfg.RBAC, env.DB, groups, env.Logger.With("plugin", "permission"))
 	if err != nil {
 		return nil, err
 	}
 	env.Permissions.SetPolicy(rbac)
-	if cfg.RBAC.PolicyFileReload {
-		env.Go("rbac-policy-file", func(ctx context.Context) error { return rbac.Watch(ctx, rbacReloadInterval) })
-	}
+	// Roles changed through the API on another replica apply here within
+	// one interval; the files only when policyFileReload is set.
+	env.Go("rbac-policy", func(ctx context.Context) error {
+		return rbac.Watch(ctx, rbacReloadInterval, cfg.RBAC.PolicyFileReload)
+	})
 	return rbac, nil
 }
 
-// rbacReloadInterval is how often a reloadable policy file is checked for
-// changes.
+// rbacReloadInterval is how often the stored roles (and a reloadable
+// policy file) are checked for changes.
 const rbacReloadInterval = 2 * time.Second
 
 // Env returns the services the app was built from (for tests and tools).

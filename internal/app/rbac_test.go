@@ -248,3 +248,102 @@ permission:
 		}
 	}
 }
+
+// TestRBACRestAPI changes roles and policies through the REST API: the
+// replica that took the change applies it at once, another replica on the
+// same database within its next check, and roles from the policy file
+// stay read-only.
+func TestRBACRestAPI(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			policy := filepath.Join(dir, "rbac-policy.csv")
+			if err := os.WriteFile(policy, []byte(rbacPolicy), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(rbacCatalog), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg := `
+catalog:
+  rules: [{allow: [Component, Group, User, Location]}]
+  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+permission:
+  enabled: true
+  rbac:
+    policies-csv-file: ` + policy + `
+    admin: {users: [{name: user:default/dave}], superUsers: [{name: user:default/root}]}
+`
+			a := apptest.Start(t, apptest.Options{Postgres: pg, Config: cfg})
+			replicas := []*apptest.Instance{a}
+			if pg {
+				replicas = append(replicas, apptest.Start(t, apptest.Options{PostgresDSN: a.App.Env().DB.PostgresDSN(), Config: cfg}))
+			}
+			token := func(user string) string {
+				tok, _, err := a.App.Env().Tokens.Issue(context.Background(), user, []string{user})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			bob, dave, root := token("user:default/bob"), token("user:default/dave"), token("user:default/root")
+			checkout := "/api/catalog/entities/by-name/component/default/checkout"
+			for _, r := range replicas {
+				waitStatus(t, r.URL+checkout, root, http.StatusOK)
+				run(t, r.URL, scenario{path: checkout, token: bob, wantStatus: 404})
+			}
+
+			role := `{"name":"role:default/viewers","memberReferences":["user:default/bob"],"metadata":{"description":"reads the catalog"}}`
+			read := `{"entityReference":"role:default/viewers","permission":"catalog-entity","policy":"read","effect":"allow"}`
+			for _, sc := range []scenario{
+				{name: "not an admin", method: "POST", path: "/api/permission/roles", token: bob, body: role, wantStatus: 403},
+				{name: "create", method: "POST", path: "/api/permission/roles", token: dave, body: role, wantStatus: 201},
+				{name: "again", method: "POST", path: "/api/permission/roles", token: dave, body: role, wantStatus: 409, wantBody: []string{"a role named role:default/viewers already exists"}},
+				{name: "a role of the policy file", method: "POST", path: "/api/permission/roles", token: dave, wantStatus: 403,
+					body: `{"name":"role:default/readers","memberReferences":["user:default/bob"]}`, wantBody: []string{"role:default/readers is defined in the policy file; change it there"}},
+				{name: "bad member", method: "POST", path: "/api/permission/roles", token: dave, wantStatus: 400,
+					body: `{"name":"role:default/x","memberReferences":["component:default/a"]}`, wantBody: []string{`memberReferences[0]: \"component:default/a\" is not a user or group ref`}},
+				{name: "no members", method: "POST", path: "/api/permission/roles", token: dave, wantStatus: 400,
+					body: `{"name":"role:default/x","memberReferences":[]}`, wantBody: []string{"memberReferences: empty"}},
+				{name: "policy of an unknown role", method: "POST", path: "/api/permission/policies", token: dave, wantStatus: 404,
+					body: `[{"entityReference":"role:default/nope","permission":"catalog-entity","policy":"read","effect":"allow"}]`, wantBody: []string{"role:default/nope was not found; create the role first"}},
+				{name: "bad action", method: "POST", path: "/api/permission/policies", token: dave, wantStatus: 400,
+					body: `[{"entityReference":"role:default/viewers","permission":"catalog-entity","policy":"write","effect":"allow"}]`, wantBody: []string{`[0]: unknown action \"write\"`}},
+				{name: "policy", method: "POST", path: "/api/permission/policies", token: dave, body: "[" + read + "]", wantStatus: 201},
+				{name: "listed", path: "/api/permission/roles/role/role/default/viewers", token: dave, wantStatus: 200,
+					wantBody: []string{`[{"name":"role:default/viewers","memberReferences":["user:default/bob"],"metadata":{"source":"rest","description":"reads the catalog"}}]`}},
+				{name: "its policies", path: "/api/permission/policies/role/role/default/viewers", token: dave, wantStatus: 200,
+					wantBody: []string{`[{"entityReference":"role:default/viewers","permission":"catalog-entity","policy":"read","effect":"allow","metadata":{"source":"rest"}}]`}},
+			} {
+				t.Run(sc.name, func(t *testing.T) { run(t, a.URL, sc) })
+			}
+			for _, r := range replicas {
+				waitStatus(t, r.URL+checkout, bob, http.StatusOK)
+			}
+
+			// Replacing the policy with a deny takes the access away again.
+			run(t, a.URL, scenario{method: "PUT", path: "/api/permission/policies/role/default/viewers", token: dave, wantStatus: 200,
+				body: `{"oldPolicy":[` + read + `],"newPolicy":[{"entityReference":"role:default/viewers","permission":"catalog-entity","policy":"read","effect":"deny"}]}`})
+			for _, r := range replicas {
+				waitStatus(t, r.URL+checkout, bob, http.StatusNotFound)
+			}
+			run(t, a.URL, scenario{method: "PUT", path: "/api/permission/policies/role/default/viewers", token: dave, wantStatus: 404,
+				body: `{"oldPolicy":[` + read + `],"newPolicy":[` + read + `]}`, wantBody: []string{"role:default/viewers has no policy allow read catalog-entity"}})
+
+			// Renaming keeps the policies; deleting removes the role.
+			run(t, a.URL, scenario{method: "PUT", path: "/api/permission/roles/role/role/default/viewers", token: dave, wantStatus: 200,
+				body: `{"name":"role:default/watchers","memberReferences":["user:default/bob","user:default/alice"]}`})
+			run(t, a.URL, scenario{path: "/api/permission/policies/role/role/default/watchers", token: dave, wantStatus: 200, wantBody: []string{`"effect":"deny"`}})
+			run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/role/role/default/watchers?memberReferences=user:default/alice", token: dave, wantStatus: 204})
+			run(t, a.URL, scenario{path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 200, wantBody: []string{`"memberReferences":["user:default/bob"]`}})
+			run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 204})
+			run(t, a.URL, scenario{path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 404})
+			run(t, a.URL, scenario{path: "/api/permission/policies/role/role/default/watchers", token: dave, wantStatus: 404})
+			run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/role/role/default/readers", token: dave, wantStatus: 403})
+		})
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/portico-dev/portico/internal/store"
 )
 
 // PermissionConfig is the permission section: Backstage's switch for the
@@ -79,9 +81,10 @@ type PolicyLine struct {
 
 // RoleInfo is a role with the users and groups that hold it.
 type RoleInfo struct {
-	Name    string
-	Members []string
-	Source  string
+	Name        string
+	Members     []string
+	Source      string
+	Description string
 }
 
 // GroupsOf finds the groups a user belongs to, directly and through
@@ -105,6 +108,7 @@ type RBAC struct {
 	// CheckConditions).
 	conditionalFile string
 	perms           *Permissions
+	db              *store.DB
 	log             *slog.Logger
 	rules           atomic.Pointer[rbacRules]
 }
@@ -115,14 +119,18 @@ type rbacRules struct {
 	list        []PolicyLine
 	roleList    []RoleInfo
 	conditional map[string][]ConditionalPolicy // role → its conditional policies
-	// modTimes are the files' modification times when read.
-	modTimes [2]time.Time
+	// modTimes are the files' modification times when read, and
+	// generation the stored rules' generation.
+	modTimes   [2]time.Time
+	generation int64
 }
 
-// NewRBAC reads the policy file (if any) and returns the policy. groups
-// may return nothing while the catalog is starting.
-func NewRBAC(cfg RBACConfig, groups GroupsOf, log *slog.Logger) (*RBAC, error) {
-	r := &RBAC{groups: groups, maxDepth: -1, superUsers: map[string]bool{}, file: cfg.PoliciesCSVFile, log: log}
+// NewRBAC reads the policy files (if any) and the roles and policies
+// stored in db (nil: none, and the REST API cannot change them), and
+// returns the policy. groups may return nothing while the catalog is
+// starting.
+func NewRBAC(ctx context.Context, cfg RBACConfig, db *store.DB, groups GroupsOf, log *slog.Logger) (*RBAC, error) {
+	r := &RBAC{groups: groups, maxDepth: -1, superUsers: map[string]bool{}, file: cfg.PoliciesCSVFile, db: db, log: log}
 	if cfg.MaxDepth != nil {
 		if *cfg.MaxDepth < 0 {
 			return nil, fmt.Errorf("permission.rbac.maxDepth: must be 0 or more, got %d", *cfg.MaxDepth)
@@ -144,7 +152,7 @@ func NewRBAC(cfg RBACConfig, groups GroupsOf, log *slog.Logger) (*RBAC, error) {
 		r.admins = append(r.admins, ref)
 	}
 	r.conditionalFile = cfg.ConditionalPoliciesFile
-	rules, err := r.load()
+	rules, err := r.load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +160,9 @@ func NewRBAC(cfg RBACConfig, groups GroupsOf, log *slog.Logger) (*RBAC, error) {
 	return r, nil
 }
 
-// load reads the policy file and adds the configured admins.
-func (r *RBAC) load() (*rbacRules, error) {
+// load reads the policy files and the stored rules, and adds the
+// configured admins.
+func (r *RBAC) load(ctx context.Context) (*rbacRules, error) {
 	rules := &rbacRules{roles: map[string][]string{}, policies: map[string][]PolicyLine{}}
 	members := map[string][]string{}
 	sources := map[string]string{}
@@ -180,6 +189,24 @@ func (r *RBAC) load() (*rbacRules, error) {
 			members[a[1]] = append(members[a[1]], a[0])
 			sources[a[1]] = "csv-file"
 		}
+	}
+	stored, err := r.readStored(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rules.generation = stored.generation
+	for role := range stored.descriptions {
+		if sources[role] == "" {
+			sources[role] = "rest"
+		}
+	}
+	for _, a := range stored.members {
+		rules.roles[a[0]] = append(rules.roles[a[0]], a[1])
+		members[a[1]] = append(members[a[1]], a[0])
+	}
+	for _, l := range stored.lines {
+		rules.policies[l.Role] = append(rules.policies[l.Role], l)
+		rules.list = append(rules.list, l)
 	}
 	if r.conditionalFile != "" {
 		policies, modTime, err := r.readConditional()
@@ -213,17 +240,18 @@ func (r *RBAC) load() (*rbacRules, error) {
 	}
 	for role, source := range sources {
 		m := slices.Compact(slices.Sorted(slices.Values(members[role])))
-		rules.roleList = append(rules.roleList, RoleInfo{Name: role, Members: m, Source: source})
+		rules.roleList = append(rules.roleList, RoleInfo{Name: role, Members: m, Source: source, Description: stored.descriptions[role]})
 	}
 	slices.SortFunc(rules.roleList, func(a, b RoleInfo) int { return cmp.Compare(a.Name, b.Name) })
 	return rules, nil
 }
 
 // Watch re-reads the policy files when their modification times change,
-// until ctx ends. A file that no longer parses is reported and the last
-// good policy stays in force.
-func (r *RBAC) Watch(ctx context.Context, every time.Duration) error {
-	if r.file == "" && r.conditionalFile == "" {
+// and the stored rules when another replica changed them, until ctx ends.
+// A file that no longer parses is reported and the last good policy stays
+// in force.
+func (r *RBAC) Watch(ctx context.Context, every time.Duration, files bool) error {
+	if r.db == nil && !files {
 		return nil
 	}
 	t := time.NewTicker(every)
@@ -238,27 +266,36 @@ func (r *RBAC) Watch(ctx context.Context, every time.Duration) error {
 		now := current.modTimes
 		changed := false
 		for i, name := range []string{r.file, r.conditionalFile} {
-			if name == "" {
+			if name == "" || !files {
 				continue
 			}
 			if st, err := os.Stat(name); err == nil && !st.ModTime().Equal(now[i]) {
 				now[i], changed = st.ModTime(), true
 			}
 		}
+		generation := current.generation
+		if r.db != nil {
+			g, err := r.storedGeneration(ctx)
+			if err != nil {
+				r.log.Warn("cannot check the stored RBAC roles for changes", "err", err)
+			} else if g != generation {
+				generation, changed = g, true
+			}
+		}
 		if !changed {
 			continue
 		}
-		rules, err := r.load()
+		rules, err := r.load(ctx)
 		if err != nil {
-			r.log.Error("the RBAC policy files were not reloaded; the previous policy stays in force", "err", err)
-			// Do not report the same broken version again.
+			r.log.Error("the RBAC policy was not reloaded; the previous policy stays in force", "err", err)
+			// Do not report the same broken files again.
 			stale := *current
-			stale.modTimes = now
+			stale.modTimes, stale.generation = now, generation
 			r.rules.Store(&stale)
 			continue
 		}
 		r.rules.Store(rules)
-		r.log.Info("reloaded the RBAC policy files", "policies", len(rules.list), "roles", len(rules.roleList))
+		r.log.Info("reloaded the RBAC policy", "policies", len(rules.list), "roles", len(rules.roleList))
 	}
 }
 

@@ -85,7 +85,7 @@ func testRBAC(t *testing.T, policy string, cfg RBACConfig) *RBAC {
 		"user:default/alice": {"group:default/team-a"},
 		"user:default/erin":  {"group:default/team-a", "group:default/outsiders"},
 	}
-	r, err := NewRBAC(cfg, func(_ context.Context, user string, _ int) ([]string, error) { return groups[user], nil },
+	r, err := NewRBAC(context.Background(), cfg, nil, func(_ context.Context, user string, _ int) ([]string, error) { return groups[user], nil },
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestNewRBACConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var cfg RBACConfig
 			tt.cfg(&cfg)
-			_, err := NewRBAC(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			_, err := NewRBAC(context.Background(), cfg, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
@@ -193,7 +193,7 @@ func TestRBACReloadKeepsLastGoodPolicy(t *testing.T) {
 	r := testRBAC(t, "p, role:default/r, catalog-entity, read, allow\n", RBACConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Watch(ctx, 5*time.Millisecond) }()
+	go func() { done <- r.Watch(ctx, 5*time.Millisecond, true) }()
 	defer func() { cancel(); <-done }()
 	read := Request{Permission: Permission{Name: "catalog.entity.read", Action: "read", ResourceType: "catalog-entity"}}
 	bob := user("user:default/bob")
@@ -363,7 +363,7 @@ func TestConditionalPolicyErrors(t *testing.T) {
 			if err := os.WriteFile(cfg.ConditionalPoliciesFile, []byte(tt.doc), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			r, err := NewRBAC(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			r, err := NewRBAC(context.Background(), cfg, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err == nil {
 				ps := NewPermissions(r)
 				testRules(ps)

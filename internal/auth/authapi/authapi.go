@@ -54,6 +54,12 @@ func (h *Handler) PermissionRoutes(r *httpapi.Router) {
 		r.HandleFunc("GET /roles/role/{kind}/{namespace}/{name}", h.roles)
 		r.HandleFunc("GET /policies", h.policies)
 		r.HandleFunc("GET /policies/role/{kind}/{namespace}/{name}", h.policies)
+		r.HandleFunc("POST /roles", h.createRole)
+		r.HandleFunc("PUT /roles/role/{kind}/{namespace}/{name}", h.updateRole)
+		r.HandleFunc("DELETE /roles/role/{kind}/{namespace}/{name}", h.deleteRole)
+		r.HandleFunc("POST /policies", h.createPolicies)
+		r.HandleFunc("PUT /policies/{kind}/{namespace}/{name}", h.updatePolicies)
+		r.HandleFunc("DELETE /policies/{kind}/{namespace}/{name}", h.deletePolicies)
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 // rbacMetadata is the metadata Developer Hub's RBAC API puts on roles and
 // policies: where they were defined.
 type rbacMetadata struct {
-	Source string `json:"source"`
+	Source      string `json:"source"`
+	Description string `json:"description,omitempty"`
 }
 
 type roleJSON struct {
@@ -47,7 +48,7 @@ func (h *Handler) roles(w http.ResponseWriter, r *http.Request) {
 	out := []roleJSON{}
 	for _, role := range h.RBAC.Roles() {
 		if want == "" || role.Name == want {
-			out = append(out, roleJSON{Name: role.Name, MemberReferences: role.Members, Metadata: rbacMetadata{Source: role.Source}})
+			out = append(out, roleJSON{Name: role.Name, MemberReferences: role.Members, Metadata: rbacMetadata{Source: role.Source, Description: role.Description}})
 		}
 	}
 	if want != "" && len(out) == 0 {
@@ -102,4 +103,114 @@ func (h *Handler) conditions(w http.ResponseWriter, r *http.Request) {
 			ResourceType: cp.ResourceType, PermissionMapping: cp.PermissionMapping, Conditions: &cp.Conditions})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// roleBody is a role as the REST API receives it; PUT also takes Developer
+// Hub's older {oldRole, newRole} form.
+type roleBody struct {
+	roleJSON
+	NewRole *roleJSON `json:"newRole"`
+}
+
+func (b roleBody) change() auth.RoleChange {
+	role := b.roleJSON
+	if b.NewRole != nil {
+		role = *b.NewRole
+	}
+	return auth.RoleChange{Name: role.Name, Members: role.MemberReferences, Description: role.Metadata.Description}
+}
+
+// rbacWrite authorizes a change of roles or policies and reports its
+// outcome: status on success, the error otherwise.
+func (h *Handler) rbacWrite(w http.ResponseWriter, r *http.Request, perm auth.Permission, status int, fn func(by string) error) {
+	if err := h.Permissions.Authorize(r.Context(), perm, ""); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if err := fn(auth.PrincipalFrom(r.Context()).Subject); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(status)
+}
+
+func (h *Handler) createRole(w http.ResponseWriter, r *http.Request) {
+	var body roleBody
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyCreate, http.StatusCreated, func(by string) error {
+		return h.RBAC.CreateRole(r.Context(), body.change(), by)
+	})
+}
+
+func (h *Handler) updateRole(w http.ResponseWriter, r *http.Request) {
+	var body roleBody
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyUpdate, http.StatusOK, func(by string) error {
+		return h.RBAC.UpdateRole(r.Context(), roleFromPath(r), body.change(), by)
+	})
+}
+
+func (h *Handler) deleteRole(w http.ResponseWriter, r *http.Request) {
+	members := r.URL.Query()["memberReferences"]
+	h.rbacWrite(w, r, auth.PermPolicyDelete, http.StatusNoContent, func(string) error {
+		return h.RBAC.DeleteRole(r.Context(), roleFromPath(r), members)
+	})
+}
+
+// policyBody is a policy as the REST API receives it.
+type policyBody struct {
+	EntityReference string `json:"entityReference"`
+	Permission      string `json:"permission"`
+	Policy          string `json:"policy"`
+	Effect          string `json:"effect"`
+}
+
+func policyLines(in []policyBody) []auth.PolicyLine {
+	out := make([]auth.PolicyLine, len(in))
+	for i, p := range in {
+		out[i] = auth.PolicyLine{Role: p.EntityReference, Permission: p.Permission, Action: p.Policy, Effect: p.Effect}
+	}
+	return out
+}
+
+func (h *Handler) createPolicies(w http.ResponseWriter, r *http.Request) {
+	var body []policyBody
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyCreate, http.StatusCreated, func(string) error {
+		return h.RBAC.AddPolicies(r.Context(), policyLines(body))
+	})
+}
+
+func (h *Handler) updatePolicies(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		OldPolicy []policyBody `json:"oldPolicy"`
+		NewPolicy []policyBody `json:"newPolicy"`
+	}
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyUpdate, http.StatusOK, func(string) error {
+		return h.RBAC.UpdatePolicies(r.Context(), roleFromPath(r), policyLines(body.OldPolicy), policyLines(body.NewPolicy))
+	})
+}
+
+func (h *Handler) deletePolicies(w http.ResponseWriter, r *http.Request) {
+	var body []policyBody
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyDelete, http.StatusNoContent, func(string) error {
+		return h.RBAC.DeletePolicies(r.Context(), roleFromPath(r), policyLines(body))
+	})
 }
