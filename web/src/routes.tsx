@@ -20,18 +20,28 @@ export const sections: Section[] = [
   { path: '/workflows', component: lazy(() => import('./pages/workflows/index')) },
   { path: '/notifications', component: lazy(() => import('./pages/notifications/NotificationsPage')) },
   { path: '/settings', component: lazy(() => import('./pages/settings/SettingsPage')) },
+  { path: '/access', component: lazy(() => import('./pages/access/AccessPage')) },
 ];
 
 export const NotFound = lazy(() => import('./pages/NotFoundPage'));
 
+/** NavItem is a sidebar entry; adminOnly entries show only to those who may see the RBAC roles. */
+export interface NavItem {
+  path: string;
+  label: string;
+  icon: string;
+  adminOnly?: boolean;
+}
+
 /** navItems are the sidebar's entries, in order. */
-export const navItems = [
+export const navItems: NavItem[] = [
   { path: '/', label: 'Home', icon: 'home' },
   { path: '/catalog', label: 'Catalog', icon: 'catalog' },
   { path: '/create', label: 'Create', icon: 'create' },
   { path: '/workflows', label: 'Workflows', icon: 'workflows' },
   { path: '/notifications', label: 'Notifications', icon: 'notifications' },
   { path: '/settings', label: 'Settings', icon: 'settings' },
+  { path: '/access', label: 'Access', icon: 'access', adminOnly: true },
 ];
 
 /** findSection returns the section serving pathname, if any. */

@@ -9,7 +9,9 @@ describe('Sidebar', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   it('lists every section and shows the unread count from the notifications API', async () => {
-    const fetchMock = vi.fn(async () => new Response('{"unread": 3, "read": 1}', { status: 200 }));
+    const fetchMock = vi.fn(async (url: string) =>
+      String(url).includes('/api/permission/roles') ? new Response('', { status: 404 }) : new Response('{"unread": 3, "read": 1}', { status: 200 }),
+    );
     vi.stubGlobal('fetch', fetchMock);
     render(
       <Router>
@@ -23,6 +25,29 @@ describe('Sidebar', () => {
     expect(await screen.findByRole('link', { name: 'Notifications, 3 unread' })).toBeTruthy();
     expect(screen.getByTestId('unread-count').textContent).toBe('3');
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toContain('/api/notifications/status');
+  });
+
+  it.each([
+    [200, true],
+    [403, false],
+    [404, false],
+  ])('shows Access when the RBAC roles answer %i: %s', async (status, shown) => {
+    const fetchMock = vi.fn(async (url: string) =>
+      String(url).includes('/api/permission/roles') ? new Response(status === 200 ? '[]' : '', { status }) : new Response('{"unread": 0, "read": 0}', { status: 200 }),
+    );
+    vi.stubGlobal('fetch', fetchMock);
+    render(
+      <Router>
+        <AuthTestProvider>
+          <Sidebar open={false} onNavigate={() => undefined} />
+        </AuthTestProvider>
+      </Router>,
+    );
+    await waitFor(() => expect(fetchMock.mock.calls.some((c) => String((c as unknown[])[0]).includes('/api/permission/roles'))).toBe(true));
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(screen.queryByRole('link', { name: 'Access' }) !== null).toBe(shown);
   });
 
   it('shows no counter when nothing is unread', async () => {

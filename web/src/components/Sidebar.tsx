@@ -1,4 +1,5 @@
 import { useUnreadCount } from '../api/notifications';
+import { useCanSeeAccess } from '../api/rbac';
 import { Link, useLocation } from '../router';
 import { Icon } from './Icons';
 import { navItems } from '../routes';
@@ -7,6 +8,7 @@ import { navItems } from '../routes';
 export function Sidebar({ open, onNavigate }: { open: boolean; onNavigate: () => void }) {
   const { pathname } = useLocation();
   const unread = useUnreadCount();
+  const admin = useCanSeeAccess();
   return (
     <nav className={`sidebar ${open ? 'sidebar-open' : ''}`} aria-label="Main">
       <Link to="/" className="brand" onClick={onNavigate}>
@@ -14,7 +16,7 @@ export function Sidebar({ open, onNavigate }: { open: boolean; onNavigate: () =>
         <span>Portico</span>
       </Link>
       <ul>
-        {navItems.map((item) => {
+        {navItems.filter((item) => !item.adminOnly || admin).map((item) => {
           const active = item.path === '/' ? pathname === '/' : pathname === item.path || pathname.startsWith(item.path + '/');
           const isNotifications = item.path === '/notifications';
           const label = isNotifications && unread ? `${item.label}, ${unread} unread` : item.label;
