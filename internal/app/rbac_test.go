@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,7 +162,7 @@ permission:
 				wantBody: []string{`[{"name":"role:default/registrars","memberReferences":["user:default/bob"]`}})
 			run(t, inst.URL, scenario{path: "/api/permission/roles/role/role/default/nope", token: dave, wantStatus: 404})
 			run(t, inst.URL, scenario{path: "/api/permission/roles/conditions?roleEntityRef=role:default/owners", token: dave, wantStatus: 200, wantBody: []string{
-				`[{"id":1,"result":"CONDITIONAL","roleEntityRef":"role:default/owners","pluginId":"catalog","resourceType":"catalog-entity","permissionMapping":["read"],"conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["$ownerRefs"]}}}]`}})
+				`[{"result":"CONDITIONAL","roleEntityRef":"role:default/owners","pluginId":"catalog","resourceType":"catalog-entity","permissionMapping":["read"],"conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["$ownerRefs"]}}}]`}})
 			run(t, inst.URL, scenario{path: "/api/permission/policies/role/role/default/readers", token: dave, wantStatus: 200,
 				wantBody: []string{`[{"entityReference":"role:default/readers","permission":"catalog-entity","policy":"read","effect":"allow","metadata":{"source":"csv-file"}}]`}})
 
@@ -344,6 +345,34 @@ permission:
 			run(t, a.URL, scenario{path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 404})
 			run(t, a.URL, scenario{path: "/api/permission/policies/role/role/default/watchers", token: dave, wantStatus: 404})
 			run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/role/role/default/readers", token: dave, wantStatus: 403})
+
+			// A conditional policy made through the API: bob reads what he
+			// owns, on every replica.
+			run(t, a.URL, scenario{method: "POST", path: "/api/permission/roles", token: dave, wantStatus: 201,
+				body: `{"name":"role:default/self","memberReferences":["user:default/bob"]}`})
+			ownCond := `{"result":"CONDITIONAL","roleEntityRef":"role:default/self","pluginId":"catalog","resourceType":"catalog-entity","permissionMapping":["read"],` +
+				`"conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["$currentUser"]}}}`
+			run(t, a.URL, scenario{method: "POST", path: "/api/permission/roles/conditions", token: dave, body: ownCond, wantStatus: 201, wantBody: []string{`{"id":1}`}})
+			run(t, a.URL, scenario{method: "POST", path: "/api/permission/roles/conditions", token: dave, wantStatus: 400,
+				body: strings.Replace(ownCond, "IS_ENTITY_OWNER", "IS_FRIEND", 1), wantBody: []string{`conditional policy of role:default/self on catalog-entity: conditions.rule: \"IS_FRIEND\" is not a rule of catalog-entity`}})
+			run(t, a.URL, scenario{path: "/api/permission/roles/conditions/1", token: dave, wantStatus: 200, wantBody: []string{`"id":1`, `"$currentUser"`}})
+			// The billing component is owned by a team, so bob still sees
+			// nothing; owning it by the team's member list is not ownership.
+			for _, r := range replicas {
+				waitStatus(t, r.URL+checkout, bob, http.StatusNotFound)
+			}
+			run(t, a.URL, scenario{method: "PUT", path: "/api/permission/roles/conditions/1", token: dave, wantStatus: 200,
+				body: strings.Replace(ownCond, `"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["$currentUser"]}`, `"rule":"IS_ENTITY_KIND","resourceType":"catalog-entity","params":{"kinds":["component"]}`, 1)})
+			for _, r := range replicas {
+				waitStatus(t, r.URL+checkout, bob, http.StatusOK)
+				run(t, r.URL, scenario{path: "/api/catalog/entities/by-name/user/default/alice", token: bob, wantStatus: 404})
+			}
+			run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/conditions/1", token: dave, wantStatus: 204})
+			run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/conditions/1", token: dave, wantStatus: 404})
+			run(t, a.URL, scenario{path: "/api/permission/roles/conditions/x", token: dave, wantStatus: 400})
+			for _, r := range replicas {
+				waitStatus(t, r.URL+checkout, bob, http.StatusNotFound)
+			}
 		})
 	}
 }

@@ -208,18 +208,24 @@ func (r *RBAC) load(ctx context.Context) (*rbacRules, error) {
 		rules.policies[l.Role] = append(rules.policies[l.Role], l)
 		rules.list = append(rules.list, l)
 	}
+	rules.conditional = map[string][]ConditionalPolicy{}
 	if r.conditionalFile != "" {
 		policies, modTime, err := r.readConditional()
 		if err != nil {
 			return nil, err
 		}
 		rules.modTimes[1] = modTime
-		rules.conditional = map[string][]ConditionalPolicy{}
 		for _, cp := range policies {
 			rules.conditional[cp.RoleEntityRef] = append(rules.conditional[cp.RoleEntityRef], cp)
 			if sources[cp.RoleEntityRef] == "" {
 				sources[cp.RoleEntityRef] = "csv-file"
 			}
+		}
+	}
+	for _, cp := range stored.conditional {
+		rules.conditional[cp.RoleEntityRef] = append(rules.conditional[cp.RoleEntityRef], cp)
+		if sources[cp.RoleEntityRef] == "" {
+			sources[cp.RoleEntityRef] = "rest"
 		}
 	}
 	if len(r.admins) > 0 {

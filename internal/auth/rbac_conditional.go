@@ -16,15 +16,19 @@ import (
 // Developer Hub's form: the role may do the mapped actions on resources
 // of the type that meet the conditions.
 type ConditionalPolicy struct {
-	Result            string    `yaml:"result"`
-	RoleEntityRef     string    `yaml:"roleEntityRef"`
-	PluginID          string    `yaml:"pluginId"`
-	ResourceType      string    `yaml:"resourceType"`
-	PermissionMapping []string  `yaml:"permissionMapping"`
-	Conditions        Condition `yaml:"conditions"`
+	// ID numbers the policies made through the REST API (0 for those of
+	// the file).
+	ID                int64     `yaml:"-" json:"id,omitempty"`
+	Result            string    `yaml:"result" json:"result"`
+	RoleEntityRef     string    `yaml:"roleEntityRef" json:"roleEntityRef"`
+	PluginID          string    `yaml:"pluginId" json:"pluginId"`
+	ResourceType      string    `yaml:"resourceType" json:"resourceType"`
+	PermissionMapping []string  `yaml:"permissionMapping" json:"permissionMapping"`
+	Conditions        Condition `yaml:"conditions" json:"conditions"`
 }
 
-// ConditionalPolicies returns the conditional policies, by role.
+// ConditionalPolicies returns the conditional policies, by role (file
+// ones first within a role).
 func (r *RBAC) ConditionalPolicies() []ConditionalPolicy {
 	rules := r.rules.Load()
 	var out []ConditionalPolicy
@@ -47,7 +51,11 @@ func (r *RBAC) CheckConditions(ps *Permissions) error {
 	r.perms = ps
 	for _, cps := range r.rules.Load().conditional {
 		for _, cp := range cps {
-			if err := r.checkConditional(cp); err != nil {
+			where := ""
+			if cp.ID == 0 {
+				where = "permission.rbac.conditionalPoliciesFile " + r.conditionalFile
+			}
+			if err := r.checkConditional(cp, where); err != nil {
 				return err
 			}
 		}
@@ -55,11 +63,16 @@ func (r *RBAC) CheckConditions(ps *Permissions) error {
 	return nil
 }
 
-func (r *RBAC) checkConditional(cp ConditionalPolicy) error {
+// checkConditional checks a policy's conditions against the registered
+// rules; where names it in errors (the file, or nothing for the API).
+func (r *RBAC) checkConditional(cp ConditionalPolicy, where string) error {
 	if r.perms == nil {
 		return nil
 	}
-	at := fmt.Sprintf("permission.rbac.conditionalPoliciesFile %s: the policy of %s on %s", r.conditionalFile, cp.RoleEntityRef, cp.ResourceType)
+	at := fmt.Sprintf("the conditional policy of %s on %s", cp.RoleEntityRef, cp.ResourceType)
+	if where != "" {
+		at = where + ": " + at
+	}
 	rules, ok := r.perms.ConditionRules(cp.ResourceType)
 	if !ok {
 		return fmt.Errorf("%s: resourceType: %q has no conditional rules in Portico", at, cp.ResourceType)
@@ -106,7 +119,7 @@ func (r *RBAC) readConditional() ([]ConditionalPolicy, time.Time, error) {
 		if err := checkConditionalShape(&cp); err != nil {
 			return nil, time.Time{}, fmt.Errorf("%s: document %d: %w", at, doc, err)
 		}
-		if err := r.checkConditional(cp); err != nil {
+		if err := r.checkConditional(cp, "permission.rbac.conditionalPoliciesFile "+r.conditionalFile); err != nil {
 			return nil, time.Time{}, err
 		}
 		out = append(out, cp)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,6 +30,7 @@ type storedRules struct {
 	descriptions map[string]string
 	members      [][2]string // member, role
 	lines        []PolicyLine
+	conditional  []ConditionalPolicy
 }
 
 func (r *RBAC) readStored(ctx context.Context) (storedRules, error) {
@@ -56,11 +58,28 @@ func (r *RBAC) readStored(ctx context.Context) (storedRules, error) {
 		}); err != nil {
 			return err
 		}
-		return scanRows(ctx, tx, `SELECT role, permission, action, effect FROM rbac_policies ORDER BY role, permission, action`, func(rows *sql.Rows) error {
+		if err := scanRows(ctx, tx, `SELECT role, permission, action, effect FROM rbac_policies ORDER BY role, permission, action`, func(rows *sql.Rows) error {
 			l := PolicyLine{Source: "rest"}
 			err := rows.Scan(&l.Role, &l.Permission, &l.Action, &l.Effect)
 			out.lines = append(out.lines, l)
 			return err
+		}); err != nil {
+			return err
+		}
+		return scanRows(ctx, tx, `SELECT id, role, plugin_id, resource_type, permission_mapping, conditions FROM rbac_conditions ORDER BY id`, func(rows *sql.Rows) error {
+			cp := ConditionalPolicy{Result: string(Conditional)}
+			var mapping, conditions string
+			if err := rows.Scan(&cp.ID, &cp.RoleEntityRef, &cp.PluginID, &cp.ResourceType, &mapping, &conditions); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(mapping), &cp.PermissionMapping); err != nil {
+				return fmt.Errorf("conditional policy %d: %w", cp.ID, err)
+			}
+			if err := json.Unmarshal([]byte(conditions), &cp.Conditions); err != nil {
+				return fmt.Errorf("conditional policy %d: %w", cp.ID, err)
+			}
+			out.conditional = append(out.conditional, cp)
+			return nil
 		})
 	})
 	if err != nil {
@@ -395,4 +414,66 @@ func (r *RBAC) UpdatePolicies(ctx context.Context, role string, old, updated []P
 		}
 		return insertPolicies(ctx, tx, updated)
 	})
+}
+
+// checkConditionalChange checks a conditional policy the REST API
+// received, as the file's are checked.
+func (r *RBAC) checkConditionalChange(cp *ConditionalPolicy) error {
+	if cp.Result == "" {
+		cp.Result = string(Conditional)
+	}
+	if err := checkConditionalShape(cp); err != nil {
+		return errs.InputErrorf("%v", err)
+	}
+	if err := r.checkConditional(*cp, ""); err != nil {
+		return errs.InputErrorf("%v", err)
+	}
+	return nil
+}
+
+// CreateConditional stores a conditional policy and returns its id.
+func (r *RBAC) CreateConditional(ctx context.Context, cp ConditionalPolicy) (int64, error) {
+	if err := r.checkConditionalChange(&cp); err != nil {
+		return 0, err
+	}
+	mapping, _ := json.Marshal(cp.PermissionMapping)
+	conditions, _ := json.Marshal(cp.Conditions)
+	var id int64
+	err := r.change(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO rbac_conditions (role, plugin_id, resource_type, permission_mapping, conditions) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			cp.RoleEntityRef, cp.PluginID, cp.ResourceType, string(mapping), string(conditions)).Scan(&id)
+	})
+	return id, err
+}
+
+// UpdateConditional replaces a stored conditional policy.
+func (r *RBAC) UpdateConditional(ctx context.Context, id int64, cp ConditionalPolicy) error {
+	if err := r.checkConditionalChange(&cp); err != nil {
+		return err
+	}
+	mapping, _ := json.Marshal(cp.PermissionMapping)
+	conditions, _ := json.Marshal(cp.Conditions)
+	return r.change(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE rbac_conditions SET role = $1, plugin_id = $2, resource_type = $3, permission_mapping = $4, conditions = $5 WHERE id = $6`,
+			cp.RoleEntityRef, cp.PluginID, cp.ResourceType, string(mapping), string(conditions), id)
+		return oneRow(res, err, id)
+	})
+}
+
+// DeleteConditional deletes a stored conditional policy.
+func (r *RBAC) DeleteConditional(ctx context.Context, id int64) error {
+	return r.change(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM rbac_conditions WHERE id = $1`, id)
+		return oneRow(res, err, id)
+	})
+}
+
+func oneRow(res sql.Result, err error, id int64) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("no conditional policy with id %d", id)
+	}
+	return nil
 }

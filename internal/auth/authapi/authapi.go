@@ -51,6 +51,10 @@ func (h *Handler) PermissionRoutes(r *httpapi.Router) {
 	if h.RBAC != nil {
 		r.HandleFunc("GET /roles", h.roles)
 		r.HandleFunc("GET /roles/conditions", h.conditions)
+		r.HandleFunc("GET /roles/conditions/{id}", h.condition)
+		r.HandleFunc("POST /roles/conditions", h.createCondition)
+		r.HandleFunc("PUT /roles/conditions/{id}", h.updateCondition)
+		r.HandleFunc("DELETE /roles/conditions/{id}", h.deleteCondition)
 		r.HandleFunc("GET /roles/role/{kind}/{namespace}/{name}", h.roles)
 		r.HandleFunc("GET /policies", h.policies)
 		r.HandleFunc("GET /policies/role/{kind}/{namespace}/{name}", h.policies)

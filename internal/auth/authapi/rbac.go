@@ -2,6 +2,7 @@ package authapi
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/auth"
@@ -76,33 +77,88 @@ func (h *Handler) policies(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
-// conditionalJSON is a conditional policy as Developer Hub's RBAC API
-// lists it; id is its position in the list.
-type conditionalJSON struct {
-	ID                int             `json:"id"`
-	Result            string          `json:"result"`
-	RoleEntityRef     string          `json:"roleEntityRef"`
-	PluginID          string          `json:"pluginId"`
-	ResourceType      string          `json:"resourceType"`
-	PermissionMapping []string        `json:"permissionMapping"`
-	Conditions        *auth.Condition `json:"conditions"`
-}
-
 func (h *Handler) conditions(w http.ResponseWriter, r *http.Request) {
 	if err := h.Permissions.Authorize(r.Context(), auth.PermPolicyRead, ""); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
 	want := strings.ToLower(r.URL.Query().Get("roleEntityRef"))
-	out := []conditionalJSON{}
-	for i, cp := range h.RBAC.ConditionalPolicies() {
-		if want != "" && cp.RoleEntityRef != want {
-			continue
+	out := []auth.ConditionalPolicy{}
+	for _, cp := range h.RBAC.ConditionalPolicies() {
+		if want == "" || cp.RoleEntityRef == want {
+			out = append(out, cp)
 		}
-		out = append(out, conditionalJSON{ID: i + 1, Result: cp.Result, RoleEntityRef: cp.RoleEntityRef, PluginID: cp.PluginID,
-			ResourceType: cp.ResourceType, PermissionMapping: cp.PermissionMapping, Conditions: &cp.Conditions})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// conditionID reads the {id} of a conditional policy route.
+func conditionID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.InputErrorf("%q is not a conditional policy id; ids are positive integers", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (h *Handler) condition(w http.ResponseWriter, r *http.Request) {
+	if err := h.Permissions.Authorize(r.Context(), auth.PermPolicyRead, ""); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	id, err := conditionID(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	for _, cp := range h.RBAC.ConditionalPolicies() {
+		if cp.ID == id {
+			httpapi.WriteJSON(w, http.StatusOK, cp)
+			return
+		}
+	}
+	httpapi.WriteError(w, r, errs.NotFoundf("no conditional policy with id %d", id))
+}
+
+func (h *Handler) createCondition(w http.ResponseWriter, r *http.Request) {
+	var body auth.ConditionalPolicy
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if err := h.Permissions.Authorize(r.Context(), auth.PermPolicyCreate, ""); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	id, err := h.RBAC.CreateConditional(r.Context(), body)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]int64{"id": id})
+}
+
+func (h *Handler) updateCondition(w http.ResponseWriter, r *http.Request) {
+	var body auth.ConditionalPolicy
+	if err := httpapi.DecodeJSON(r, &body); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	id, err := conditionID(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyUpdate, http.StatusOK, func(string) error { return h.RBAC.UpdateConditional(r.Context(), id, body) })
+}
+
+func (h *Handler) deleteCondition(w http.ResponseWriter, r *http.Request) {
+	id, err := conditionID(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.rbacWrite(w, r, auth.PermPolicyDelete, http.StatusNoContent, func(string) error { return h.RBAC.DeleteConditional(r.Context(), id) })
 }
 
 // roleBody is a role as the REST API receives it; PUT also takes Developer
