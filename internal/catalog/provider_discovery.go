@@ -17,11 +17,13 @@ import (
 
 // ProvidersConfig is catalog.providers, the entity providers configured by
 // Backstage's keys. Portico runs the github and gitlab discoveries and the
-// githubOrg users and groups; other kinds are reported as unknown keys.
+// githubOrg and ldapOrg users and groups; other kinds are reported as
+// unknown keys.
 type ProvidersConfig struct {
 	GitHub    map[string]GitHubDiscoveryConfig `yaml:"github"`
 	GitLab    map[string]GitLabDiscoveryConfig `yaml:"gitlab"`
 	GitHubOrg GitHubOrgProviders               `yaml:"githubOrg"`
+	LDAPOrg   map[string]LDAPOrgConfig         `yaml:"ldapOrg"`
 }
 
 // discoverySchedule is a discovery's schedule, as Backstage's.
@@ -147,7 +149,11 @@ func newDiscoveries(cfg ProvidersConfig, integ *integrations.Set, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	return append(out, orgs...), nil
+	ldapOrgs, err := newLDAPOrgProviders(cfg.LDAPOrg, log)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(out, orgs...), ldapOrgs...), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
