@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +65,36 @@ type discoveryFilter struct {
 		Include []string `yaml:"include"`
 		Exclude []string `yaml:"exclude"`
 	} `yaml:"topic"`
+}
+
+// listOrObject is a list of entries, or a single one written as an object;
+// Backstage accepts both where a provider takes several entries.
+type listOrObject[T any] struct {
+	Entries []T
+	// object is set when the configuration wrote one object, so errors
+	// name the key as written.
+	object bool
+}
+
+// UnmarshalConfig reads a list of entries or one entry.
+func (l *listOrObject[T]) UnmarshalConfig(v config.Value) error {
+	if v.IsMap() {
+		var one T
+		if err := v.Decode(&one); err != nil {
+			return err
+		}
+		l.Entries, l.object = []T{one}, true
+		return nil
+	}
+	return v.Decode(&l.Entries)
+}
+
+// key is the configuration key of entry i of the list at base.
+func (l listOrObject[T]) key(base string, i int) string {
+	if l.object {
+		return base
+	}
+	return base + "[" + strconv.Itoa(i) + "]"
 }
 
 // discoveryFrequency is schedule.frequency: a duration, or Backstage's

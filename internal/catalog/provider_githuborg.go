@@ -6,10 +6,8 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/integrations"
 )
 
@@ -38,33 +36,7 @@ type GitHubOrgConfig struct {
 
 // GitHubOrgProviders is catalog.providers.githubOrg: a list of entries,
 // or a single one written as an object (Backstage accepts both).
-type GitHubOrgProviders struct {
-	Entries []GitHubOrgConfig
-	// object is set when the configuration wrote one object, so errors
-	// name the key as written.
-	object bool
-}
-
-// UnmarshalConfig reads a list of entries or one entry.
-func (p *GitHubOrgProviders) UnmarshalConfig(v config.Value) error {
-	if v.IsMap() {
-		var c GitHubOrgConfig
-		if err := v.Decode(&c); err != nil {
-			return err
-		}
-		p.Entries, p.object = []GitHubOrgConfig{c}, true
-		return nil
-	}
-	return v.Decode(&p.Entries)
-}
-
-// key is the configuration key of entry i.
-func (p GitHubOrgProviders) key(i int) string {
-	if p.object {
-		return "catalog.providers.githubOrg"
-	}
-	return "catalog.providers.githubOrg[" + strconv.Itoa(i) + "]"
-}
+type GitHubOrgProviders = listOrObject[GitHubOrgConfig]
 
 // newGitHubOrgProviders checks catalog.providers.githubOrg and builds its
 // providers.
@@ -72,7 +44,7 @@ func newGitHubOrgProviders(cfg GitHubOrgProviders, integ *integrations.Set, log 
 	var out []EntityProvider
 	ids := map[string]string{}
 	for i, c := range cfg.Entries {
-		key := cfg.key(i)
+		key := cfg.key("catalog.providers.githubOrg", i)
 		if c.ID == "" {
 			return nil, fmt.Errorf("%s.id: missing; give the provider a unique id (it names the provider that owns its entities)", key)
 		}

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,8 +40,8 @@ type LDAPOrgConfig struct {
 	TLS  LDAPTLSConfig   `yaml:"tls"`
 	// Users and Groups are where users and groups are searched for; each
 	// is a list of searches, or one written as an object.
-	Users  ldapSearches[LDAPUserConfig]  `yaml:"users"`
-	Groups ldapSearches[LDAPGroupConfig] `yaml:"groups"`
+	Users  listOrObject[LDAPUserConfig]  `yaml:"users"`
+	Groups listOrObject[LDAPGroupConfig] `yaml:"groups"`
 	// Vendor overrides the attributes that hold an entry's DN and unique
 	// id, which otherwise follow the server (detected from its root DSE).
 	Vendor   LDAPVendorConfig  `yaml:"vendor"`
@@ -200,36 +199,6 @@ func (p *ldapPaging) UnmarshalConfig(v config.Value) error {
 	}
 	p.on, p.size = true, o.PageSize
 	return nil
-}
-
-// ldapSearches is a list of searches, or one written as an object
-// (Backstage accepts both).
-type ldapSearches[T any] struct {
-	Entries []T
-	// object is set when the configuration wrote one object, so errors
-	// name the key as written.
-	object bool
-}
-
-// UnmarshalConfig reads a list of searches or one.
-func (s *ldapSearches[T]) UnmarshalConfig(v config.Value) error {
-	if v.IsMap() {
-		var one T
-		if err := v.Decode(&one); err != nil {
-			return err
-		}
-		s.Entries, s.object = []T{one}, true
-		return nil
-	}
-	return v.Decode(&s.Entries)
-}
-
-// key is the configuration key of entry i below base.
-func (s ldapSearches[T]) key(base string, i int) string {
-	if s.object {
-		return base
-	}
-	return base + "[" + strconv.Itoa(i) + "]"
 }
 
 // Defaults of the ldapOrg provider, as Backstage's.
