@@ -485,7 +485,13 @@ func (r *ldapOrgReader) connect(ctx context.Context) (*ldap.Conn, error) {
 			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
 				return nil, fmt.Errorf("%s.bind: the directory refused the bind as %s (check bind.dn and bind.secret): %w", r.key, r.bind.DN, err)
 			}
-			return nil, fmt.Errorf("%s.bind: binding as %s failed: %w", r.key, r.bind.DN, err)
+			hint := ""
+			if ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && strings.HasPrefix(r.target, "ldaps:") && len(r.tls.Certificates) == 0 {
+				// With TLS 1.3 a server refuses a missing client
+				// certificate after the handshake, so it shows here.
+				hint = " (the directory closed the connection; if it demands a client certificate, give tls.certs and tls.keys)"
+			}
+			return nil, fmt.Errorf("%s.bind: binding as %s failed%s: %w", r.key, r.bind.DN, hint, err)
 		}
 	}
 	return conn, nil

@@ -3,8 +3,15 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -123,9 +130,81 @@ seeAlso: cn=platform,ou=groups,dc=example,dc=org
 `
 
 // startSlapd starts slapd (mdb backend, the core, cosine, inetorgperson and
-// nis schemas) with ldif loaded. Without slapd the test is skipped, unless
-// CI is set: CI installs it, so there its absence is a failure.
+// nis schemas) with ldif loaded, on ldap://. Without slapd the test is
+// skipped, unless CI is set: CI installs it, so there its absence is a
+// failure.
 func startSlapd(t *testing.T, ldif string) *slapdServer {
+	t.Helper()
+	return startSlapdWith(t, ldif, nil)
+}
+
+// slapdTLS makes slapd serve ldaps:// with a certificate of its own CA,
+// and, with demandClientCert, refuse clients without a certificate of
+// that CA.
+type slapdTLS struct {
+	dir              string // the PEM files: ca.pem, server.pem, server.key, client.pem, client.key
+	demandClientCert bool
+}
+
+// newSlapdTLS writes a CA, a server certificate for 127.0.0.1 and a
+// client certificate, all PEM, into a temporary directory.
+func newSlapdTLS(t *testing.T, demandClientCert bool) *slapdTLS {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Portico test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM := func(name, typ string, der []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePEM("ca.pem", "CERTIFICATE", caDER)
+	issue := func(name string, serial int64, tmpl *x509.Certificate) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.SerialNumber = big.NewInt(serial)
+		tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writePEM(name+".pem", "CERTIFICATE", der)
+		writePEM(name+".key", "PRIVATE KEY", keyDER)
+	}
+	issue("server", 2, &x509.Certificate{Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	issue("client", 3, &x509.Certificate{Subject: pkix.Name{CommonName: "portico"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	return &slapdTLS{dir: dir, demandClientCert: demandClientCert}
+}
+
+func (c *slapdTLS) file(name string) string { return filepath.Join(c.dir, name) }
+
+// startSlapdWith starts slapd as startSlapd does, on ldaps:// when tlsc
+// is given.
+func startSlapdWith(t *testing.T, ldif string, tlsc *slapdTLS) *slapdServer {
 	t.Helper()
 	slapd, slapadd := findSlapd()
 	if slapd == "" || slapadd == "" {
@@ -148,6 +227,15 @@ func startSlapd(t *testing.T, ldif string) *slapdServer {
 		if firstExisting(filepath.Join(d, "back_mdb.la"), filepath.Join(d, "back_mdb.so")) != "" {
 			fmt.Fprintf(&conf, "modulepath %s\nmoduleload back_mdb\n", d)
 			break
+		}
+	}
+	scheme := "ldap"
+	if tlsc != nil {
+		scheme = "ldaps"
+		fmt.Fprintf(&conf, "TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n",
+			tlsc.file("ca.pem"), tlsc.file("server.pem"), tlsc.file("server.key"))
+		if tlsc.demandClientCert {
+			conf.WriteString("TLSVerifyClient demand\n")
 		}
 	}
 	fmt.Fprintf(&conf, `pidfile %[1]s/slapd.pid
@@ -181,7 +269,7 @@ access to * by * read
 	var lastErr error
 	for range 3 {
 		port := freePort(t)
-		url := fmt.Sprintf("ldap://127.0.0.1:%d", port)
+		url := fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
 		var out bytes.Buffer
 		cmd := exec.Command(slapd, "-f", confPath, "-h", url+"/", "-d", "0")
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -261,7 +349,7 @@ func waitListening(addr string, exited <-chan error) error {
 // the directory under the provider.
 func (s *slapdServer) admin(t *testing.T, fn func(c *ldap.Conn) error) {
 	t.Helper()
-	c, err := ldap.DialURL(s.URL)
+	c, err := ldap.DialURL(s.URL) // on ldap:// only
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -734,5 +822,31 @@ func TestLDAPOrgUnreachable(t *testing.T) {
 	_, _, err := readLDAPOrg(t, fmt.Sprintf("target: ldap://127.0.0.1:%d\nusers: { dn: 'ou=people,dc=example,dc=org' }", port))
 	if err == nil || !strings.Contains(err.Error(), "catalog.providers.ldapOrg.test.target: cannot connect to ldap://127.0.0.1:") {
 		t.Errorf("unreachable directory: %v", err)
+	}
+}
+
+// An ldaps:// target is verified against the system's roots unless
+// tls.rejectUnauthorized is false, and presents the client certificate of
+// tls.certs and tls.keys to a directory that demands one.
+func TestLDAPOrgTLS(t *testing.T) {
+	certs := newSlapdTLS(t, true)
+	srv := startSlapdWith(t, ldapOrgLDIF, certs)
+	base := fmt.Sprintf("target: %s\nbind: { dn: '%s', secret: %s }\nusers: { dn: 'ou=people,dc=example,dc=org', options: { paged: true } }\n", srv.URL, ldapReaderDN, ldapReaderPW)
+	client := fmt.Sprintf("certs: %s, keys: %s", certs.file("client.pem"), certs.file("client.key"))
+
+	_, _, err := readLDAPOrg(t, base+"tls: { "+client+" }")
+	if err == nil || !strings.Contains(err.Error(), "catalog.providers.ldapOrg.test.target: cannot connect to "+srv.URL) ||
+		!strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Errorf("a server certificate of an unknown CA: %v", err)
+	}
+	if _, _, err := readLDAPOrg(t, base+"tls: { rejectUnauthorized: false }"); err == nil || !strings.Contains(err.Error(), "give tls.certs and tls.keys") {
+		t.Errorf("the directory demands a client certificate, and none is given: %v", err)
+	}
+	des, _, err := readLDAPOrg(t, base+"tls: { rejectUnauthorized: false, "+client+" }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deferredRefs(des); len(got) != 5 {
+		t.Errorf("read over ldaps:// %v", got)
 	}
 }
