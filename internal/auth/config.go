@@ -78,6 +78,9 @@ func (s *StringList) UnmarshalConfig(v config.Value) error {
 type SignInConfig struct {
 	Providers struct {
 		Guest *GuestConfig `yaml:"guest"`
+		// OIDC holds the oidc provider's environments (development,
+		// production, …); a sign-in names one with ?env=.
+		OIDC map[string]OIDCConfig `yaml:"oidc"`
 	} `yaml:"providers"`
 	// BackstageTokenExpiration is the lifetime of issued user tokens
 	// (default one hour, at most 24 hours, as in Backstage).

@@ -26,6 +26,8 @@ type Handler struct {
 	// RBAC is the role-based policy when permissions are on; its roles
 	// and policies are served below /api/permission.
 	RBAC *auth.RBAC
+	// OIDC are the oidc provider's environments, if configured.
+	OIDC map[string]*auth.OIDC
 }
 
 // Routes mounts the auth plugin's routes.
@@ -41,6 +43,9 @@ func (h *Handler) Routes(r *httpapi.Router) {
 		r.HandleFunc("GET /guest/start", h.guestStart, public)
 		r.HandleFunc("GET /guest/handler/frame", h.guestFrame, public)
 		r.HandleFunc("POST /guest/logout", h.logout, public)
+	}
+	if len(h.OIDC) > 0 {
+		h.oidcRoutes(r)
 	}
 }
 
@@ -96,6 +101,9 @@ func (h *Handler) providers(w http.ResponseWriter, _ *http.Request) {
 	providers := []string{}
 	if h.Guest != nil {
 		providers = append(providers, "guest")
+	}
+	if len(h.OIDC) > 0 {
+		providers = append(providers, "oidc")
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providers": providers})
 }

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/catalog"
+	"github.com/portico-dev/portico/internal/errs"
+)
+
+// catalogUsers answers sign-in resolvers from the catalog.
+type catalogUsers struct{ svc *catalog.Service }
+
+func (c catalogUsers) UserByEmail(ctx context.Context, email string) (string, error) {
+	f := catalog.AllOf(catalog.KeyFilter("kind", "user"), catalog.KeyFilter("spec.profile.email", email))
+	res, err := c.svc.QueryEntities(ctx, catalog.QueryRequest{Filter: &f, Limit: 2, ExcludeTotal: true})
+	if err != nil {
+		return "", err
+	}
+	switch len(res.Items) {
+	case 0:
+		return "", nil
+	case 1:
+		return entityRef(res.Items[0])
+	}
+	return "", fmt.Errorf("several users have the e-mail %s; give each user their own", email)
+}
+
+func (c catalogUsers) UserByName(ctx context.Context, name string) (string, error) {
+	e, err := c.svc.EntityByRef(ctx, "user:default/"+strings.ToLower(name))
+	if errs.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return e.Ref().String(), nil
+}
+
+func (c catalogUsers) GroupsOf(ctx context.Context, userRef string, maxDepth int) ([]string, error) {
+	return c.svc.GroupsOf(ctx, userRef, maxDepth)
+}
+
+// entityRef reads the ref of a stored entity.
+func entityRef(body []byte) (string, error) {
+	var e catalog.Entity
+	if err := json.Unmarshal(body, &e); err != nil {
+		return "", err
+	}
+	return e.Ref().String(), nil
+}
+
+// oidcProviders builds the oidc sign-in provider's environments.
+func oidcProviders(signIn auth.SignInConfig, baseURL string, tokens *auth.Tokens, env *Env) (map[string]*auth.OIDC, error) {
+	out := map[string]*auth.OIDC{}
+	users := func() auth.CatalogUsers {
+		if env.Catalog == nil {
+			return nil
+		}
+		return catalogUsers{env.Catalog}
+	}
+	for name, cfg := range signIn.Providers.OIDC {
+		p, err := auth.NewOIDC(name, cfg, signIn.Session.Secret, baseURL, tokens, users)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = p
+	}
+	return out, nil
+}

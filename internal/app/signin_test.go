@@ -1,0 +1,199 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/app/apptest"
+	"github.com/portico-dev/portico/internal/integrations/integrationstest"
+)
+
+const signInCatalog = `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: alice}
+spec: {profile: {email: Alice@Example.com}, memberOf: [team-a]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: bob}
+spec: {profile: {email: bob@example.com}, memberOf: []}
+`
+
+// browser is a client that keeps cookies and lets the test follow
+// redirects itself.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(method, u string) (int, http.Header, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(body)
+}
+
+// signIn runs the pop-up flow: start, the identity provider, and the
+// callback frame (delivered to this server: the configured base URL is not
+// the test's listener). It returns the message the frame posts.
+func (b *browser) signIn(base string) map[string]any {
+	b.t.Helper()
+	status, h, body := b.do("GET", base+"/api/auth/oidc/start?env=production&origin=http://localhost:3000&flow=popup")
+	if status != http.StatusFound {
+		b.t.Fatalf("start: %d %s", status, body)
+	}
+	status, h, body = b.do("GET", h.Get("Location"))
+	if status != http.StatusFound {
+		b.t.Fatalf("identity provider: %d %s", status, body)
+	}
+	back, _ := url.Parse(h.Get("Location"))
+	_, _, frame := b.do("GET", base+back.Path+"?"+back.RawQuery)
+	m := regexp.MustCompile(`var message = (.*);`).FindStringSubmatch(frame)
+	if m == nil {
+		b.t.Fatalf("the frame posts nothing: %s", frame)
+	}
+	var msg map[string]any
+	if err := json.Unmarshal([]byte(m[1]), &msg); err != nil {
+		b.t.Fatalf("frame message %s: %v", m[1], err)
+	}
+	return msg
+}
+
+func TestOIDCSignIn(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			idp := integrationstest.NewOIDCProvider(t, "portico", "s3cret")
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: `
+catalog:
+  rules: [{allow: [Group, User, Location]}]
+  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+auth:
+  session: {secret: a-long-random-string-for-tests}
+  providers:
+    oidc:
+      production:
+        metadataUrl: ` + idp.MetadataURL() + `
+        clientId: portico
+        clientSecret: s3cret
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityProfileEmail
+            - resolver: preferredUsernameMatchingUserEntityName
+`})
+			run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"oidc"`}})
+			waitStatus(t, inst.URL+"/api/catalog/entities/by-name/user/default/alice", staticToken(t, inst), http.StatusOK)
+
+			// E-mail matching is case-insensitive; the groups come along.
+			b := newBrowser(t)
+			idp.SetUser(map[string]any{"sub": "1", "email": "alice@example.com", "name": "Alice"})
+			msg := b.signIn(inst.URL)
+			resp, _ := msg["response"].(map[string]any)
+			identity, _ := resp["backstageIdentity"].(map[string]any)
+			who, _ := identity["identity"].(map[string]any)
+			if who["userEntityRef"] != "user:default/alice" || !strings.Contains(strings.Join(toStrings(who["ownershipEntityRefs"]), " "), "group:default/team-a") {
+				t.Fatalf("signed in as %v (message %v)", who, msg)
+			}
+			// The session cookie gives fresh tokens.
+			status, _, body := b.do("GET", inst.URL+"/api/auth/oidc/refresh")
+			var session struct {
+				BackstageIdentity struct{ Token string } `json:"backstageIdentity"`
+			}
+			if status != 200 || json.Unmarshal([]byte(body), &session) != nil || session.BackstageIdentity.Token == "" {
+				t.Fatalf("refresh: %d %s", status, body)
+			}
+			run(t, inst.URL, scenario{path: "/api/auth/v1/userinfo", token: session.BackstageIdentity.Token, wantStatus: 200, wantBody: []string{`"sub":"user:default/alice"`}})
+
+			// The next resolver: a preferred username naming a user.
+			b2 := newBrowser(t)
+			idp.SetUser(map[string]any{"sub": "2", "email": "robert@elsewhere.org", "preferred_username": "bob"})
+			if who := b2.signIn(inst.URL)["response"].(map[string]any)["backstageIdentity"].(map[string]any)["identity"].(map[string]any); who["userEntityRef"] != "user:default/bob" {
+				t.Errorf("preferred username: %v", who)
+			}
+
+			// Someone the catalog does not know, and a refusal.
+			b3 := newBrowser(t)
+			idp.SetUser(map[string]any{"sub": "3", "email": "mallory@example.com"})
+			if e, _ := b3.signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "Failed to sign-in, unable to resolve user identity: no catalog User matches mallory@example.com") {
+				t.Errorf("unknown user: %v", e)
+			}
+			if status, _, _ := b3.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
+				t.Errorf("refresh after a failed sign-in: %d", status)
+			}
+			idp.Refuse("access_denied")
+			if e, _ := newBrowser(t).signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "refused the sign-in: access_denied") {
+				t.Errorf("refused: %v", e)
+			}
+			idp.Refuse("")
+
+			// A forged session is refused; logging out ends the session.
+			forged := newBrowser(t)
+			u, _ := url.Parse(inst.URL + "/api/auth/oidc")
+			forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: "portico-oidc-session", Value: "production~eyJzdWIiOiIxIn0.AAAA", Path: "/api/auth/oidc"}})
+			if status, _, _ := forged.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
+				t.Errorf("forged session: %d", status)
+			}
+			if status, _, _ := b.do("POST", inst.URL+"/api/auth/oidc/logout"); status != 200 {
+				t.Errorf("logout: %d", status)
+			}
+			if status, _, _ := b.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
+				t.Errorf("refresh after logout: %d", status)
+			}
+			// A callback without the state cookie (another browser).
+			if _, _, frame := newBrowser(t).do("GET", inst.URL+"/api/auth/oidc/handler/frame?code=x&state=y"); !strings.Contains(frame, "the sign-in state is missing or expired") {
+				t.Errorf("callback without state: %s", frame)
+			}
+		})
+	}
+}
+
+func toStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// staticToken is a user token for reading the catalog while waiting.
+func staticToken(t *testing.T, inst *apptest.Instance) string {
+	t.Helper()
+	tok, _, err := inst.App.Env().Tokens.Issue(context.Background(), "user:default/test", []string{"user:default/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
