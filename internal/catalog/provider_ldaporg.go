@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -486,7 +487,9 @@ func (r *ldapOrgReader) connect(ctx context.Context) (*ldap.Conn, error) {
 				return nil, fmt.Errorf("%s.bind: the directory refused the bind as %s (check bind.dn and bind.secret): %w", r.key, r.bind.DN, err)
 			}
 			hint := ""
-			if ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && strings.HasPrefix(r.target, "ldaps:") && len(r.tls.Certificates) == 0 {
+			var lerr *ldap.Error
+			dropped := !errors.As(err, &lerr) || lerr.ResultCode == ldap.ErrorNetwork
+			if dropped && strings.HasPrefix(r.target, "ldaps:") && len(r.tls.Certificates) == 0 {
 				// With TLS 1.3 a server refuses a missing client
 				// certificate after the handshake, so it shows here.
 				hint = " (the directory closed the connection; if it demands a client certificate, give tls.certs and tls.keys)"
