@@ -202,8 +202,10 @@ func (p *ldapPaging) UnmarshalConfig(v config.Value) error {
 	return nil
 }
 
-// Defaults of the ldapOrg provider, as Backstage's.
+// Limits of the ldapOrg provider's reads.
 const (
+	// ldapDefaultPageSize is the page size of paged: true; Active
+	// Directory serves at most 1000 entries a page by default.
 	ldapDefaultPageSize = 500
 	ldapDialTimeout     = 30 * time.Second
 	// ldapRequestTimeout bounds each request when the schedule sets no
@@ -351,8 +353,11 @@ func (s *ldapSearch) check(key, dn string, o LDAPSearchOptions, set map[string]a
 		return fmt.Errorf("%s.options.scope: %q is not one of base, one or sub", key, o.Scope)
 	}
 	s.filter = strings.TrimSpace(ldapFilterSpace.ReplaceAllString(o.Filter, "$1"))
-	if s.filter == "" {
+	switch {
+	case s.filter == "":
 		s.filter = "(objectClass=*)"
+	case !strings.HasPrefix(s.filter, "("):
+		s.filter = "(" + s.filter + ")" // uid=* stands for (uid=*), as in ldapjs
 	}
 	if _, err := ldap.CompileFilter(s.filter); err != nil {
 		return fmt.Errorf("%s.options.filter: %q is not an LDAP filter: %w", key, o.Filter, err)

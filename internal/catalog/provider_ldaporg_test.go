@@ -676,7 +676,7 @@ func TestLDAPOrgPaging(t *testing.T) {
 		t.Errorf("unpaged search of five people with a limit of three: %v", err)
 	}
 	for _, paged := range []string{"true", "{ pageSize: 2 }", "{ pageSize: 1, pagePause: true }"} {
-		des, _, err := readLDAPOrg(t, base+"users: { dn: 'ou=people,dc=example,dc=org', options: { paged: "+paged+" } }")
+		des, _, err := readLDAPOrg(t, base+"users: { dn: 'ou=people,dc=example,dc=org', options: { filter: 'uid=*', paged: "+paged+" } }")
 		if err != nil {
 			t.Errorf("paged: %s: %v", paged, err)
 			continue
