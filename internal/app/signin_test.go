@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -84,18 +83,13 @@ func (b *browser) signIn(base string) map[string]any {
 }
 
 func TestOIDCSignIn(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		name := "sqlite"
-		if pg {
-			name = "postgres"
+	forEachDatabase(t, func(t *testing.T, pg bool) {
+		idp := integrationstest.NewOIDCProvider(t, "portico", "s3cret")
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			idp := integrationstest.NewOIDCProvider(t, "portico", "s3cret")
-			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: `
+		inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: `
 catalog:
   rules: [{allow: [Group, User, Location]}]
   locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
@@ -112,70 +106,69 @@ auth:
             - resolver: emailMatchingUserEntityProfileEmail
             - resolver: preferredUsernameMatchingUserEntityName
 `})
-			run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"oidc"`}})
-			waitStatus(t, inst.URL+"/api/catalog/entities/by-name/user/default/alice", staticToken(t, inst), http.StatusOK)
+		run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"oidc"`}})
+		waitStatus(t, inst.URL+"/api/catalog/entities/by-name/user/default/alice", userToken(t, inst, "user:default/test"), http.StatusOK)
 
-			// E-mail matching is case-insensitive; the groups come along.
-			b := newBrowser(t)
-			idp.SetUser(map[string]any{"sub": "1", "email": "alice@example.com", "name": "Alice"})
-			msg := b.signIn(inst.URL)
-			resp, _ := msg["response"].(map[string]any)
-			identity, _ := resp["backstageIdentity"].(map[string]any)
-			who, _ := identity["identity"].(map[string]any)
-			if who["userEntityRef"] != "user:default/alice" || !strings.Contains(strings.Join(toStrings(who["ownershipEntityRefs"]), " "), "group:default/team-a") {
-				t.Fatalf("signed in as %v (message %v)", who, msg)
-			}
-			// The session cookie gives fresh tokens.
-			status, _, body := b.do("GET", inst.URL+"/api/auth/oidc/refresh")
-			var session struct {
-				BackstageIdentity struct{ Token string } `json:"backstageIdentity"`
-			}
-			if status != 200 || json.Unmarshal([]byte(body), &session) != nil || session.BackstageIdentity.Token == "" {
-				t.Fatalf("refresh: %d %s", status, body)
-			}
-			run(t, inst.URL, scenario{path: "/api/auth/v1/userinfo", token: session.BackstageIdentity.Token, wantStatus: 200, wantBody: []string{`"sub":"user:default/alice"`}})
+		// E-mail matching is case-insensitive; the groups come along.
+		b := newBrowser(t)
+		idp.SetUser(map[string]any{"sub": "1", "email": "alice@example.com", "name": "Alice"})
+		msg := b.signIn(inst.URL)
+		resp, _ := msg["response"].(map[string]any)
+		identity, _ := resp["backstageIdentity"].(map[string]any)
+		who, _ := identity["identity"].(map[string]any)
+		if who["userEntityRef"] != "user:default/alice" || !strings.Contains(strings.Join(toStrings(who["ownershipEntityRefs"]), " "), "group:default/team-a") {
+			t.Fatalf("signed in as %v (message %v)", who, msg)
+		}
+		// The session cookie gives fresh tokens.
+		status, _, body := b.do("GET", inst.URL+"/api/auth/oidc/refresh")
+		var session struct {
+			BackstageIdentity struct{ Token string } `json:"backstageIdentity"`
+		}
+		if status != 200 || json.Unmarshal([]byte(body), &session) != nil || session.BackstageIdentity.Token == "" {
+			t.Fatalf("refresh: %d %s", status, body)
+		}
+		run(t, inst.URL, scenario{path: "/api/auth/v1/userinfo", token: session.BackstageIdentity.Token, wantStatus: 200, wantBody: []string{`"sub":"user:default/alice"`}})
 
-			// The next resolver: a preferred username naming a user.
-			b2 := newBrowser(t)
-			idp.SetUser(map[string]any{"sub": "2", "email": "robert@elsewhere.org", "preferred_username": "bob"})
-			if who := b2.signIn(inst.URL)["response"].(map[string]any)["backstageIdentity"].(map[string]any)["identity"].(map[string]any); who["userEntityRef"] != "user:default/bob" {
-				t.Errorf("preferred username: %v", who)
-			}
+		// The next resolver: a preferred username naming a user.
+		b2 := newBrowser(t)
+		idp.SetUser(map[string]any{"sub": "2", "email": "robert@elsewhere.org", "preferred_username": "bob"})
+		if who := b2.signIn(inst.URL)["response"].(map[string]any)["backstageIdentity"].(map[string]any)["identity"].(map[string]any); who["userEntityRef"] != "user:default/bob" {
+			t.Errorf("preferred username: %v", who)
+		}
 
-			// Someone the catalog does not know, and a refusal.
-			b3 := newBrowser(t)
-			idp.SetUser(map[string]any{"sub": "3", "email": "mallory@example.com"})
-			if e, _ := b3.signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "Failed to sign-in, unable to resolve user identity: no catalog User matches mallory@example.com") {
-				t.Errorf("unknown user: %v", e)
-			}
-			if status, _, _ := b3.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
-				t.Errorf("refresh after a failed sign-in: %d", status)
-			}
-			idp.Refuse("access_denied")
-			if e, _ := newBrowser(t).signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "refused the sign-in: access_denied") {
-				t.Errorf("refused: %v", e)
-			}
-			idp.Refuse("")
+		// Someone the catalog does not know, and a refusal.
+		b3 := newBrowser(t)
+		idp.SetUser(map[string]any{"sub": "3", "email": "mallory@example.com"})
+		if e, _ := b3.signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "Failed to sign-in, unable to resolve user identity: no catalog User matches mallory@example.com") {
+			t.Errorf("unknown user: %v", e)
+		}
+		if status, _, _ := b3.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
+			t.Errorf("refresh after a failed sign-in: %d", status)
+		}
+		idp.Refuse("access_denied")
+		if e, _ := newBrowser(t).signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "refused the sign-in: access_denied") {
+			t.Errorf("refused: %v", e)
+		}
+		idp.Refuse("")
 
-			// A forged session is refused; logging out ends the session.
-			forged := newBrowser(t)
-			u, _ := url.Parse(inst.URL + "/api/auth/oidc")
-			forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: "portico-oidc-session", Value: "production~eyJzdWIiOiIxIn0.AAAA", Path: "/api/auth/oidc"}})
-			if status, _, _ := forged.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
-				t.Errorf("forged session: %d", status)
-			}
-			if status, _, _ := b.do("POST", inst.URL+"/api/auth/oidc/logout"); status != 200 {
-				t.Errorf("logout: %d", status)
-			}
-			if status, _, _ := b.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
-				t.Errorf("refresh after logout: %d", status)
-			}
-			// A callback without the state cookie (another browser).
-			if _, _, frame := newBrowser(t).do("GET", inst.URL+"/api/auth/oidc/handler/frame?code=x&state=y"); !strings.Contains(frame, "the sign-in state is missing or expired") {
-				t.Errorf("callback without state: %s", frame)
-			}
-		})
-	}
+		// A forged session is refused; logging out ends the session.
+		forged := newBrowser(t)
+		u, _ := url.Parse(inst.URL + "/api/auth/oidc")
+		forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: "portico-oidc-session", Value: "production~eyJzdWIiOiIxIn0.AAAA", Path: "/api/auth/oidc"}})
+		if status, _, _ := forged.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
+			t.Errorf("forged session: %d", status)
+		}
+		if status, _, _ := b.do("POST", inst.URL+"/api/auth/oidc/logout"); status != 200 {
+			t.Errorf("logout: %d", status)
+		}
+		if status, _, _ := b.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
+			t.Errorf("refresh after logout: %d", status)
+		}
+		// A callback without the state cookie (another browser).
+		if _, _, frame := newBrowser(t).do("GET", inst.URL+"/api/auth/oidc/handler/frame?code=x&state=y"); !strings.Contains(frame, "the sign-in state is missing or expired") {
+			t.Errorf("callback without state: %s", frame)
+		}
+	})
 }
 
 func toStrings(v any) []string {
@@ -186,14 +179,4 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// staticToken is a user token for reading the catalog while waiting.
-func staticToken(t *testing.T, inst *apptest.Instance) string {
-	t.Helper()
-	tok, _, err := inst.App.Env().Tokens.Issue(context.Background(), "user:default/test", []string{"user:default/test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }

@@ -3,13 +3,10 @@ package scaffolder_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/app/apptest"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/scaffolder"
 )
@@ -45,9 +42,7 @@ func (p *conditionalPolicy) DecideConditional(_ context.Context, _ auth.Principa
 // form steps and template steps by HAS_TAG, actions by their id and
 // input, tasks by their owner.
 func TestConditionalPermissions(t *testing.T) {
-	dir := t.TempDir()
-	tpl := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(tpl, []byte(`apiVersion: scaffolder.backstage.io/v1beta3
+	inst, api := startWithTaggedTemplate(t, `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
 metadata: {name: tagged}
 spec:
@@ -65,21 +60,7 @@ spec:
     - {id: open, action: debug:log, input: {message: '${{ parameters.msg }}'}}
     - {id: ops, action: debug:log, backstage:permissions: {tags: [ops]}, input: {message: ops}}
     - {id: admin, action: debug:log, backstage:permissions: {tags: [admin]}, input: {message: admin}}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inst := apptest.Start(t, apptest.Options{Config: `
-auth:
-  providers:
-    guest: {allowUnauthenticated: true, dangerouslyAllowOutsideDevelopment: true}
-catalog:
-  locations:
-    - {type: file, target: ` + tpl + `, rules: [{allow: [Template]}]}
-`})
-	api := inst.URL + "/api/scaffolder"
-	waitFor(t, "the template", func() bool {
-		return call(t, "GET", api+"/v2/templates/default/template/tagged/parameter-schema", "").status == 200
-	})
+`)
 	ops := &auth.Condition{Rule: "HAS_TAG", ResourceType: scaffolder.ResourceTypeTemplate, Params: map[string]any{"tag": "ops"}}
 	policy := &conditionalPolicy{conditions: map[string]*auth.Condition{
 		scaffolder.PermParameterRead.Name: ops,

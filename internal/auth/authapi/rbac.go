@@ -139,17 +139,14 @@ func (h *Handler) createCondition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) updateCondition(w http.ResponseWriter, r *http.Request) {
-	var body auth.ConditionalPolicy
-	if err := httpapi.DecodeJSON(r, &body); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
 	id, err := conditionID(r)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	h.rbacWrite(w, r, auth.PermPolicyUpdate, http.StatusOK, func(string) error { return h.RBAC.UpdateConditional(r.Context(), id, body) })
+	rbacChange(h, w, r, auth.PermPolicyUpdate, http.StatusOK, func(body auth.ConditionalPolicy, _ string) error {
+		return h.RBAC.UpdateConditional(r.Context(), id, body)
+	})
 }
 
 func (h *Handler) deleteCondition(w http.ResponseWriter, r *http.Request) {
@@ -190,24 +187,24 @@ func (h *Handler) rbacWrite(w http.ResponseWriter, r *http.Request, perm auth.Pe
 	w.WriteHeader(status)
 }
 
-func (h *Handler) createRole(w http.ResponseWriter, r *http.Request) {
-	var body roleBody
+// rbacChange is rbacWrite for changes that come with a JSON body.
+func rbacChange[T any](h *Handler, w http.ResponseWriter, r *http.Request, perm auth.Permission, status int, fn func(body T, by string) error) {
+	var body T
 	if err := httpapi.DecodeJSON(r, &body); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	h.rbacWrite(w, r, auth.PermPolicyCreate, http.StatusCreated, func(by string) error {
+	h.rbacWrite(w, r, perm, status, func(by string) error { return fn(body, by) })
+}
+
+func (h *Handler) createRole(w http.ResponseWriter, r *http.Request) {
+	rbacChange(h, w, r, auth.PermPolicyCreate, http.StatusCreated, func(body roleBody, by string) error {
 		return h.RBAC.CreateRole(r.Context(), body.change(), by)
 	})
 }
 
 func (h *Handler) updateRole(w http.ResponseWriter, r *http.Request) {
-	var body roleBody
-	if err := httpapi.DecodeJSON(r, &body); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	h.rbacWrite(w, r, auth.PermPolicyUpdate, http.StatusOK, func(by string) error {
+	rbacChange(h, w, r, auth.PermPolicyUpdate, http.StatusOK, func(body roleBody, by string) error {
 		return h.RBAC.UpdateRole(r.Context(), roleFromPath(r), body.change(), by)
 	})
 }
@@ -236,37 +233,26 @@ func policyLines(in []policyBody) []auth.PolicyLine {
 }
 
 func (h *Handler) createPolicies(w http.ResponseWriter, r *http.Request) {
-	var body []policyBody
-	if err := httpapi.DecodeJSON(r, &body); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	h.rbacWrite(w, r, auth.PermPolicyCreate, http.StatusCreated, func(string) error {
+	rbacChange(h, w, r, auth.PermPolicyCreate, http.StatusCreated, func(body []policyBody, _ string) error {
 		return h.RBAC.AddPolicies(r.Context(), policyLines(body))
 	})
 }
 
+// policyUpdate is the body of PUT /policies/…: the policies replaced and
+// their replacements.
+type policyUpdate struct {
+	OldPolicy []policyBody `json:"oldPolicy"`
+	NewPolicy []policyBody `json:"newPolicy"`
+}
+
 func (h *Handler) updatePolicies(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		OldPolicy []policyBody `json:"oldPolicy"`
-		NewPolicy []policyBody `json:"newPolicy"`
-	}
-	if err := httpapi.DecodeJSON(r, &body); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	h.rbacWrite(w, r, auth.PermPolicyUpdate, http.StatusOK, func(string) error {
+	rbacChange(h, w, r, auth.PermPolicyUpdate, http.StatusOK, func(body policyUpdate, _ string) error {
 		return h.RBAC.UpdatePolicies(r.Context(), roleFromPath(r), policyLines(body.OldPolicy), policyLines(body.NewPolicy))
 	})
 }
 
 func (h *Handler) deletePolicies(w http.ResponseWriter, r *http.Request) {
-	var body []policyBody
-	if err := httpapi.DecodeJSON(r, &body); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	h.rbacWrite(w, r, auth.PermPolicyDelete, http.StatusNoContent, func(string) error {
+	rbacChange(h, w, r, auth.PermPolicyDelete, http.StatusNoContent, func(body []policyBody, _ string) error {
 		return h.RBAC.DeletePolicies(r.Context(), roleFromPath(r), policyLines(body))
 	})
 }
