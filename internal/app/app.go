@@ -219,12 +219,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	oidc, err := oidcProviders(signIn, backend.BaseURL, tokens, env)
+	providers, err := signInProviders(signIn, backend.BaseURL, tokens, env)
 	if err != nil {
 		return nil, err
 	}
 
-	authHandler := &authapi.Handler{Tokens: tokens, Guest: guest, AppOrigin: appCfg.BaseURL, Issuer: issuer, Permissions: permissions, RBAC: rbac, OIDC: oidc}
+	authHandler := &authapi.Handler{Tokens: tokens, Guest: guest, AppOrigin: appCfg.BaseURL, Issuer: issuer, Permissions: permissions, RBAC: rbac, SignIn: providers}
 	authHandler.Routes(srv.Router("auth"))
 	authHandler.PermissionRoutes(srv.Router("permission"))
 	signals.Routes(srv.Router("signals"))

@@ -53,21 +53,37 @@ func entityRef(body []byte) (string, error) {
 	return e.Ref().String(), nil
 }
 
-// oidcProviders builds the oidc sign-in provider's environments.
-func oidcProviders(signIn auth.SignInConfig, baseURL string, tokens *auth.Tokens, env *Env) (map[string]*auth.OIDC, error) {
-	out := map[string]*auth.OIDC{}
+// signInProviders builds the sign-in providers that send people to an
+// identity provider (oidc, github), by id and environment.
+func signInProviders(signIn auth.SignInConfig, baseURL string, tokens *auth.Tokens, env *Env) (map[string]map[string]*auth.SignInProvider, error) {
+	out := map[string]map[string]*auth.SignInProvider{}
 	users := func() auth.CatalogUsers {
 		if env.Catalog == nil {
 			return nil
 		}
 		return catalogUsers{env.Catalog}
 	}
+	add := func(id, name string, p *auth.SignInProvider, err error) error {
+		if err != nil {
+			return err
+		}
+		if out[id] == nil {
+			out[id] = map[string]*auth.SignInProvider{}
+		}
+		out[id][name] = p
+		return nil
+	}
 	for name, cfg := range signIn.Providers.OIDC {
 		p, err := auth.NewOIDC(name, cfg, signIn.Session.Secret, baseURL, tokens, users)
-		if err != nil {
+		if err := add("oidc", name, p, err); err != nil {
 			return nil, err
 		}
-		out[name] = p
+	}
+	for name, cfg := range signIn.Providers.GitHub {
+		p, err := auth.NewGitHubSignIn(name, cfg, signIn.Session.Secret, baseURL, tokens, users)
+		if err := add("github", name, p, err); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

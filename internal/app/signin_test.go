@@ -59,9 +59,12 @@ func (b *browser) do(method, u string) (int, http.Header, string) {
 // signIn runs the pop-up flow: start, the identity provider, and the
 // callback frame (delivered to this server: the configured base URL is not
 // the test's listener). It returns the message the frame posts.
-func (b *browser) signIn(base string) map[string]any {
+func (b *browser) signIn(base string) map[string]any { return b.signInWith(base, "oidc") }
+
+// signInWith is signIn with the given provider.
+func (b *browser) signInWith(base, provider string) map[string]any {
 	b.t.Helper()
-	status, h, body := b.do("GET", base+"/api/auth/oidc/start?env=production&origin=http://localhost:3000&flow=popup")
+	status, h, body := b.do("GET", base+"/api/auth/"+provider+"/start?env=production&origin=http://localhost:3000&flow=popup")
 	if status != http.StatusFound {
 		b.t.Fatalf("start: %d %s", status, body)
 	}
@@ -132,22 +135,22 @@ auth:
 		// The next resolver: a preferred username naming a user.
 		b2 := newBrowser(t)
 		idp.SetUser(map[string]any{"sub": "2", "email": "robert@elsewhere.org", "preferred_username": "bob"})
-		if who := b2.signIn(inst.URL)["response"].(map[string]any)["backstageIdentity"].(map[string]any)["identity"].(map[string]any); who["userEntityRef"] != "user:default/bob" {
-			t.Errorf("preferred username: %v", who)
+		if user, failure := signedInAs(b2.signIn(inst.URL)); user != "user:default/bob" {
+			t.Errorf("preferred username: %q %s", user, failure)
 		}
 
 		// Someone the catalog does not know, and a refusal.
 		b3 := newBrowser(t)
 		idp.SetUser(map[string]any{"sub": "3", "email": "mallory@example.com"})
-		if e, _ := b3.signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "Failed to sign-in, unable to resolve user identity: no catalog User matches mallory@example.com") {
-			t.Errorf("unknown user: %v", e)
+		if _, failure := signedInAs(b3.signIn(inst.URL)); !strings.Contains(failure, "Failed to sign-in, unable to resolve user identity: no catalog User matches mallory@example.com") {
+			t.Errorf("unknown user: %q", failure)
 		}
 		if status, _, _ := b3.do("GET", inst.URL+"/api/auth/oidc/refresh"); status != http.StatusUnauthorized {
 			t.Errorf("refresh after a failed sign-in: %d", status)
 		}
 		idp.Refuse("access_denied")
-		if e, _ := newBrowser(t).signIn(inst.URL)["error"].(map[string]any); !strings.Contains(e["message"].(string), "refused the sign-in: access_denied") {
-			t.Errorf("refused: %v", e)
+		if _, failure := signedInAs(newBrowser(t).signIn(inst.URL)); !strings.Contains(failure, "refused the sign-in: access_denied") {
+			t.Errorf("refused: %q", failure)
 		}
 		idp.Refuse("")
 
@@ -179,4 +182,73 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// signedInAs reads the user a sign-in frame's message names ("" and the
+// error message when it failed).
+func signedInAs(msg map[string]any) (user, failure string) {
+	if e, ok := msg["error"].(map[string]any); ok {
+		failure, _ = e["message"].(string)
+		return "", failure
+	}
+	resp, _ := msg["response"].(map[string]any)
+	identity, _ := resp["backstageIdentity"].(map[string]any)
+	who, _ := identity["identity"].(map[string]any)
+	user, _ = who["userEntityRef"].(string)
+	return user, ""
+}
+
+func TestGitHubSignIn(t *testing.T) {
+	gh := integrationstest.NewGitHub(t, t.TempDir(), "")
+	gh.SetOAuthApp("Iv1.portico", "gh-secret")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(secret, resolver string) string {
+		return `
+catalog:
+  rules: [{allow: [Group, User, Location]}]
+  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+auth:
+  session: {secret: another-long-random-string}
+  providers:
+    github:
+      production:
+        clientId: Iv1.portico
+        clientSecret: ` + secret + `
+        enterpriseInstanceUrl: ` + gh.URL + `
+        signIn: {resolvers: [{resolver: ` + resolver + `}]}
+`
+	}
+	inst := apptest.Start(t, apptest.Options{Config: config("gh-secret", "usernameMatchingUserEntityName")})
+	run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"github"`}})
+	waitStatus(t, inst.URL+"/api/catalog/entities/by-name/user/default/alice", userToken(t, inst, "user:default/test"), http.StatusOK)
+
+	gh.SetOAuthUser(integrationstest.OAuthUser{ID: 1, Login: "alice", Name: "Alice"})
+	if user, failure := signedInAs(newBrowser(t).signInWith(inst.URL, "github")); user != "user:default/alice" {
+		t.Errorf("GitHub login alice signed in as %q (%s)", user, failure)
+	}
+	gh.SetOAuthUser(integrationstest.OAuthUser{ID: 2, Login: "mallory"})
+	if _, failure := signedInAs(newBrowser(t).signInWith(inst.URL, "github")); !strings.Contains(failure, "no catalog User matches mallory") {
+		t.Errorf("unknown login: %q", failure)
+	}
+
+	// A private e-mail address is read from /user/emails.
+	byEmail := apptest.Start(t, apptest.Options{Config: config("gh-secret", "emailMatchingUserEntityProfileEmail")})
+	waitStatus(t, byEmail.URL+"/api/catalog/entities/by-name/user/default/bob", userToken(t, byEmail, "user:default/test"), http.StatusOK)
+	gh.SetOAuthUser(integrationstest.OAuthUser{ID: 3, Login: "rob", PrimaryEmail: "bob@example.com"})
+	b := newBrowser(t)
+	if user, failure := signedInAs(b.signInWith(byEmail.URL, "github")); user != "user:default/bob" {
+		t.Errorf("primary e-mail bob@example.com signed in as %q (%s)", user, failure)
+	}
+	if status, _, body := b.do("GET", byEmail.URL+"/api/auth/github/refresh"); status != 200 || !strings.Contains(body, `"userEntityRef":"user:default/bob"`) {
+		t.Errorf("refresh: %d %s", status, body)
+	}
+
+	// A wrong client secret is named.
+	wrong := apptest.Start(t, apptest.Options{Config: config("not-the-secret", "usernameMatchingUserEntityName")})
+	if _, failure := signedInAs(newBrowser(t).signInWith(wrong.URL, "github")); !strings.Contains(failure, "check clientId and clientSecret") {
+		t.Errorf("wrong secret: %q", failure)
+	}
 }

@@ -81,6 +81,8 @@ type SignInConfig struct {
 		// OIDC holds the oidc provider's environments (development,
 		// production, …); a sign-in names one with ?env=.
 		OIDC map[string]OIDCConfig `yaml:"oidc"`
+		// GitHub holds the github provider's environments.
+		GitHub map[string]GitHubSignInConfig `yaml:"github"`
 	} `yaml:"providers"`
 	// BackstageTokenExpiration is the lifetime of issued user tokens
 	// (default one hour, at most 24 hours, as in Backstage).

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
@@ -51,54 +49,14 @@ type OIDCConfig struct {
 	} `yaml:"signIn"`
 }
 
-// SignInResolverConfig is one entry of signIn.resolvers.
-type SignInResolverConfig struct {
-	// Resolver names how the identity maps to a catalog User:
-	// emailMatchingUserEntityProfileEmail, emailLocalPartMatchingUserEntityName
-	// or preferredUsernameMatchingUserEntityName.
-	Resolver string `yaml:"resolver"`
-	// DangerouslyAllowSignInWithoutUserInCatalog signs in people without a
-	// User entity as user:default/<name>.
-	DangerouslyAllowSignInWithoutUserInCatalog bool `yaml:"dangerouslyAllowSignInWithoutUserInCatalog"`
-}
+// oidcResolvers are the sign-in resolvers of the oidc provider.
+var oidcResolvers = []string{"emailMatchingUserEntityProfileEmail", "emailLocalPartMatchingUserEntityName", "preferredUsernameMatchingUserEntityName"}
 
-// The sign-in resolvers Portico runs.
-var signInResolvers = []string{"emailMatchingUserEntityProfileEmail", "emailLocalPartMatchingUserEntityName", "preferredUsernameMatchingUserEntityName"}
-
-// CatalogUsers finds the catalog's users for sign-in; the catalog
-// implements it.
-type CatalogUsers interface {
-	// UserByEmail returns the ref of the User whose spec.profile.email is
-	// email, "" when there is none, and an error when several match.
-	UserByEmail(ctx context.Context, email string) (string, error)
-	// UserByName returns the ref of user:default/<name>, or "".
-	UserByName(ctx context.Context, name string) (string, error)
-	// GroupsOf returns the groups the user is a member of.
-	GroupsOf(ctx context.Context, userRef string, maxDepth int) ([]string, error)
-}
-
-// OIDCIdentity is what a sign-in established about a person: the ID
-// token's claims that sign-in resolvers read.
-type OIDCIdentity struct {
-	Subject           string `json:"sub"`
-	Email             string `json:"email,omitempty"`
-	Name              string `json:"name,omitempty"`
-	Picture           string `json:"picture,omitempty"`
-	PreferredUsername string `json:"preferred_username,omitempty"`
-	// Expires is when the sign-in ends (Unix seconds).
-	Expires int64 `json:"exp"`
-}
-
-// OIDC is one environment of the oidc sign-in provider. Its sign-in state
-// and sessions are signed cookies (auth.session.secret), so every replica
-// accepts every other's.
-type OIDC struct {
-	cfg      OIDCConfig
-	callback string
-	secret   []byte
-	tokens   *Tokens
-	users    func() CatalogUsers
-	client   *http.Client
+// oidcFlow signs in through an OpenID Connect provider: authorization code
+// with PKCE, and an ID token checked against the provider's keys.
+type oidcFlow struct {
+	cfg    OIDCConfig
+	client *http.Client
 
 	mu       sync.Mutex
 	meta     *oidcMetadata
@@ -115,7 +73,7 @@ type oidcMetadata struct {
 
 // NewOIDC checks auth.providers.oidc.<env> and returns the provider. users
 // gives the catalog once it has started; baseURL is backend.baseUrl.
-func NewOIDC(env string, cfg OIDCConfig, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*OIDC, error) {
+func NewOIDC(env string, cfg OIDCConfig, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
 	at := "auth.providers.oidc." + env
 	switch {
 	case cfg.MetadataURL == "":
@@ -124,47 +82,27 @@ func NewOIDC(env string, cfg OIDCConfig, sessionSecret, baseURL string, tokens *
 		return nil, fmt.Errorf("%s.clientId: missing", at)
 	case cfg.ClientSecret == "":
 		return nil, fmt.Errorf("%s.clientSecret: missing", at)
-	case sessionSecret == "":
-		return nil, fmt.Errorf("auth.session.secret: missing; the oidc provider signs its sessions with it: set a long random string, the same on every replica")
 	}
 	if u, err := url.Parse(cfg.MetadataURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%s.metadataUrl: %q is not an http(s) URL", at, cfg.MetadataURL)
 	}
-	if len(cfg.SignIn.Resolvers) == 0 {
-		return nil, fmt.Errorf("%s.signIn.resolvers: missing; list how people map to catalog users, e.g. [{resolver: emailMatchingUserEntityProfileEmail}]", at)
-	}
-	for i, r := range cfg.SignIn.Resolvers {
-		if !slices.Contains(signInResolvers, r.Resolver) {
-			return nil, fmt.Errorf("%s.signIn.resolvers[%d].resolver: unknown resolver %q; use one of %s", at, i, r.Resolver, strings.Join(signInResolvers, ", "))
-		}
-	}
 	if cfg.Scope == "" {
 		cfg.Scope = "openid profile email"
 	}
-	if cfg.SessionDuration <= 0 {
-		cfg.SessionDuration = 7 * 24 * time.Hour
-	}
-	callback := cfg.CallbackURL
-	if callback == "" {
-		callback = strings.TrimSuffix(baseURL, "/") + "/api/auth/oidc/handler/frame"
-	}
-	key := sha256.Sum256([]byte("portico oidc sessions\x00" + sessionSecret))
-	return &OIDC{cfg: cfg, callback: callback, secret: key[:], tokens: tokens, users: users,
-		client: &http.Client{Timeout: 15 * time.Second}, keys: map[string]crypto.PublicKey{}}, nil
+	flow := &oidcFlow{cfg: cfg, client: &http.Client{Timeout: 15 * time.Second}, keys: map[string]crypto.PublicKey{}}
+	return newSignInProvider(signInOptions{id: "oidc", env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
+		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: oidcResolvers}, flow, tokens, users)
 }
 
-// SessionDuration is how long a sign-in lasts.
-func (o *OIDC) SessionDuration() time.Duration { return o.cfg.SessionDuration }
-
 // metadata fetches the discovery document, kept for an hour.
-func (o *OIDC) metadata(ctx context.Context) (*oidcMetadata, error) {
+func (o *oidcFlow) metadata(ctx context.Context) (*oidcMetadata, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.meta != nil && time.Since(o.metaTime) < time.Hour {
 		return o.meta, nil
 	}
 	var m oidcMetadata
-	if err := o.getJSON(ctx, o.cfg.MetadataURL, &m); err != nil {
+	if err := getJSON(ctx, o.client, o.cfg.MetadataURL, "", &m); err != nil {
 		return nil, fmt.Errorf("read the identity provider's metadata: %w", err)
 	}
 	if m.AuthorizationEndpoint == "" || m.TokenEndpoint == "" || m.JWKSURI == "" || m.Issuer == "" {
@@ -174,12 +112,17 @@ func (o *OIDC) metadata(ctx context.Context) (*oidcMetadata, error) {
 	return o.meta, nil
 }
 
-func (o *OIDC) getJSON(ctx context.Context, u string, dst any) error {
+// getJSON reads a JSON document, with a bearer token when one is given.
+func getJSON(ctx context.Context, client *http.Client, u, token string, dst any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
-	res, err := o.client.Do(req)
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -190,29 +133,16 @@ func (o *OIDC) getJSON(ctx context.Context, u string, dst any) error {
 	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(dst)
 }
 
-// oidcState is what the start of a sign-in keeps for its end, in a signed
-// cookie: the nonce, the PKCE verifier and where to post the result.
-type oidcState struct {
-	State    string `json:"s"`
-	Nonce    string `json:"n"`
-	Verifier string `json:"v"`
-	Origin   string `json:"o"`
-	Expires  int64  `json:"exp"`
-}
-
-// Start begins a sign-in: it returns the provider's authorization URL to
-// redirect to and the signed state to keep in a cookie.
-func (o *OIDC) Start(ctx context.Context, origin string) (redirect, state string, err error) {
+func (o *oidcFlow) authorize(ctx context.Context, st signInState, callback string) (string, error) {
 	meta, err := o.metadata(ctx)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	st := oidcState{State: randomString(), Nonce: randomString(), Verifier: randomString() + randomString(), Origin: origin, Expires: time.Now().Add(10 * time.Minute).Unix()}
 	challenge := sha256.Sum256([]byte(st.Verifier))
 	q := url.Values{
 		"response_type":         {"code"},
 		"client_id":             {o.cfg.ClientID},
-		"redirect_uri":          {o.callback},
+		"redirect_uri":          {callback},
 		"scope":                 {o.cfg.Scope},
 		"state":                 {st.State},
 		"nonce":                 {st.Nonce},
@@ -226,73 +156,67 @@ func (o *OIDC) Start(ctx context.Context, origin string) (redirect, state string
 	if strings.Contains(meta.AuthorizationEndpoint, "?") {
 		sep = "&"
 	}
-	return meta.AuthorizationEndpoint + sep + q.Encode(), o.sign(st), nil
+	return meta.AuthorizationEndpoint + sep + q.Encode(), nil
 }
 
-// StateOrigin reads the origin a sign-in started from, for posting its
-// outcome back; "" when the state cookie is missing or not ours.
-func (o *OIDC) StateOrigin(stateCookie string) string {
-	var st oidcState
-	if o.verify(stateCookie, &st) != nil {
-		return ""
-	}
-	return st.Origin
-}
-
-// Finish ends a sign-in with the provider's callback parameters and the
-// state cookie: it redeems the code, checks the ID token and returns the
-// identity, signed as the session cookie's value.
-func (o *OIDC) Finish(ctx context.Context, query url.Values, stateCookie string) (OIDCIdentity, string, error) {
-	var st oidcState
-	if err := o.verify(stateCookie, &st); err != nil {
-		return OIDCIdentity{}, "", errs.Unauthenticatedf("the sign-in state is missing or expired; start signing in again")
-	}
-	if e := query.Get("error"); e != "" {
-		return OIDCIdentity{}, "", errs.Unauthenticatedf("the identity provider refused the sign-in: %s %s", e, query.Get("error_description"))
-	}
-	if query.Get("state") != st.State {
-		return OIDCIdentity{}, "", errs.Unauthenticatedf("the sign-in state does not match; start signing in again")
-	}
-	meta, err := o.metadata(ctx)
+// redeemCode posts an authorization code to a token endpoint, with the
+// client's credentials in HTTP Basic (when clientID is set; otherwise the
+// form carries them), and decodes the answer into dst.
+func redeemCode(ctx context.Context, client *http.Client, endpoint, clientID, clientSecret string, form url.Values, dst any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return OIDCIdentity{}, "", err
-	}
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {query.Get("code")}, "redirect_uri": {o.callback}, "code_verifier": {st.Verifier}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, meta.TokenEndpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return OIDCIdentity{}, "", err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
-	res, err := o.client.Do(req)
+	req.Header.Set("Accept", "application/json")
+	if clientID != "" {
+		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+	}
+	res, err := client.Do(req)
 	if err != nil {
-		return OIDCIdentity{}, "", fmt.Errorf("redeem the sign-in code: %w", err)
+		return fmt.Errorf("redeem the sign-in code: %w", err)
 	}
 	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	var e struct {
+		Error string `json:"error"`
+		Desc  string `json:"error_description"`
+	}
+	_ = json.Unmarshal(body, &e)
+	if res.StatusCode != http.StatusOK || e.Error != "" {
+		return errs.Unauthenticatedf("the identity provider did not redeem the sign-in code (%s %s %s); check clientId and clientSecret", res.Status, e.Error, e.Desc)
+	}
+	return json.Unmarshal(body, dst)
+}
+
+func (o *oidcFlow) identify(ctx context.Context, query url.Values, st signInState, callback string) (ProviderIdentity, error) {
+	meta, err := o.metadata(ctx)
+	if err != nil {
+		return ProviderIdentity{}, err
+	}
 	var tok struct {
 		IDToken string `json:"id_token"`
-		Error   string `json:"error"`
-		Desc    string `json:"error_description"`
 	}
-	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&tok); err != nil || res.StatusCode != http.StatusOK || tok.IDToken == "" {
-		return OIDCIdentity{}, "", errs.Unauthenticatedf("the identity provider did not redeem the sign-in code (%s %s %s); check clientId and clientSecret", res.Status, tok.Error, tok.Desc)
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {query.Get("code")}, "redirect_uri": {callback}, "code_verifier": {st.Verifier}}
+	if err := redeemCode(ctx, o.client, meta.TokenEndpoint, o.cfg.ClientID, o.cfg.ClientSecret, form, &tok); err != nil {
+		return ProviderIdentity{}, err
 	}
 	claims, err := o.verifyIDToken(ctx, meta, tok.IDToken, st.Nonce)
 	if err != nil {
-		return OIDCIdentity{}, "", errs.Unauthenticatedf("the identity provider's ID token was refused: %v", err)
+		return ProviderIdentity{}, errs.Unauthenticatedf("the identity provider's ID token was refused: %v", err)
 	}
-	id := OIDCIdentity{Expires: time.Now().Add(o.cfg.SessionDuration).Unix()}
+	var id ProviderIdentity
 	id.Subject, _ = claims["sub"].(string)
 	id.Email, _ = claims["email"].(string)
 	id.Name, _ = claims["name"].(string)
 	id.Picture, _ = claims["picture"].(string)
 	id.PreferredUsername, _ = claims["preferred_username"].(string)
-	return id, o.sign(id), nil
+	return id, nil
 }
 
 // verifyIDToken checks an ID token's signature (RS256 or ES256, with the
 // provider's published keys), issuer, audience, expiry and nonce.
-func (o *OIDC) verifyIDToken(ctx context.Context, meta *oidcMetadata, token, nonce string) (map[string]any, error) {
+func (o *oidcFlow) verifyIDToken(ctx context.Context, meta *oidcMetadata, token, nonce string) (map[string]any, error) {
 	p, err := parseJWT(token)
 	if err != nil {
 		return nil, err
@@ -341,7 +265,7 @@ func audienceHas(aud any, clientID string) bool {
 
 // key returns the provider's signing key kid, fetching the key set again
 // when kid is new (the provider rotated its keys).
-func (o *OIDC) key(ctx context.Context, meta *oidcMetadata, kid string) (crypto.PublicKey, error) {
+func (o *oidcFlow) key(ctx context.Context, meta *oidcMetadata, kid string) (crypto.PublicKey, error) {
 	o.mu.Lock()
 	k, ok := o.keys[kid]
 	o.mu.Unlock()
@@ -359,7 +283,7 @@ func (o *OIDC) key(ctx context.Context, meta *oidcMetadata, kid string) (crypto.
 			Y   string `json:"y"`
 		} `json:"keys"`
 	}
-	if err := o.getJSON(ctx, meta.JWKSURI, &set); err != nil {
+	if err := getJSON(ctx, o.client, meta.JWKSURI, "", &set); err != nil {
 		return nil, fmt.Errorf("read the identity provider's keys: %w", err)
 	}
 	keys := map[string]crypto.PublicKey{}
@@ -386,127 +310,4 @@ func (o *OIDC) key(ctx context.Context, meta *oidcMetadata, kid string) (crypto.
 		return k, nil
 	}
 	return nil, fmt.Errorf("no key %q among the identity provider's keys", kid)
-}
-
-// Session signs in the person of a session cookie: the identity is mapped
-// to a catalog User by the configured resolvers (again on every refresh,
-// so catalog changes apply) and a Portico token is issued.
-func (o *OIDC) Session(ctx context.Context, sessionCookie string) (Session, error) {
-	var id OIDCIdentity
-	if err := o.verify(sessionCookie, &id); err != nil {
-		return Session{}, errs.Unauthenticatedf("not signed in with oidc, or the sign-in expired; sign in again")
-	}
-	userRef, ownership, err := o.resolve(ctx, id)
-	if err != nil {
-		return Session{}, err
-	}
-	token, exp, err := o.tokens.Issue(ctx, userRef, ownership)
-	if err != nil {
-		return Session{}, err
-	}
-	return Session{
-		Profile:      map[string]any{"email": id.Email, "displayName": id.Name, "picture": id.Picture},
-		ProviderInfo: map[string]any{},
-		BackstageIdentity: Identity{
-			Token:            token,
-			ExpiresInSeconds: int64(time.Until(exp).Seconds()),
-			Identity:         UserIdentity{Type: "user", UserEntityRef: userRef, OwnershipEntityRefs: ownership},
-		},
-	}, nil
-}
-
-// resolve runs the sign-in resolvers in order; the first that finds a
-// catalog User wins.
-func (o *OIDC) resolve(ctx context.Context, id OIDCIdentity) (string, []string, error) {
-	users := o.users()
-	if users == nil {
-		return "", nil, errs.Unauthenticatedf("the catalog is starting; sign in again in a moment")
-	}
-	localPart, _, _ := strings.Cut(id.Email, "@")
-	fallback := ""
-	for _, r := range o.cfg.SignIn.Resolvers {
-		var ref, name string
-		var err error
-		switch r.Resolver {
-		case "emailMatchingUserEntityProfileEmail":
-			if id.Email != "" {
-				ref, err = users.UserByEmail(ctx, id.Email)
-			}
-			name = localPart
-		case "emailLocalPartMatchingUserEntityName":
-			if localPart != "" {
-				ref, err = users.UserByName(ctx, localPart)
-			}
-			name = localPart
-		case "preferredUsernameMatchingUserEntityName":
-			if id.PreferredUsername != "" {
-				ref, err = users.UserByName(ctx, id.PreferredUsername)
-			}
-			name = id.PreferredUsername
-		}
-		if err != nil {
-			return "", nil, errs.Unauthenticatedf("sign-in resolver %s: %v", r.Resolver, err)
-		}
-		if ref != "" {
-			groups, err := users.GroupsOf(ctx, ref, 0)
-			if err != nil {
-				return "", nil, err
-			}
-			return ref, append([]string{ref}, groups...), nil
-		}
-		if r.DangerouslyAllowSignInWithoutUserInCatalog && fallback == "" && name != "" {
-			fallback = "user:default/" + strings.ToLower(name)
-		}
-	}
-	if fallback != "" {
-		return fallback, []string{fallback}, nil
-	}
-	// Backstage's words, which people search for.
-	return "", nil, errs.Unauthenticatedf("Failed to sign-in, unable to resolve user identity: no catalog User matches %s; add one (spec.profile.email) or change auth.providers.oidc signIn.resolvers", firstNonEmpty(id.Email, id.PreferredUsername, id.Subject))
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// sign encodes v with an HMAC, for cookies the browser keeps.
-func (o *OIDC) sign(v any) string {
-	body, _ := json.Marshal(v)
-	mac := hmac.New(sha256.New, o.secret)
-	mac.Write(body)
-	return b64.EncodeToString(body) + "." + b64.EncodeToString(mac.Sum(nil))
-}
-
-// verify decodes a value sign made, refusing tampered or expired ones
-// (values carry their expiry as "exp").
-func (o *OIDC) verify(s string, dst any) error {
-	body64, sig64, ok := strings.Cut(s, ".")
-	body, err1 := b64.DecodeString(body64)
-	sig, err2 := b64.DecodeString(sig64)
-	if !ok || err1 != nil || err2 != nil {
-		return errors.New("malformed")
-	}
-	mac := hmac.New(sha256.New, o.secret)
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), sig) {
-		return errors.New("bad signature")
-	}
-	var exp struct {
-		Exp int64 `json:"exp"`
-	}
-	if json.Unmarshal(body, &exp) != nil || exp.Exp < time.Now().Unix() {
-		return errors.New("expired")
-	}
-	return json.Unmarshal(body, dst)
-}
-
-func randomString() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return b64.EncodeToString(b)
 }

@@ -18,9 +18,10 @@ import (
 // idTokenFixture is an identity provider's key set and metadata, served
 // over HTTP, and an OIDC provider configured against it.
 type idTokenFixture struct {
-	key  *rsa.PrivateKey
-	meta *oidcMetadata
-	oidc *OIDC
+	provider *SignInProvider
+	key      *rsa.PrivateKey
+	meta     *oidcMetadata
+	oidc     *oidcFlow
 }
 
 func newIDTokenFixture(t *testing.T) *idTokenFixture {
@@ -39,7 +40,7 @@ func newIDTokenFixture(t *testing.T) *idTokenFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &idTokenFixture{key: key, meta: &oidcMetadata{Issuer: "https://idp.example", JWKSURI: srv.URL}, oidc: o}
+	return &idTokenFixture{key: key, meta: &oidcMetadata{Issuer: "https://idp.example", JWKSURI: srv.URL}, oidc: o.flow.(*oidcFlow), provider: o}
 }
 
 func (f *idTokenFixture) token(header map[string]string, claims map[string]any) string {
@@ -92,17 +93,17 @@ func tamper(token string) string {
 
 func TestSignedCookies(t *testing.T) {
 	f := newIDTokenFixture(t)
-	v := f.oidc.sign(OIDCIdentity{Subject: "1", Email: "a@example.com", Expires: time.Now().Add(time.Hour).Unix()})
-	var got OIDCIdentity
-	if err := f.oidc.verify(v, &got); err != nil || got.Email != "a@example.com" {
+	v := f.provider.sign(ProviderIdentity{Subject: "1", Email: "a@example.com", Expires: time.Now().Add(time.Hour).Unix()})
+	var got ProviderIdentity
+	if err := f.provider.verify(v, &got); err != nil || got.Email != "a@example.com" {
 		t.Fatalf("verify = %v, %+v", err, got)
 	}
 	body, sig, _ := strings.Cut(v, ".")
 	forged := b64.EncodeToString([]byte(`{"sub":"1","email":"root@example.com","exp":9999999999}`)) + "." + sig
-	expired := f.oidc.sign(OIDCIdentity{Subject: "1", Expires: time.Now().Add(-time.Second).Unix()})
+	expired := f.provider.sign(ProviderIdentity{Subject: "1", Expires: time.Now().Add(-time.Second).Unix()})
 	other, _ := NewOIDC("test", f.oidc.cfg, "another secret", "http://localhost:7007", nil, nil)
 	for name, bad := range map[string]string{"forged": forged, "expired": expired, "malformed": body, "another secret": other.sign(got)} {
-		if err := f.oidc.verify(bad, &got); err == nil {
+		if err := f.provider.verify(bad, &got); err == nil {
 			t.Errorf("%s value accepted", name)
 		}
 	}
@@ -133,6 +134,36 @@ func TestNewOIDCConfigErrors(t *testing.T) {
 			c := base()
 			tt.change(&c)
 			_, err := NewOIDC("production", c, tt.secret, "http://localhost:7007", nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewGitHubSignInConfigErrors(t *testing.T) {
+	base := func() GitHubSignInConfig {
+		c := GitHubSignInConfig{ClientID: "id", ClientSecret: "s"}
+		c.SignIn.Resolvers = []SignInResolverConfig{{Resolver: "usernameMatchingUserEntityName"}}
+		return c
+	}
+	tests := []struct {
+		name   string
+		change func(*GitHubSignInConfig)
+		want   string
+	}{
+		{"no client", func(c *GitHubSignInConfig) { c.ClientID = "" }, "auth.providers.github.production.clientId: missing"},
+		{"no secret", func(c *GitHubSignInConfig) { c.ClientSecret = "" }, "clientSecret: missing"},
+		{"bad enterprise URL", func(c *GitHubSignInConfig) { c.EnterpriseInstanceURL = "ghe.example.com" }, `enterpriseInstanceUrl: "ghe.example.com" is not an http(s) URL`},
+		{"an oidc resolver", func(c *GitHubSignInConfig) {
+			c.SignIn.Resolvers[0].Resolver = "preferredUsernameMatchingUserEntityName"
+		}, `unknown resolver "preferredUsernameMatchingUserEntityName"; use one of usernameMatchingUserEntityName`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base()
+			tt.change(&c)
+			_, err := NewGitHubSignIn("production", c, "s", "http://localhost:7007", nil, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}

@@ -7,7 +7,9 @@ package authapi
 import (
 	"encoding/json"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/errs"
@@ -26,8 +28,9 @@ type Handler struct {
 	// RBAC is the role-based policy when permissions are on; its roles
 	// and policies are served below /api/permission.
 	RBAC *auth.RBAC
-	// OIDC are the oidc provider's environments, if configured.
-	OIDC map[string]*auth.OIDC
+	// SignIn are the sign-in providers that send people to an identity
+	// provider (oidc, github), by id and then environment.
+	SignIn map[string]map[string]*auth.SignInProvider
 }
 
 // Routes mounts the auth plugin's routes.
@@ -44,8 +47,8 @@ func (h *Handler) Routes(r *httpapi.Router) {
 		r.HandleFunc("GET /guest/handler/frame", h.guestFrame, public)
 		r.HandleFunc("POST /guest/logout", h.logout, public)
 	}
-	if len(h.OIDC) > 0 {
-		h.oidcRoutes(r)
+	for _, id := range slices.Sorted(maps.Keys(h.SignIn)) {
+		h.signInRoutes(r, id, h.SignIn[id])
 	}
 }
 
@@ -102,9 +105,7 @@ func (h *Handler) providers(w http.ResponseWriter, _ *http.Request) {
 	if h.Guest != nil {
 		providers = append(providers, "guest")
 	}
-	if len(h.OIDC) > 0 {
-		providers = append(providers, "oidc")
-	}
+	providers = append(providers, slices.Sorted(maps.Keys(h.SignIn))...)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providers": providers})
 }
 

@@ -91,6 +91,8 @@ type GitHub struct {
 	appsMu sync.Mutex
 	apps   []*App
 	issued map[string]issued // installation tokens handed out
+
+	oauth oauthState
 }
 
 // NewGitHub starts a fake GitHub Enterprise serving dir. Its download host
@@ -163,6 +165,7 @@ func NewGitHub(t testing.TB, dir, token string) *GitHub {
 	mux.HandleFunc("GET /api/v3/app/installations", g.listInstallations)
 	mux.HandleFunc("POST /api/graphql", g.graphql)
 	mux.HandleFunc("POST /api/v3/app/installations/{id}/access_tokens", g.createAccessToken)
+	g.oauthRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.record(r)
 		w.Header().Set("Content-Type", "text/html")
