@@ -26,6 +26,10 @@ type Filter struct {
 	Prefix string   `json:"prefix,omitempty"`
 	// Op marks the kind of node, so empty combinations stay distinct.
 	Op string `json:"op"`
+	// ids are the entities (search ids) an ids node matches; queries make
+	// such nodes from small sets they computed first, and they never
+	// travel in cursors.
+	ids []int64
 }
 
 // Filter node kinds.
@@ -34,6 +38,7 @@ const (
 	opAny = "any"
 	opNot = "not"
 	opKey = "key"
+	opIDs = "ids"
 )
 
 // KeyFilter matches entities whose key has one of values (any value when
@@ -309,6 +314,15 @@ func (f *Filter) sqlOn(a *sqlArgs, col string, probe bool) string {
 		return "(" + strings.Join(parts, join) + ")"
 	case opNot:
 		return "NOT " + f.Not.sqlOn(a, col, probe)
+	case opIDs:
+		if len(f.ids) == 0 {
+			return "1=0"
+		}
+		ps := make([]string, len(f.ids))
+		for i, id := range f.ids {
+			ps[i] = a.add(id)
+		}
+		return col + " IN (" + strings.Join(ps, ", ") + ")"
 	case opKey:
 		cond := "key = " + a.add(strings.ToLower(f.Key))
 		switch {

@@ -76,7 +76,10 @@ func (h *HTTP) readable(w http.ResponseWriter, r *http.Request) (filter *Filter,
 	if err == nil && d == auth.Conditional {
 		var f Filter
 		if f, err = ConditionFilter(c); err == nil {
-			return &f, true, true
+			var small *Filter
+			if small, err = h.Service.smallSet(r.Context(), &f); err == nil {
+				return small, true, true
+			}
 		}
 	}
 	if err != nil {

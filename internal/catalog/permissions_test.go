@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -55,38 +56,44 @@ func TestConditionFilter(t *testing.T) {
 				rule("IS_ENTITY_KIND", map[string]any{"kinds": []any{"api"}}),
 				rule("HAS_LABEL", map[string]any{"label": "tier"})}}, "api:default/orders component:default/checkout"},
 		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				filter, err := ConditionFilter(&tt.cond)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []string
-				for _, r := range f.refs("") {
-					if strings.HasPrefix(r, "location:") {
-						continue
-					}
-					ok, err := f.s.ConditionRules().Apply(f.ctx, r, &tt.cond)
+		// Both ways a readable filter narrows a query: from the ids of
+		// the few entities it matches, and as a filter when it matches
+		// more than the limit.
+		for _, limit := range []int{defaultSmallSetLimit, 1} {
+			f.s.smallSetLimit = limit
+			for _, tt := range tests {
+				t.Run(fmt.Sprintf("%s, limit %d", tt.name, limit), func(t *testing.T) {
+					filter, err := ConditionFilter(&tt.cond)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if ok {
-						got = append(got, r)
+					var got []string
+					for _, r := range f.refs("") {
+						if strings.HasPrefix(r, "location:") {
+							continue
+						}
+						ok, err := f.s.ConditionRules().Apply(f.ctx, r, &tt.cond)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if ok {
+							got = append(got, r)
+						}
 					}
-				}
-				res, err := f.s.QueryEntities(f.ctx, QueryRequest{Readable: &filter, Filter: &Filter{Op: opNot, Not: &Filter{Op: opKey, Key: "kind", Values: []string{"location"}}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var listed []string
-				for _, item := range res.Items {
-					listed = append(listed, refOfBody(item))
-				}
-				slices.Sort(listed)
-				if strings.Join(got, " ") != tt.want || strings.Join(listed, " ") != tt.want {
-					t.Errorf("one by one %v, listed %v; want %s", got, listed, tt.want)
-				}
-			})
+					res, err := f.s.QueryEntities(f.ctx, QueryRequest{Readable: &filter, Filter: &Filter{Op: opNot, Not: &Filter{Op: opKey, Key: "kind", Values: []string{"location"}}}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var listed []string
+					for _, item := range res.Items {
+						listed = append(listed, refOfBody(item))
+					}
+					slices.Sort(listed)
+					if strings.Join(got, " ") != tt.want || strings.Join(listed, " ") != tt.want {
+						t.Errorf("one by one %v, listed %v; want %s", got, listed, tt.want)
+					}
+				})
+			}
 		}
 	})
 }

@@ -191,6 +191,11 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		order = &c.OrderFields[0]
 	}
 
+	readable, err := s.smallSet(ctx, req.Readable)
+	if err != nil {
+		return nil, err
+	}
+
 	// The count works on sets; the page walks the order and probes. Each
 	// query gets its own arguments.
 	build := func(probe bool) (a *sqlArgs, from string, where []string) {
@@ -199,7 +204,7 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		if order != nil {
 			from += " JOIN catalog_search o ON o.search_id = f.search_id AND o.key = " + a.add(strings.ToLower(order.Field)) + " AND o.value IS NOT NULL"
 		}
-		if filter := andFilter(c.Filter, req.Readable); filter != nil {
+		if filter := andFilter(c.Filter, readable); filter != nil {
 			where = append(where, filter.sqlOn(a, "f.search_id", probe))
 		}
 		if c.FullTextTerm != "" {
@@ -334,6 +339,44 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 		res.PrevCursor = at(items[0], true)
 	}
 	return res, nil
+}
+
+// defaultSmallSetLimit is the most entities a readable filter may match
+// for queries to start from its ids.
+const defaultSmallSetLimit = 2000
+
+// smallSet turns a readable filter (an RBAC condition) that matches few
+// entities, as conditions on ownership do, into the list of their ids.
+// Pages and counts then start from those ids and sort a few rows, instead
+// of walking the order of every entity and probing each against the
+// condition (a second per page at 100k entities). A filter that matches
+// more is returned as it is; finding out costs at most s.smallSetLimit rows.
+func (s *Service) smallSet(ctx context.Context, f *Filter) (*Filter, error) {
+	if f == nil || f.Op == opIDs {
+		return f, nil
+	}
+	a := &sqlArgs{}
+	q := "SELECT f.search_id FROM catalog_final_entities f WHERE " + f.sqlOn(a, "f.search_id", false) + " LIMIT " + a.add(s.smallSetLimit+1)
+	rows, err := s.db.QueryContext(ctx, q, a.args...)
+	if err != nil {
+		return nil, fmt.Errorf("readable entities: %w", err)
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) > s.smallSetLimit {
+		return f, nil
+	}
+	return &Filter{Op: opIDs, ids: ids}, nil
 }
 
 // EntitiesByRefs returns the stored JSON of each ref (nil where there is

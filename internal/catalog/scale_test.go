@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/store/storetest"
 )
@@ -207,6 +208,20 @@ func TestScale(t *testing.T) {
 		kindComponent, _ := ParseFilterParams([]string{"kind=component"})
 		time50("facets metadata.tags (kind=component)", func() error {
 			_, err := s.Facets(ctx, []string{"metadata.tags"}, kindComponent)
+			return err
+		})
+		// An RBAC conditional read (IS_ENTITY_OWNER with the caller's
+		// user and group) narrows every page and count.
+		owned, err := ConditionFilter(&auth.Condition{Rule: "IS_ENTITY_OWNER", Params: map[string]any{"claims": []any{"user:default/user-7-0", "group:default/team-7"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time50("by-query, readable by owner, with count", func() error {
+			_, err := s.QueryEntities(ctx, QueryRequest{Filter: kindComponent, Readable: &owned, OrderFields: []OrderField{{Field: "metadata.name", Order: "asc"}}, Limit: 50})
+			return err
+		})
+		time50("facets spec.type, readable by owner", func() error {
+			_, err := s.Facets(ctx, []string{"spec.type"}, &owned)
 			return err
 		})
 		time50("full text 'component-7-1' on metadata.name", func() error {

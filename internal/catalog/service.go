@@ -57,6 +57,9 @@ type Options struct {
 type Service struct {
 	db                *store.DB
 	log               *slog.Logger
+	// smallSetLimit is how many entities a readable filter may match for
+	// queries to start from their ids (see smallSet).
+	smallSetLimit int
 	ingest            *Ingestion
 	sources           *Sources
 	interval          ProcessingInterval
@@ -109,6 +112,7 @@ func New(opts Options) (*Service, error) {
 	}
 	sources := NewSources(opts.FileSystems, opts.Integrations, opts.ReadAllow, true)
 	s := &Service{
+		smallSetLimit: defaultSmallSetLimit,
 		db: opts.DB, log: log, sources: sources,
 		interval: cfg.Interval, orphans: cfg.Orphans, readonly: cfg.Readonly,
 		refreshOnConflict: cfg.Conflicts == "refresh",
