@@ -18,13 +18,15 @@ import (
 
 // ProvidersConfig is catalog.providers, the entity providers configured by
 // Backstage's keys. Portico runs the github and gitlab discoveries and the
-// githubOrg and ldapOrg users and groups; other kinds are reported as
-// unknown keys.
+// githubOrg, ldapOrg and microsoftGraphOrg users and groups; other kinds
+// are reported as unknown keys.
 type ProvidersConfig struct {
 	GitHub    map[string]GitHubDiscoveryConfig `yaml:"github"`
 	GitLab    map[string]GitLabDiscoveryConfig `yaml:"gitlab"`
 	GitHubOrg GitHubOrgProviders               `yaml:"githubOrg"`
 	LDAPOrg   map[string]LDAPOrgConfig         `yaml:"ldapOrg"`
+	// MicrosoftGraphOrg reads Microsoft Entra ID users and groups.
+	MicrosoftGraphOrg MSGraphOrgProviders `yaml:"microsoftGraphOrg"`
 }
 
 // discoverySchedule is a discovery's schedule, as Backstage's.
@@ -184,7 +186,11 @@ func newDiscoveries(cfg ProvidersConfig, integ *integrations.Set, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	return append(append(out, orgs...), ldapOrgs...), nil
+	msGraphOrgs, err := newMSGraphOrgProviders(cfg.MicrosoftGraphOrg, log)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(out, orgs, ldapOrgs, msGraphOrgs), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
