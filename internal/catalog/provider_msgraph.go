@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -254,11 +255,8 @@ func (r *msGraphOrgReader) read(ctx context.Context) ([]DeferredEntity, error) {
 	if err != nil {
 		return nil, r.explain(err)
 	}
-	var org struct {
-		ID          string `json:"id"`
-		DisplayName string `json:"displayName"`
-	}
-	if err := r.graph.Get(ctx, "organization/"+url.PathEscape(r.c.TenantID), integrations.MSGraphQuery{}, &org); err != nil {
+	org, err := r.readOrganization(ctx)
+	if err != nil {
 		return nil, r.explain(err)
 	}
 	groups, members, err := r.readGroups(ctx)
@@ -293,6 +291,34 @@ func (r *msGraphOrgReader) read(ctx context.Context) ([]DeferredEntity, error) {
 	r.log.InfoContext(ctx, "Microsoft Graph users and groups read", "tenant", r.c.TenantID,
 		"users", len(userItems), "groups", len(groupItems), "duration", time.Since(start).Round(time.Millisecond))
 	return des, nil
+}
+
+// graphOrganization is Graph's organization resource: the tenant.
+type graphOrganization struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// tenantGUID matches a tenant id written as its GUID.
+var tenantGUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// readOrganization reads the tenant's organization, by its id as Backstage
+// does. Graph knows organizations only by GUID, so a tenant given by domain
+// (contoso.onmicrosoft.com, which the token endpoint accepts) is read as
+// the one organization the token's tenant lists.
+func (r *msGraphOrgReader) readOrganization(ctx context.Context) (graphOrganization, error) {
+	var org graphOrganization
+	if tenantGUID.MatchString(r.c.TenantID) {
+		err := r.graph.Get(ctx, "organization/"+url.PathEscape(r.c.TenantID), integrations.MSGraphQuery{}, &org)
+		return org, err
+	}
+	err := r.graph.List(ctx, "organization", integrations.MSGraphQuery{}, func(raw json.RawMessage) error {
+		if org.ID == "" {
+			return json.Unmarshal(raw, &org)
+		}
+		return nil
+	})
+	return org, err
 }
 
 // explain names the provider's key in an error, with a hint for the
@@ -674,9 +700,8 @@ func resolveMSGraphRelations(root *msGraphItem, groups, users []msGraphItem, m m
 	children := func(it *msGraphItem) []any { return it.e.Spec["children"].([]any) }
 	if root != nil {
 		for i := range groups {
-			// A group whose parents were not read (filtered out) has
-			// parents still, so it does not hang from the root: as in
-			// Backstage.
+			// Only the members of groups read are known, so a group whose
+			// groups were filtered out hangs from the root too.
 			if len(parents[groups[i].graphID]) == 0 {
 				parents[groups[i].graphID] = []string{root.graphID}
 				root.e.Spec["children"] = append(children(root), ref(&groups[i]))

@@ -478,3 +478,65 @@ schedule: { frequency: { hours: 1 }, timeout: { minutes: 50 }, initialDelay: { s
 		}
 	}
 }
+
+// A tenant given by its domain is read too: Graph knows organizations
+// only by GUID, so the root group comes from the organization the token's
+// tenant lists.
+func TestMSGraphOrgTenantDomain(t *testing.T) {
+	g := integrationstest.NewMSGraph(t, "contoso.onmicrosoft.com", graphClient, graphSecret)
+	g.SetOrganization("Contoso")
+	g.SetGroups([]integrationstest.GraphGroup{{ID: "g-web", DisplayName: "Web", SecurityEnabled: true}})
+	des, _, err := readMSGraphOrg(t, strings.Replace(msGraphYAML(g, ""), graphTenant, "contoso.onmicrosoft.com", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deferredRefs(des); !slices.Equal(got, []string{"group:default/contoso", "group:default/web"}) {
+		t.Errorf("entities = %v", got)
+	}
+	if root := des[0].Entity; root.Metadata.Annotations[AnnotationMSGraphTenantID] != "contoso.onmicrosoft.com" || !slices.Equal(root.Spec["children"].([]any), []any{"group:default/web"}) {
+		t.Errorf("root = %+v", root)
+	}
+	for _, r := range g.Requests() {
+		if strings.HasPrefix(r.Path, "/v1.0/organization/") {
+			t.Errorf("the organization was read by the domain: %s", r.Path)
+		}
+	}
+}
+
+// Relations follow Backstage's msgraph module where groups nest in
+// several groups or in groups that were not read.
+func TestResolveMSGraphRelations(t *testing.T) {
+	item := func(kind, name, id string) msGraphItem {
+		spec := map[string]any{"children": []any{}}
+		if kind == "User" {
+			spec = map[string]any{"memberOf": []any{}}
+		}
+		return msGraphItem{graphID: id, e: &Entity{APIVersion: APIVersionV1alpha1, Kind: kind, Metadata: Metadata{Name: name, Namespace: DefaultNamespace}, Spec: spec}}
+	}
+	root := item("Group", "contoso", "tenant")
+	groups := []msGraphItem{item("Group", "a", "ga"), item("Group", "b", "gb"), item("Group", "shared", "gs"), item("Group", "loose", "gl")}
+	users := []msGraphItem{item("User", "u", "uu")}
+	resolveMSGraphRelations(&root, groups, users, msGraphMembers{
+		// shared is in a and b; loose is in no group read (only the
+		// members of groups read are known); u is in shared and b, and in
+		// a group that is not stated.
+		groupGroups: map[string][]string{"ga": {"gs"}, "gb": {"gs"}},
+		userGroups:  map[string][]string{"uu": {"gs", "gb", "g-unread"}},
+	})
+	spec := func(it msGraphItem) map[string]any { return it.e.Spec }
+	if got := spec(root)["children"]; !slices.Equal(got.([]any), []any{"group:default/a", "group:default/b", "group:default/loose"}) {
+		t.Errorf("root's children = %v, want every group in no group", got)
+	}
+	if spec(groups[2])["parent"] != "group:default/a" {
+		t.Errorf("shared's parent = %v, want the first group read that holds it", spec(groups[2])["parent"])
+	}
+	if !slices.Equal(spec(groups[1])["children"].([]any), []any{"group:default/shared"}) {
+		t.Errorf("b's children = %v", spec(groups[1])["children"])
+	}
+	if spec(groups[3])["parent"] != "group:default/contoso" || spec(groups[0])["parent"] != "group:default/contoso" || spec(root)["parent"] != nil {
+		t.Errorf("loose's parent = %v, a's = %v, the root's = %v", spec(groups[3])["parent"], spec(groups[0])["parent"], spec(root)["parent"])
+	}
+	if got := spec(users[0])["memberOf"]; !slices.Equal(got.([]any), []any{"group:default/b", "group:default/shared"}) {
+		t.Errorf("u's memberOf = %v", got)
+	}
+}

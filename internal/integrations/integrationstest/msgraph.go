@@ -75,6 +75,7 @@ func NewMSGraph(t testing.TB, tenantID, clientID, clientSecret string) *MSGraph 
 		tokenLife: time.Hour, tokens: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", m.token)
+	mux.HandleFunc("GET /v1.0/organization", m.graph(m.organizations))
 	mux.HandleFunc("GET /v1.0/organization/{id}", m.graph(m.organization))
 	mux.HandleFunc("GET /v1.0/users", m.graph(m.listUsers))
 	mux.HandleFunc("GET /v1.0/users/{id}/photos", m.graph(m.photos))
@@ -263,6 +264,14 @@ func (m *MSGraph) organization(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]any{"id": m.TenantID, "displayName": name})
+}
+
+// organizations lists the one organization, the tenant's.
+func (m *MSGraph) organizations(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	name := m.orgName
+	m.mu.Unlock()
+	m.serveCollection(w, r, []map[string]any{{"id": m.TenantID, "displayName": name}})
 }
 
 func userObject(u GraphUser) map[string]any {
