@@ -268,6 +268,10 @@ func (r *msGraphOrgReader) read(ctx context.Context) ([]DeferredEntity, error) {
 		root = &msGraphItem{graphID: org.ID, e: r.rootEntity(org.ID, org.DisplayName)}
 	}
 	userItems := r.userEntities(ctx, users)
+	if err := ctx.Err(); err != nil {
+		// Photos left out because the run timed out are not a good set.
+		return nil, fmt.Errorf("%s: reading user photos: %w", r.key, err)
+	}
 	groupItems := r.groupEntities(groups)
 	resolveMSGraphRelations(root, groupItems, userItems, members)
 	if root != nil {
