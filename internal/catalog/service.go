@@ -55,11 +55,11 @@ type Options struct {
 // providers, processes and stitches them in the background, and answers
 // queries. Several replicas may share one PostgreSQL database.
 type Service struct {
-	db                *store.DB
-	log               *slog.Logger
+	db  *store.DB
+	log *slog.Logger
 	// smallSetLimit is how many entities a readable filter may match for
 	// queries to start from their ids (see smallSet).
-	smallSetLimit int
+	smallSetLimit     int
 	ingest            *Ingestion
 	sources           *Sources
 	interval          ProcessingInterval
@@ -113,7 +113,7 @@ func New(opts Options) (*Service, error) {
 	sources := NewSources(opts.FileSystems, opts.Integrations, opts.ReadAllow, true)
 	s := &Service{
 		smallSetLimit: defaultSmallSetLimit,
-		db: opts.DB, log: log, sources: sources,
+		db:            opts.DB, log: log, sources: sources,
 		interval: cfg.Interval, orphans: cfg.Orphans, readonly: cfg.Readonly,
 		refreshOnConflict: cfg.Conflicts == "refresh",
 		providers:         append(slices.Clone(opts.Providers), discoveries...),

@@ -52,6 +52,13 @@ func (g *GitHub) SetOrg(login string, o Org) {
 	if g.orgState.orgs == nil {
 		g.orgState.orgs = map[string]Org{}
 	}
+	// A copy: tests edit their Org for the next run while the fake may
+	// still be serving this one.
+	o.Members = slices.Clone(o.Members)
+	o.Teams = slices.Clone(o.Teams)
+	for i := range o.Teams {
+		o.Teams[i].Members = slices.Clone(o.Teams[i].Members)
+	}
 	g.orgState.orgs[login] = o
 }
 
