@@ -237,7 +237,9 @@ func (s *Service) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 
 	res := &QueryResult{Items: []json.RawMessage{}}
 	if first && !c.ExcludeTotal {
-		ca, from, where := build(false)
+		// Counting a small set of readable ids probes each for the other
+		// filters, rather than building their (large) sets.
+		ca, from, where := build(readable != nil && readable.Op == opIDs)
 		q := "SELECT COUNT(*)" + from
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
