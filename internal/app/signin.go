@@ -15,7 +15,17 @@ import (
 type catalogUsers struct{ svc *catalog.Service }
 
 func (c catalogUsers) UserByEmail(ctx context.Context, email string) (string, error) {
-	f := catalog.AllOf(catalog.KeyFilter("kind", "user"), catalog.KeyFilter("spec.profile.email", email))
+	return c.userBy(ctx, "spec.profile.email", email)
+}
+
+func (c catalogUsers) UserByAnnotation(ctx context.Context, annotation, value string) (string, error) {
+	return c.userBy(ctx, "metadata.annotations."+annotation, value)
+}
+
+// userBy finds the one User whose key has value (case-insensitively, as
+// catalog filters match).
+func (c catalogUsers) userBy(ctx context.Context, key, value string) (string, error) {
+	f := catalog.AllOf(catalog.KeyFilter("kind", "user"), catalog.KeyFilter(key, value))
 	res, err := c.svc.QueryEntities(ctx, catalog.QueryRequest{Filter: &f, Limit: 2, ExcludeTotal: true})
 	if err != nil {
 		return "", err
@@ -26,7 +36,7 @@ func (c catalogUsers) UserByEmail(ctx context.Context, email string) (string, er
 	case 1:
 		return entityRef(res.Items[0])
 	}
-	return "", fmt.Errorf("several users have the e-mail %s; give each user their own", email)
+	return "", fmt.Errorf("several users have %s %s; give each user their own", key, value)
 }
 
 func (c catalogUsers) UserByName(ctx context.Context, name string) (string, error) {

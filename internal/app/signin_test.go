@@ -30,6 +30,13 @@ apiVersion: backstage.io/v1alpha1
 kind: User
 metadata: {name: bob}
 spec: {profile: {email: bob@example.com}, memberOf: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: carol_contoso.com
+  annotations: {microsoft.com/email: carol@contoso.com}
+spec: {memberOf: []}
 `
 
 // browser is a client that keeps cookies and lets the test follow
@@ -108,6 +115,7 @@ auth:
           resolvers:
             - resolver: emailMatchingUserEntityProfileEmail
             - resolver: preferredUsernameMatchingUserEntityName
+            - resolver: emailMatchingUserEntityAnnotation
 `})
 		run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"oidc"`}})
 		waitStatus(t, inst.URL+"/api/catalog/entities/by-name/user/default/alice", userToken(t, inst, "user:default/test"), http.StatusOK)
@@ -137,6 +145,12 @@ auth:
 		idp.SetUser(map[string]any{"sub": "2", "email": "robert@elsewhere.org", "preferred_username": "bob"})
 		if user, failure := signedInAs(b2.signIn(inst.URL)); user != "user:default/bob" {
 			t.Errorf("preferred username: %q %s", user, failure)
+		}
+
+		// The annotation the microsoftGraphOrg provider sets.
+		idp.SetUser(map[string]any{"sub": "4", "email": "Carol@contoso.com"})
+		if user, failure := signedInAs(newBrowser(t).signIn(inst.URL)); user != "user:default/carol_contoso.com" {
+			t.Errorf("microsoft.com/email: %q %s", user, failure)
 		}
 
 		// Someone the catalog does not know, and a refusal.

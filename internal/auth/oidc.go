@@ -50,7 +50,7 @@ type OIDCConfig struct {
 }
 
 // oidcResolvers are the sign-in resolvers of the oidc provider.
-var oidcResolvers = []string{"emailMatchingUserEntityProfileEmail", "emailLocalPartMatchingUserEntityName", "preferredUsernameMatchingUserEntityName"}
+var oidcResolvers = []string{"emailMatchingUserEntityProfileEmail", "emailLocalPartMatchingUserEntityName", "preferredUsernameMatchingUserEntityName", "emailMatchingUserEntityAnnotation"}
 
 // oidcFlow signs in through an OpenID Connect provider: authorization code
 // with PKCE, and an ID token checked against the provider's keys.

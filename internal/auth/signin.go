@@ -39,6 +39,8 @@ type CatalogUsers interface {
 	// UserByEmail returns the ref of the User whose spec.profile.email is
 	// email, "" when there is none, and an error when several match.
 	UserByEmail(ctx context.Context, email string) (string, error)
+	// UserByAnnotation is UserByEmail for a metadata annotation's value.
+	UserByAnnotation(ctx context.Context, annotation, value string) (string, error)
 	// UserByName returns the ref of user:default/<name>, or "".
 	UserByName(ctx context.Context, name string) (string, error)
 	// GroupsOf returns the groups the user is a member of.
@@ -203,6 +205,12 @@ func (p *SignInProvider) resolve(ctx context.Context, id ProviderIdentity) (stri
 		case "emailMatchingUserEntityProfileEmail":
 			if id.Email != "" {
 				ref, err = users.UserByEmail(ctx, id.Email)
+			}
+			name = localPart
+		case "emailMatchingUserEntityAnnotation":
+			// The annotation Microsoft Graph's provider sets.
+			if id.Email != "" {
+				ref, err = users.UserByAnnotation(ctx, "microsoft.com/email", id.Email)
 			}
 			name = localPart
 		case "emailLocalPartMatchingUserEntityName":
