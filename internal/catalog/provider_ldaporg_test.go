@@ -538,16 +538,12 @@ func TestLDAPOrgProvider(t *testing.T) {
 		if got := spec["memberOf"].([]any); !slices.Equal(got, []any{"group:default/platform"}) {
 			t.Errorf("alice's memberOf = %v", got)
 		}
-		for a, want := range map[string]string{
+		wantAnnotations(t, alice, "alice", map[string]string{
 			AnnotationLDAPRDN:                 "alice",
 			AnnotationLDAPDN:                  "uid=alice,ou=people,dc=example,dc=org",
 			AnnotationManagedByLocation:       "ldap://test/uid%3Dalice%2Cou%3Dpeople%2Cdc%3Dexample%2Cdc%3Dorg",
 			AnnotationManagedByOriginLocation: "ldap://test/uid%3Dalice%2Cou%3Dpeople%2Cdc%3Dexample%2Cdc%3Dorg",
-		} {
-			if got := annotation(alice, a); got != want {
-				t.Errorf("alice's %s = %q, want %q", a, got, want)
-			}
-		}
+		})
 		if got := annotation(alice, AnnotationLDAPUUID); !uuidPattern.MatchString(got) {
 			t.Errorf("alice's %s = %q, want slapd's entryUUID", AnnotationLDAPUUID, got)
 		}

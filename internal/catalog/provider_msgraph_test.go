@@ -176,16 +176,12 @@ schedule: { frequency: { minutes: 30 }, timeout: { minutes: 3 } }`), "  "))
 		if got := spec["memberOf"].([]any); !slices.Equal(got, []any{"group:default/platform"}) {
 			t.Errorf("alice's memberOf = %v, want platform only (the newsletter is not read)", got)
 		}
-		for a, want := range map[string]string{
+		wantAnnotations(t, alice, "alice", map[string]string{
 			AnnotationMSGraphUserID:           "u-alice",
 			AnnotationMicrosoftEmail:          "Alice@contoso.com",
 			AnnotationManagedByLocation:       "msgraph:test/u-alice",
 			AnnotationManagedByOriginLocation: "msgraph:test/u-alice",
-		} {
-			if got := annotation(alice, a); got != want {
-				t.Errorf("alice's %s = %q, want %q", a, got, want)
-			}
-		}
+		})
 		if got := relations(alice); !sameSet(got, []string{"memberOf group:default/platform"}) {
 			t.Errorf("alice's relations = %v", got)
 		}

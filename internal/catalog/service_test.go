@@ -154,6 +154,16 @@ func relations(e map[string]any) []string {
 	return out
 }
 
+// wantAnnotations checks an entity's annotations; who names it in errors.
+func wantAnnotations(t *testing.T, e map[string]any, who string, want map[string]string) {
+	t.Helper()
+	for key, value := range want {
+		if got := annotation(e, key); got != value {
+			t.Errorf("%s's %s = %q, want %q", who, key, got, value)
+		}
+	}
+}
+
 func annotation(e map[string]any, key string) string {
 	md := e["metadata"].(map[string]any)
 	a, _ := md["annotations"].(map[string]any)
