@@ -224,7 +224,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	authHandler := &authapi.Handler{Tokens: tokens, Guest: guest, AppOrigin: appCfg.BaseURL, Issuer: issuer, Permissions: permissions, RBAC: rbac, SignIn: providers}
+	authHandler := &authapi.Handler{Tokens: tokens, Guest: guest, AppOrigin: appCfg.BaseURL, Issuer: issuer, Permissions: permissions, RBAC: rbac, SignIn: providers, Environment: signIn.Environment}
 	authHandler.Routes(srv.Router("auth"))
 	authHandler.PermissionRoutes(srv.Router("permission"))
 	signals.Routes(srv.Router("signals"))

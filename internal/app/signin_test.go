@@ -266,3 +266,31 @@ auth:
 		t.Errorf("wrong secret: %q", failure)
 	}
 }
+
+// TestSignInEnvironment: the web app signs in with auth.environment's
+// provider environment, which the providers route names.
+func TestSignInEnvironment(t *testing.T) {
+	dev := integrationstest.NewOIDCProvider(t, "portico-dev", "dev-secret")
+	prod := integrationstest.NewOIDCProvider(t, "portico-prod", "prod-secret")
+	env := func(name string, idp *integrationstest.OIDCProvider) string {
+		return `
+      ` + name + `:
+        metadataUrl: ` + idp.MetadataURL() + `
+        clientId: ` + idp.ClientID + `
+        clientSecret: ` + idp.ClientSecret + `
+        signIn: {resolvers: [{resolver: emailMatchingUserEntityProfileEmail}]}`
+	}
+	inst := apptest.Start(t, apptest.Options{Config: `
+auth:
+  environment: production
+  session: {secret: yet-another-long-random-string}
+  providers:
+    oidc:` + env("development", dev) + env("production", prod) + "\n"})
+	run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"environment":"production"`}})
+	for query, want := range map[string]string{"env=development": dev.URL, "env=production": prod.URL, "env=staging": prod.URL, "": prod.URL} {
+		status, h, body := newBrowser(t).do("GET", inst.URL+"/api/auth/oidc/start?"+query)
+		if status != http.StatusFound || !strings.HasPrefix(h.Get("Location"), want+"/authorize") {
+			t.Errorf("start?%s: %d to %s (%s), want %s", query, status, h.Get("Location"), body, want)
+		}
+	}
+}

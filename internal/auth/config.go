@@ -87,7 +87,8 @@ type SignInConfig struct {
 	// BackstageTokenExpiration is the lifetime of issued user tokens
 	// (default one hour, at most 24 hours, as in Backstage).
 	BackstageTokenExpiration time.Duration `yaml:"backstageTokenExpiration"`
-	// Environment is accepted for Backstage compatibility.
+	// Environment names the providers' environment the web app signs in
+	// with (auth.providers.<id>.<environment>), as in Backstage.
 	Environment string `yaml:"environment"`
 	Session     struct {
 		Secret string `yaml:"secret"`

@@ -31,6 +31,9 @@ type Handler struct {
 	// SignIn are the sign-in providers that send people to an identity
 	// provider (oidc, github), by id and then environment.
 	SignIn map[string]map[string]*auth.SignInProvider
+	// Environment is auth.environment: the providers' environment the
+	// web app signs in with.
+	Environment string
 }
 
 // Routes mounts the auth plugin's routes.
@@ -106,7 +109,11 @@ func (h *Handler) providers(w http.ResponseWriter, _ *http.Request) {
 		providers = append(providers, "guest")
 	}
 	providers = append(providers, slices.Sorted(maps.Keys(h.SignIn))...)
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providers": providers})
+	out := map[string]any{"providers": providers}
+	if h.Environment != "" {
+		out["environment"] = h.Environment
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) userInfo(w http.ResponseWriter, r *http.Request) {

@@ -39,10 +39,14 @@ type signInHandler struct {
 func (s *signInHandler) stateCookie() string   { return "portico-" + s.id + "-state" }
 func (s *signInHandler) sessionCookie() string { return "portico-" + s.id + "-session" }
 
-// env picks the environment a sign-in names, or the only one.
+// env picks the environment a sign-in names, else auth.environment's,
+// else the only one.
 func (s *signInHandler) env(name string) (string, *auth.SignInProvider, error) {
 	if p, ok := s.envs[name]; ok {
 		return name, p, nil
+	}
+	if p, ok := s.envs[s.h.Environment]; ok {
+		return s.h.Environment, p, nil
 	}
 	if len(s.envs) == 1 {
 		for env, p := range s.envs {

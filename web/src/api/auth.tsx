@@ -62,6 +62,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<AuthState>({ status: 'loading' });
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const providersRef = useRef<string[]>([]);
+  // The providers' environment to sign in with (auth.environment).
+  const environmentRef = useRef('development');
 
   const api = useMemo(() => new ApiClient(() => tokenRef.current), []);
   const signals = useMemo(() => new SignalsClient(() => tokenRef.current), []);
@@ -98,7 +100,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     (async () => {
       let providers: string[] = [];
       try {
-        providers = (await api.get<{ providers: string[] }>('/api/auth/providers')).providers ?? [];
+        const res = await api.get<{ providers: string[]; environment?: string }>('/api/auth/providers');
+        providers = res.providers ?? [];
+        environmentRef.current = res.environment ?? 'development';
       } catch (e) {
         if (!cancelled) setState({ status: 'signed-out', providers: [], error: errorMessage(e) });
         return;
@@ -133,7 +137,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       try {
         // The guest provider signs in at once; others go through their
         // sign-in pop-up first, which sets the provider's session cookie.
-        if (provider !== 'guest') await popupSignIn(provider);
+        if (provider !== 'guest') await popupSignIn(provider, environmentRef.current);
         await refresh(provider);
         remember(provider);
       } catch (e) {
@@ -161,10 +165,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
  * and resolves when its frame posts the authorization response back, as
  * Backstage's providers do.
  */
-function popupSignIn(provider: string): Promise<void> {
+function popupSignIn(provider: string, env: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const origin = window.location.origin;
-    const url = `/api/auth/${encodeURIComponent(provider)}/start?scope=&origin=${encodeURIComponent(origin)}&flow=popup&env=development`;
+    const url = `/api/auth/${encodeURIComponent(provider)}/start?scope=&origin=${encodeURIComponent(origin)}&flow=popup&env=${encodeURIComponent(env)}`;
     const popup = window.open(url, 'portico-sign-in', 'width=500,height=700');
     if (!popup) {
       reject(new Error('The sign-in window was blocked; allow pop-ups for this site and try again.'));
