@@ -64,7 +64,7 @@ func entityRef(body []byte) (string, error) {
 }
 
 // signInProviders builds the sign-in providers that send people to an
-// identity provider (oidc, github), by id and environment.
+// identity provider (oidc, github, gitlab), by id and environment.
 func signInProviders(signIn auth.SignInConfig, baseURL string, tokens *auth.Tokens, env *Env) (map[string]map[string]*auth.SignInProvider, error) {
 	out := map[string]map[string]*auth.SignInProvider{}
 	users := func() auth.CatalogUsers {
@@ -92,6 +92,12 @@ func signInProviders(signIn auth.SignInConfig, baseURL string, tokens *auth.Toke
 	for name, cfg := range signIn.Providers.GitHub {
 		p, err := auth.NewGitHubSignIn(name, cfg, signIn.Session.Secret, baseURL, tokens, users)
 		if err := add("github", name, p, err); err != nil {
+			return nil, err
+		}
+	}
+	for name, cfg := range signIn.Providers.GitLab {
+		p, err := auth.NewGitLabSignIn(name, cfg, signIn.Session.Secret, baseURL, tokens, users)
+		if err := add("gitlab", name, p, err); err != nil {
 			return nil, err
 		}
 	}

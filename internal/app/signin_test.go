@@ -294,3 +294,43 @@ auth:
 		}
 	}
 }
+
+func TestGitLabSignIn(t *testing.T) {
+	gl := integrationstest.NewGitLab(t, t.TempDir(), "")
+	gl.SetOAuthApp("portico-app", "gl-secret")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inst := apptest.Start(t, apptest.Options{Config: `
+catalog:
+  rules: [{allow: [Group, User, Location]}]
+  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+auth:
+  session: {secret: a-gitlab-session-secret}
+  providers:
+    gitlab:
+      production:
+        clientId: portico-app
+        clientSecret: gl-secret
+        audience: ` + gl.URL + `
+        signIn: {resolvers: [{resolver: usernameMatchingUserEntityName}, {resolver: emailMatchingUserEntityProfileEmail}]}
+`})
+	run(t, inst.URL, scenario{path: "/api/auth/providers", wantStatus: 200, wantBody: []string{`"gitlab"`}})
+	waitStatus(t, inst.URL+"/api/catalog/entities/by-name/user/default/alice", userToken(t, inst, "user:default/test"), http.StatusOK)
+	for _, tt := range []struct {
+		login, email, want string
+	}{
+		{"alice", "", "user:default/alice"},
+		{"robert", "bob@example.com", "user:default/bob"},
+	} {
+		gl.SetOAuthUser(integrationstest.OAuthUser{ID: 7, Login: tt.login, Email: tt.email})
+		b := newBrowser(t)
+		if user, failure := signedInAs(b.signInWith(inst.URL, "gitlab")); user != tt.want {
+			t.Errorf("GitLab user %s signed in as %q (%s), want %s", tt.login, user, failure, tt.want)
+		}
+		if status, _, body := b.do("GET", inst.URL+"/api/auth/gitlab/refresh"); status != 200 || !strings.Contains(body, tt.want) {
+			t.Errorf("refresh: %d %s", status, body)
+		}
+	}
+}

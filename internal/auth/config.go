@@ -81,8 +81,9 @@ type SignInConfig struct {
 		// OIDC holds the oidc provider's environments (development,
 		// production, …); a sign-in names one with ?env=.
 		OIDC map[string]OIDCConfig `yaml:"oidc"`
-		// GitHub holds the github provider's environments.
+		// GitHub and GitLab hold those providers' environments.
 		GitHub map[string]GitHubSignInConfig `yaml:"github"`
+		GitLab map[string]GitLabSignInConfig `yaml:"gitlab"`
 	} `yaml:"providers"`
 	// BackstageTokenExpiration is the lifetime of issued user tokens
 	// (default one hour, at most 24 hours, as in Backstage).

@@ -170,3 +170,20 @@ func TestNewGitHubSignInConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestNewGitLabSignInConfigErrors(t *testing.T) {
+	resolvers := []SignInResolverConfig{{Resolver: "usernameMatchingUserEntityName"}}
+	for _, tt := range []struct {
+		cfg  GitLabSignInConfig
+		want string
+	}{
+		{GitLabSignInConfig{ClientSecret: "s"}, "auth.providers.gitlab.production.clientId: missing"},
+		{GitLabSignInConfig{ClientID: "id"}, "clientSecret: missing"},
+		{GitLabSignInConfig{ClientID: "id", ClientSecret: "s", Audience: "gitlab.example.com"}, `audience: "gitlab.example.com" is not an http(s) URL`},
+	} {
+		tt.cfg.SignIn.Resolvers = resolvers
+		if _, err := NewGitLabSignIn("production", tt.cfg, "s", "http://localhost:7007", nil, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("err = %v, want %q", err, tt.want)
+		}
+	}
+}

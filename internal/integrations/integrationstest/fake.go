@@ -193,6 +193,8 @@ type GitLab struct {
 	// PageSize, when set, is the size of every page of a project listing.
 	PageSize int
 	recorder
+
+	oauth oauthState
 }
 
 // NewGitLab starts a fake GitLab serving dir.
@@ -218,6 +220,7 @@ func NewGitLab(t testing.TB, dir, token string) *GitLab {
 		}
 	}
 	mux.HandleFunc("GET /api/v4/groups/{group}/projects", g.listProjects)
+	g.oauthRoutes(mux)
 	mux.HandleFunc("GET /api/v4/projects/{id}/repository/files/{file}/raw", authed(func(w http.ResponseWriter, r *http.Request, projectDir string) {
 		serveFile(w, r, projectDir, r.URL.Query().Get("ref"), r.PathValue("file"))
 	}))

@@ -6,6 +6,7 @@ const providerLabels: Record<string, { title: string; description: string }> = {
   guest: { title: 'Guest', description: 'Enter as a guest user. Meant for development and trying Portico out.' },
   oidc: { title: 'Single sign-on', description: "Sign in with your organization's identity provider (OpenID Connect)." },
   github: { title: 'GitHub', description: 'Sign in with your GitHub account.' },
+  gitlab: { title: 'GitLab', description: 'Sign in with your GitLab account.' },
 };
 
 /** SignInPage offers the sign-in providers the server lists. */
