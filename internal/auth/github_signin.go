@@ -12,24 +12,54 @@ import (
 	"github.com/portico-dev/portico/internal/errs"
 )
 
-// GitHubSignInConfig is auth.providers.github.<environment>: sign-in with a
-// GitHub (or GitHub Enterprise) OAuth app, as Backstage's github provider.
-type GitHubSignInConfig struct {
+// OAuthAppConfig is what the github and gitlab sign-in providers share: an
+// OAuth application, where people come back, how long a sign-in lasts and
+// how they map to catalog users.
+type OAuthAppConfig struct {
 	ClientID     string `yaml:"clientId"`
 	ClientSecret string `yaml:"clientSecret"`
-	// EnterpriseInstanceURL is a GitHub Enterprise Server's URL (default
-	// github.com).
-	EnterpriseInstanceURL string `yaml:"enterpriseInstanceUrl"`
-	// CallbackURL overrides where GitHub sends people back (default
-	// <backend.baseUrl>/api/auth/github/handler/frame).
+	// CallbackURL overrides where the provider sends people back (default
+	// <backend.baseUrl>/api/auth/<provider>/handler/frame).
 	CallbackURL     string        `yaml:"callbackUrl"`
 	SessionDuration time.Duration `yaml:"sessionDuration"`
 	// AdditionalScopes is accepted from Backstage configs: signing in
-	// needs read:user and user:email only.
+	// needs only the scopes that read the user's profile.
 	AdditionalScopes any `yaml:"additionalScopes"`
 	SignIn           struct {
 		Resolvers []SignInResolverConfig `yaml:"resolvers"`
 	} `yaml:"signIn"`
+}
+
+// newOAuthAppProvider checks an OAuth application's configuration (at is
+// its key) and makes the provider with flow.
+func newOAuthAppProvider(id, env string, cfg OAuthAppConfig, known []string, flow identityFlow, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
+	at := "auth.providers." + id + "." + env
+	switch {
+	case cfg.ClientID == "":
+		return nil, fmt.Errorf("%s.clientId: missing; give the OAuth application's client id", at)
+	case cfg.ClientSecret == "":
+		return nil, fmt.Errorf("%s.clientSecret: missing", at)
+	}
+	return newSignInProvider(signInOptions{id: id, env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
+		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: known}, flow, tokens, users)
+}
+
+// instanceURL checks the URL of a self-hosted instance (key names it).
+func instanceURL(key, value string) (string, error) {
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("%s: %q is not an http(s) URL", key, value)
+	}
+	return strings.TrimSuffix(value, "/"), nil
+}
+
+// GitHubSignInConfig is auth.providers.github.<environment>: sign-in with a
+// GitHub (or GitHub Enterprise) OAuth app, as Backstage's github provider.
+type GitHubSignInConfig struct {
+	OAuthAppConfig `yaml:",inline"`
+	// EnterpriseInstanceURL is a GitHub Enterprise Server's URL (default
+	// github.com).
+	EnterpriseInstanceURL string `yaml:"enterpriseInstanceUrl"`
 }
 
 // githubResolvers are the sign-in resolvers of the github provider.
@@ -46,25 +76,16 @@ type githubFlow struct {
 // NewGitHubSignIn checks auth.providers.github.<env> and returns the
 // provider.
 func NewGitHubSignIn(env string, cfg GitHubSignInConfig, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
-	at := "auth.providers.github." + env
-	switch {
-	case cfg.ClientID == "":
-		return nil, fmt.Errorf("%s.clientId: missing; give the OAuth app's client id", at)
-	case cfg.ClientSecret == "":
-		return nil, fmt.Errorf("%s.clientSecret: missing", at)
-	}
 	web, api := "https://github.com", "https://api.github.com"
 	if cfg.EnterpriseInstanceURL != "" {
-		u, err := url.Parse(cfg.EnterpriseInstanceURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("%s.enterpriseInstanceUrl: %q is not an http(s) URL", at, cfg.EnterpriseInstanceURL)
+		var err error
+		if web, err = instanceURL("auth.providers.github."+env+".enterpriseInstanceUrl", cfg.EnterpriseInstanceURL); err != nil {
+			return nil, err
 		}
-		web = strings.TrimSuffix(cfg.EnterpriseInstanceURL, "/")
 		api = web + "/api/v3"
 	}
 	flow := &githubFlow{cfg: cfg, web: web, api: api, client: &http.Client{Timeout: 15 * time.Second}}
-	return newSignInProvider(signInOptions{id: "github", env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
-		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: githubResolvers}, flow, tokens, users)
+	return newOAuthAppProvider("github", env, cfg.OAuthAppConfig, githubResolvers, flow, sessionSecret, baseURL, tokens, users)
 }
 
 func (g *githubFlow) authorize(_ context.Context, st signInState, callback string) (string, error) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errs"
@@ -17,20 +16,9 @@ import (
 // a GitLab (gitlab.com or self-managed) OAuth application, as Backstage's
 // gitlab provider.
 type GitLabSignInConfig struct {
-	ClientID     string `yaml:"clientId"`
-	ClientSecret string `yaml:"clientSecret"`
+	OAuthAppConfig `yaml:",inline"`
 	// Audience is the GitLab instance's URL (default https://gitlab.com).
 	Audience string `yaml:"audience"`
-	// CallbackURL overrides where GitLab sends people back (default
-	// <backend.baseUrl>/api/auth/gitlab/handler/frame).
-	CallbackURL     string        `yaml:"callbackUrl"`
-	SessionDuration time.Duration `yaml:"sessionDuration"`
-	// AdditionalScopes is accepted from Backstage configs: signing in
-	// needs read_user only.
-	AdditionalScopes any `yaml:"additionalScopes"`
-	SignIn           struct {
-		Resolvers []SignInResolverConfig `yaml:"resolvers"`
-	} `yaml:"signIn"`
 }
 
 // gitlabResolvers are the sign-in resolvers of the gitlab provider.
@@ -47,24 +35,15 @@ type gitlabFlow struct {
 // NewGitLabSignIn checks auth.providers.gitlab.<env> and returns the
 // provider.
 func NewGitLabSignIn(env string, cfg GitLabSignInConfig, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
-	at := "auth.providers.gitlab." + env
-	switch {
-	case cfg.ClientID == "":
-		return nil, fmt.Errorf("%s.clientId: missing; give the OAuth application's id", at)
-	case cfg.ClientSecret == "":
-		return nil, fmt.Errorf("%s.clientSecret: missing", at)
-	}
 	base := "https://gitlab.com"
 	if cfg.Audience != "" {
-		u, err := url.Parse(cfg.Audience)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("%s.audience: %q is not an http(s) URL", at, cfg.Audience)
+		var err error
+		if base, err = instanceURL("auth.providers.gitlab."+env+".audience", cfg.Audience); err != nil {
+			return nil, err
 		}
-		base = strings.TrimSuffix(cfg.Audience, "/")
 	}
 	flow := &gitlabFlow{cfg: cfg, base: base, client: &http.Client{Timeout: 15 * time.Second}}
-	return newSignInProvider(signInOptions{id: "gitlab", env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
-		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: gitlabResolvers}, flow, tokens, users)
+	return newOAuthAppProvider("gitlab", env, cfg.OAuthAppConfig, gitlabResolvers, flow, sessionSecret, baseURL, tokens, users)
 }
 
 func (g *gitlabFlow) authorize(_ context.Context, st signInState, callback string) (string, error) {

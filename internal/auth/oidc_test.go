@@ -143,7 +143,7 @@ func TestNewOIDCConfigErrors(t *testing.T) {
 
 func TestNewGitHubSignInConfigErrors(t *testing.T) {
 	base := func() GitHubSignInConfig {
-		c := GitHubSignInConfig{ClientID: "id", ClientSecret: "s"}
+		c := GitHubSignInConfig{OAuthAppConfig: OAuthAppConfig{ClientID: "id", ClientSecret: "s"}}
 		c.SignIn.Resolvers = []SignInResolverConfig{{Resolver: "usernameMatchingUserEntityName"}}
 		return c
 	}
@@ -177,9 +177,9 @@ func TestNewGitLabSignInConfigErrors(t *testing.T) {
 		cfg  GitLabSignInConfig
 		want string
 	}{
-		{GitLabSignInConfig{ClientSecret: "s"}, "auth.providers.gitlab.production.clientId: missing"},
-		{GitLabSignInConfig{ClientID: "id"}, "clientSecret: missing"},
-		{GitLabSignInConfig{ClientID: "id", ClientSecret: "s", Audience: "gitlab.example.com"}, `audience: "gitlab.example.com" is not an http(s) URL`},
+		{GitLabSignInConfig{OAuthAppConfig: OAuthAppConfig{ClientSecret: "s"}}, "auth.providers.gitlab.production.clientId: missing"},
+		{GitLabSignInConfig{OAuthAppConfig: OAuthAppConfig{ClientID: "id"}}, "clientSecret: missing"},
+		{GitLabSignInConfig{OAuthAppConfig: OAuthAppConfig{ClientID: "id", ClientSecret: "s"}, Audience: "gitlab.example.com"}, `audience: "gitlab.example.com" is not an http(s) URL`},
 	} {
 		tt.cfg.SignIn.Resolvers = resolvers
 		if _, err := NewGitLabSignIn("production", tt.cfg, "s", "http://localhost:7007", nil, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
