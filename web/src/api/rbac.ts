@@ -102,3 +102,26 @@ export function rolePath(ref: string): string {
 export function deleteRole(api: ApiClient, ref: string): Promise<void> {
   return api.delete(rolePath(ref));
 }
+
+/** policyPath is a role's path below /api/permission/policies. */
+function policyPath(ref: string): string {
+  return rolePath(ref).replace('/api/permission/roles/role/', '/api/permission/policies/');
+}
+
+/** updateRole replaces the members (and description) of a role made through the API. */
+export function updateRole(api: ApiClient, ref: string, members: string[], description?: string): Promise<void> {
+  return api.put(rolePath(ref), { name: ref, memberReferences: members, metadata: { description: description ?? '' } });
+}
+
+/** addPolicy gives a role made through the API one more policy. */
+export function addPolicy(api: ApiClient, ref: string, p: { permission: string; policy: string; effect: string }): Promise<void> {
+  return api.post('/api/permission/policies', [{ entityReference: ref, permission: p.permission.trim(), policy: p.policy, effect: p.effect }]);
+}
+
+/** removePolicy takes a policy from a role made through the API. */
+export function removePolicy(api: ApiClient, p: Policy): Promise<void> {
+  return api.request(policyPath(p.entityReference), {
+    method: 'DELETE',
+    body: [{ entityReference: p.entityReference, permission: p.permission, policy: p.policy, effect: p.effect }],
+  });
+}

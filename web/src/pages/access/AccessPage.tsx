@@ -1,6 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import { useApi } from '../../api/auth';
-import { createRole, deleteRole, loadAccess, memberRefs, policyActions, type NewRole, type Policy, type Role } from '../../api/rbac';
+import {
+  addPolicy,
+  createRole,
+  deleteRole,
+  loadAccess,
+  memberRefs,
+  policyActions,
+  removePolicy,
+  updateRole,
+  type NewRole,
+  type Policy,
+  type Role,
+} from '../../api/rbac';
 import { Card, Chip, Page } from '../../components/Page';
 import { EmptyState, ErrorPanel, InlineError, Loading } from '../../components/States';
 import { useAsync } from '../../hooks/useAsync';
@@ -33,13 +45,13 @@ export default function AccessPage() {
 }
 
 function RoleList({ roles, policies, onChange }: { roles: Role[]; policies: Policy[]; onChange: () => void }) {
-  const api = useApi();
   const [error, setError] = useState<unknown>();
   if (!roles.length) return <EmptyState title="No roles yet">Make one below, or in the policy file.</EmptyState>;
-  const remove = async (ref: string) => {
+  // act runs a change and reloads, or shows why it failed.
+  const act = async (change: () => Promise<void>) => {
     setError(undefined);
     try {
-      await deleteRole(api, ref);
+      await change();
       onChange();
     } catch (e) {
       setError(e);
@@ -49,55 +61,110 @@ function RoleList({ roles, policies, onChange }: { roles: Role[]; policies: Poli
     <Card title="Roles">
       {error ? <InlineError error={error} /> : null}
       <div className="table-wrap">
-      <table className="table">
-        <thead>
-          <tr>
-            <th>Role</th>
-            <th>Members</th>
-            <th>Policies</th>
-            <th>
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {roles.map((r) => (
-            <tr key={r.name}>
-              <td>
-                <code>{r.name}</code> <Chip tone={r.metadata.source === 'rest' ? 'info' : 'neutral'}>{sourceLabel[r.metadata.source] ?? r.metadata.source}</Chip>
-                {r.metadata.description ? <div className="muted">{r.metadata.description}</div> : null}
-              </td>
-              <td>
-                {r.memberReferences.map((m) => (
-                  <code key={m} className="ref">
-                    {m}
-                  </code>
-                ))}
-              </td>
-              <td>
-                <ul className="plain-list">
-                  {policies
-                    .filter((p) => p.entityReference === r.name)
-                    .map((p) => (
-                      <li key={`${p.permission} ${p.policy}`}>
-                        <Chip tone={p.effect === 'deny' ? 'danger' : 'success'}>{p.effect}</Chip> {p.policy} <code>{p.permission}</code>
-                      </li>
-                    ))}
-                </ul>
-              </td>
-              <td>
-                {r.metadata.source === 'rest' ? (
-                  <button type="button" className="btn btn-danger" onClick={() => void remove(r.name)} aria-label={`Delete ${r.name}`}>
-                    Delete
-                  </button>
-                ) : null}
-              </td>
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Role</th>
+              <th>Members</th>
+              <th>Policies</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {roles.map((r) => (
+              <RoleRow key={r.name} role={r} policies={policies.filter((p) => p.entityReference === r.name)} act={act} />
+            ))}
+          </tbody>
+        </table>
       </div>
     </Card>
+  );
+}
+
+/** RoleRow shows a role; roles made here can be edited (members, policies) and deleted. */
+function RoleRow({ role, policies, act }: { role: Role; policies: Policy[]; act: (change: () => Promise<void>) => Promise<void> }) {
+  const api = useApi();
+  const editable = role.metadata.source === 'rest';
+  const [editing, setEditing] = useState(false);
+  const [members, setMembers] = useState(role.memberReferences.join('\n'));
+  const [added, setAdded] = useState({ permission: '', policy: 'read', effect: 'allow' });
+  const save = () =>
+    act(async () => {
+      await updateRole(api, role.name, memberRefs(members), role.metadata.description);
+      if (added.permission.trim()) await addPolicy(api, role.name, added);
+      setEditing(false);
+      setAdded({ permission: '', policy: 'read', effect: 'allow' });
+    });
+  return (
+    <tr>
+      <td>
+        <code>{role.name}</code> <Chip tone={editable ? 'info' : 'neutral'}>{sourceLabel[role.metadata.source] ?? role.metadata.source}</Chip>
+        {role.metadata.description ? <div className="muted">{role.metadata.description}</div> : null}
+      </td>
+      <td>
+        {editing ? (
+          <textarea aria-label={`Members of ${role.name}`} value={members} onChange={(e) => setMembers(e.target.value)} />
+        ) : (
+          role.memberReferences.map((m) => (
+            <code key={m} className="ref">
+              {m}
+            </code>
+          ))
+        )}
+      </td>
+      <td>
+        <ul className="plain-list">
+          {policies.map((p) => (
+            <li key={`${p.permission} ${p.policy}`}>
+              <Chip tone={p.effect === 'deny' ? 'danger' : 'success'}>{p.effect}</Chip> {p.policy} <code>{p.permission}</code>
+              {editable ? (
+                <button type="button" className="btn" aria-label={`Remove ${p.effect} ${p.policy} ${p.permission} from ${role.name}`} onClick={() => void act(() => removePolicy(api, p))}>
+                  ×
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+        {editing ? (
+          <div className="row">
+            <input aria-label={`New permission of ${role.name}`} value={added.permission} placeholder="catalog-entity" onChange={(e) => setAdded({ ...added, permission: e.target.value })} />
+            <select aria-label={`New action of ${role.name}`} value={added.policy} onChange={(e) => setAdded({ ...added, policy: e.target.value })}>
+              {policyActions.map((a) => (
+                <option key={a}>{a}</option>
+              ))}
+            </select>
+            <select aria-label={`New effect of ${role.name}`} value={added.effect} onChange={(e) => setAdded({ ...added, effect: e.target.value })}>
+              <option>allow</option>
+              <option>deny</option>
+            </select>
+          </div>
+        ) : null}
+      </td>
+      <td>
+        {editable && editing ? (
+          <>
+            <button type="button" className="btn btn-primary" onClick={() => void save()}>
+              Save
+            </button>
+            <button type="button" className="btn" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </>
+        ) : null}
+        {editable && !editing ? (
+          <>
+            <button type="button" className="btn" onClick={() => setEditing(true)} aria-label={`Edit ${role.name}`}>
+              Edit
+            </button>
+            <button type="button" className="btn btn-danger" onClick={() => void act(() => deleteRole(api, role.name))} aria-label={`Delete ${role.name}`}>
+              Delete
+            </button>
+          </>
+        ) : null}
+      </td>
+    </tr>
   );
 }
 

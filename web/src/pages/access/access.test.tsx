@@ -63,6 +63,38 @@ describe('access page', () => {
     await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
   });
 
+  it('edits the members and policies of a role made here', async () => {
+    const calls = serve({
+      'GET /api/permission/roles': [200, roles],
+      'GET /api/permission/policies': [200, policies],
+      'PUT /api/permission/roles/role/role/default/viewers': [200, undefined],
+      'POST /api/permission/policies': [201, undefined],
+      'DELETE /api/permission/policies/role/default/viewers': [204, undefined],
+    });
+    render(<AuthTestProvider><AccessPage /></AuthTestProvider>);
+    expect(await screen.findByText('role:default/readers')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Edit role:default/readers' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Remove deny delete catalog.entity.delete from role:default/viewers' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
+    expect(calls.find((c) => c.method === 'DELETE')).toEqual({
+      method: 'DELETE',
+      url: '/api/permission/policies/role/default/viewers',
+      body: [{ entityReference: 'role:default/viewers', permission: 'catalog.entity.delete', policy: 'delete', effect: 'deny' }],
+    });
+
+    fireEvent.click(screen.getByRole('button', { name: 'Edit role:default/viewers' }));
+    fireEvent.change(screen.getByLabelText('Members of role:default/viewers'), { target: { value: 'user:default/bob\ngroup:default/team-a' } });
+    fireEvent.change(screen.getByLabelText('New permission of role:default/viewers'), { target: { value: 'catalog-entity' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true));
+    expect(calls.find((c) => c.method === 'PUT')?.body).toEqual({
+      name: 'role:default/viewers',
+      memberReferences: ['user:default/bob', 'group:default/team-a'],
+      metadata: { description: 'reads the catalog' },
+    });
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual([{ entityReference: 'role:default/viewers', permission: 'catalog-entity', policy: 'read', effect: 'allow' }]);
+  });
+
   it('creates a role and then its policies', async () => {
     const calls = serve({
       'GET /api/permission/roles': [200, []],
