@@ -326,16 +326,27 @@ func TestGitHubOrgConfigErrors(t *testing.T) {
 // configuration file gives it, and makes a catalog of it.
 func githubOrgCatalog(t *testing.T, db *store.DB, integ *integrations.Set, yaml string) (*Service, error) {
 	t.Helper()
-	doc := "catalog:\n  providers:\n    githubOrg:\n" + indent(yaml, "      ") + "\n"
-	cfg, err := config.Load(config.Options{Defaults: []config.Document{{Name: "app-config.yaml", Data: []byte(doc)}}, Environ: func() []string { return nil }})
+	c, _, err := decodeProviders("githubOrg", yaml)
 	if err != nil {
 		return nil, err
 	}
+	return New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: c})
+}
+
+// decodeProviders decodes catalog.providers.<kind> from YAML, as the
+// configuration file gives it, with the configuration's warnings
+// (unknown keys).
+func decodeProviders(kind, yaml string) (Config, []string, error) {
+	doc := "catalog:\n  providers:\n    " + kind + ":\n" + indent(yaml, "      ") + "\n"
+	cfg, err := config.Load(config.Options{Defaults: []config.Document{{Name: "app-config.yaml", Data: []byte(doc)}}, Environ: func() []string { return nil }})
+	if err != nil {
+		return Config{}, nil, err
+	}
 	var c Config
 	if err := cfg.Decode("catalog", &c); err != nil {
-		return nil, err
+		return Config{}, nil, err
 	}
-	return New(Options{DB: db, WatchInterval: -1, Integrations: integ, Config: c})
+	return c, cfg.Warnings(), nil
 }
 
 func indent(s, prefix string) string {

@@ -26,7 +26,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/store/storetest"
 )
@@ -401,19 +400,11 @@ schedule: { frequency: { minutes: 60 }, timeout: { minutes: 15 } }
 // configuration file gives it.
 func decodeLDAPOrg(t *testing.T, id, yaml string) (Config, error) {
 	t.Helper()
-	doc := "catalog:\n  providers:\n    ldapOrg:\n      " + id + ":\n" + indent(strings.TrimSpace(yaml), "        ") + "\n"
-	cfg, err := config.Load(config.Options{Defaults: []config.Document{{Name: "app-config.yaml", Data: []byte(doc)}}, Environ: func() []string { return nil }})
-	if err != nil {
-		return Config{}, err
+	c, warnings, err := decodeProviders("ldapOrg", id+":\n"+indent(strings.TrimSpace(yaml), "  "))
+	if len(warnings) > 0 {
+		t.Errorf("configuration warnings: %v", warnings)
 	}
-	var c Config
-	if err := cfg.Decode("catalog", &c); err != nil {
-		return Config{}, err
-	}
-	if w := cfg.Warnings(); len(w) > 0 {
-		t.Errorf("configuration warnings: %v", w)
-	}
-	return c, nil
+	return c, err
 }
 
 // logRecorder keeps the messages logged, with their err attribute.

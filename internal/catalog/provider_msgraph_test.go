@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/integrations/integrationstest"
 	"github.com/portico-dev/portico/internal/store"
 	"github.com/portico-dev/portico/internal/store/storetest"
@@ -75,19 +74,11 @@ func msGraphYAML(g *integrationstest.MSGraph, extra string) string {
 // (unknown keys).
 func decodeMSGraphOrg(t *testing.T, yaml string) (Config, error) {
 	t.Helper()
-	doc := "catalog:\n  providers:\n    microsoftGraphOrg:\n" + indent(strings.TrimSpace(yaml), "      ") + "\n"
-	cfg, err := config.Load(config.Options{Defaults: []config.Document{{Name: "app-config.yaml", Data: []byte(doc)}}, Environ: func() []string { return nil }})
-	if err != nil {
-		return Config{}, err
+	c, warnings, err := decodeProviders("microsoftGraphOrg", strings.TrimSpace(yaml))
+	if len(warnings) > 0 {
+		t.Errorf("configuration warnings: %v", warnings)
 	}
-	var c Config
-	if err := cfg.Decode("catalog", &c); err != nil {
-		return Config{}, err
-	}
-	if w := cfg.Warnings(); len(w) > 0 {
-		t.Errorf("configuration warnings: %v", w)
-	}
-	return c, nil
+	return c, err
 }
 
 // readMSGraphOrg reads the fake once with a provider "test" configured by
