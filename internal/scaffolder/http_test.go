@@ -442,7 +442,7 @@ func golden(t *testing.T, name string, body []byte) {
 }
 
 func TestHTTPTaggedStepsFollowThePolicy(t *testing.T) {
-	inst, api := startWithTaggedTemplate(t, `apiVersion: scaffolder.backstage.io/v1beta3
+	inst := startServerWith(t, `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
 metadata: {name: tagged}
 spec:
@@ -456,7 +456,8 @@ spec:
   steps:
     - {id: open, action: debug:log, input: {message: open}}
     - {id: admin, action: debug:log, backstage:permissions: {tags: [admin]}, input: {message: admin}}
-`)
+`, []string{"tagged"}, "")
+	api := inst.URL + "/api/scaffolder"
 	inst.App.Env().Permissions.SetPolicy(denyPolicy{"scaffolder.template.parameter.read", "scaffolder.template.step.read"})
 	var ps struct{ Steps []struct{ Title string } }
 	call(t, "GET", api+"/v2/templates/default/template/tagged/parameter-schema", "").decode(t, &ps)
@@ -473,27 +474,4 @@ spec:
 	if len(task.Spec.Steps) != 1 || task.Spec.Steps[0].ID != "open" {
 		t.Errorf("task steps = %+v, want only open", task.Spec.Steps)
 	}
-}
-
-// startWithTaggedTemplate starts a server whose catalog holds one
-// template (named tagged) from a file, and waits until it is served.
-func startWithTaggedTemplate(t *testing.T, templateYAML string) (*apptest.Instance, string) {
-	t.Helper()
-	tpl := filepath.Join(t.TempDir(), "template.yaml")
-	if err := os.WriteFile(tpl, []byte(templateYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inst := apptest.Start(t, apptest.Options{Config: `
-auth:
-  providers:
-    guest: {allowUnauthenticated: true, dangerouslyAllowOutsideDevelopment: true}
-catalog:
-  locations:
-    - {type: file, target: ` + tpl + `, rules: [{allow: [Template]}]}
-`})
-	api := inst.URL + "/api/scaffolder"
-	waitFor(t, "the template", func() bool {
-		return call(t, "GET", api+"/v2/templates/default/template/tagged/parameter-schema", "").status == 200
-	})
-	return inst, api
 }

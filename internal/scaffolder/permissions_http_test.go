@@ -42,7 +42,7 @@ func (p *conditionalPolicy) DecideConditional(_ context.Context, _ auth.Principa
 // form steps and template steps by HAS_TAG, actions by their id and
 // input, tasks by their owner.
 func TestConditionalPermissions(t *testing.T) {
-	inst, api := startWithTaggedTemplate(t, `apiVersion: scaffolder.backstage.io/v1beta3
+	inst := startServerWith(t, `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
 metadata: {name: tagged}
 spec:
@@ -60,7 +60,8 @@ spec:
     - {id: open, action: debug:log, input: {message: '${{ parameters.msg }}'}}
     - {id: ops, action: debug:log, backstage:permissions: {tags: [ops]}, input: {message: ops}}
     - {id: admin, action: debug:log, backstage:permissions: {tags: [admin]}, input: {message: admin}}
-`)
+`, []string{"tagged"}, "")
+	api := inst.URL + "/api/scaffolder"
 	ops := &auth.Condition{Rule: "HAS_TAG", ResourceType: scaffolder.ResourceTypeTemplate, Params: map[string]any{"tag": "ops"}}
 	policy := &conditionalPolicy{conditions: map[string]*auth.Condition{
 		scaffolder.PermParameterRead.Name: ops,
