@@ -39,6 +39,20 @@ metadata:
 spec: {memberOf: []}
 `
 
+// signInCatalogConfig writes signInCatalog to a file and returns the
+// catalog configuration that loads it.
+func signInCatalogConfig(t *testing.T) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "org.yaml")
+	if err := os.WriteFile(file, []byte(signInCatalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return `
+catalog:
+  rules: [{allow: [Group, User, Location]}]
+  locations: [{type: file, target: ` + file + `}]`
+}
+
 // browser is a client that keeps cookies and lets the test follow
 // redirects itself.
 type browser struct {
@@ -95,14 +109,7 @@ func (b *browser) signInWith(base, provider string) map[string]any {
 func TestOIDCSignIn(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, pg bool) {
 		idp := integrationstest.NewOIDCProvider(t, "portico", "s3cret")
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: `
-catalog:
-  rules: [{allow: [Group, User, Location]}]
-  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+		inst := apptest.Start(t, apptest.Options{Postgres: pg, Config: signInCatalogConfig(t) + `
 auth:
   session: {secret: a-long-random-string-for-tests}
   providers:
@@ -215,15 +222,9 @@ func signedInAs(msg map[string]any) (user, failure string) {
 func TestGitHubSignIn(t *testing.T) {
 	gh := integrationstest.NewGitHub(t, t.TempDir(), "")
 	gh.SetOAuthApp("Iv1.portico", "gh-secret")
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	catalogConfig := signInCatalogConfig(t)
 	config := func(secret, resolver string) string {
-		return `
-catalog:
-  rules: [{allow: [Group, User, Location]}]
-  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+		return catalogConfig + `
 auth:
   session: {secret: another-long-random-string}
   providers:
@@ -298,14 +299,7 @@ auth:
 func TestGitLabSignIn(t *testing.T) {
 	gl := integrationstest.NewGitLab(t, t.TempDir(), "")
 	gl.SetOAuthApp("portico-app", "gl-secret")
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(signInCatalog), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inst := apptest.Start(t, apptest.Options{Config: `
-catalog:
-  rules: [{allow: [Group, User, Location]}]
-  locations: [{type: file, target: ` + filepath.Join(dir, "org.yaml") + `}]
+	inst := apptest.Start(t, apptest.Options{Config: signInCatalogConfig(t) + `
 auth:
   session: {secret: a-gitlab-session-secret}
   providers:
