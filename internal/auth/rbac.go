@@ -163,9 +163,31 @@ func NewRBAC(ctx context.Context, cfg RBACConfig, db *store.DB, groups GroupsOf,
 // load reads the policy files and the stored rules, and adds the
 // configured admins.
 func (r *RBAC) load(ctx context.Context) (*rbacRules, error) {
-	rules := &rbacRules{roles: map[string][]string{}, policies: map[string][]PolicyLine{}}
+	rules := &rbacRules{roles: map[string][]string{}, policies: map[string][]PolicyLine{}, conditional: map[string][]ConditionalPolicy{}}
 	members := map[string][]string{}
 	sources := map[string]string{}
+	// Each source adds lines, assignments and conditions the same way; a
+	// role is listed with the first source that names it.
+	name := func(role, source string) {
+		if sources[role] == "" {
+			sources[role] = source
+		}
+	}
+	addLine := func(l PolicyLine) {
+		rules.policies[l.Role] = append(rules.policies[l.Role], l)
+		rules.list = append(rules.list, l)
+		name(l.Role, l.Source)
+	}
+	assign := func(member, role, source string) {
+		rules.roles[member] = append(rules.roles[member], role)
+		members[role] = append(members[role], member)
+		name(role, source)
+	}
+	addConditional := func(cp ConditionalPolicy, source string) {
+		rules.conditional[cp.RoleEntityRef] = append(rules.conditional[cp.RoleEntityRef], cp)
+		name(cp.RoleEntityRef, source)
+	}
+
 	if r.file != "" {
 		f, err := os.Open(r.file)
 		if err != nil {
@@ -180,14 +202,20 @@ func (r *RBAC) load(ctx context.Context) (*rbacRules, error) {
 			return nil, fmt.Errorf("permission.rbac.policies-csv-file %s: %w", r.file, err)
 		}
 		for _, l := range lines {
-			rules.policies[l.Role] = append(rules.policies[l.Role], l)
-			rules.list = append(rules.list, l)
-			sources[l.Role] = "csv-file"
+			addLine(l)
 		}
 		for _, a := range assignments {
-			rules.roles[a[0]] = append(rules.roles[a[0]], a[1])
-			members[a[1]] = append(members[a[1]], a[0])
-			sources[a[1]] = "csv-file"
+			assign(a[0], a[1], "csv-file")
+		}
+	}
+	if r.conditionalFile != "" {
+		policies, modTime, err := r.readConditional()
+		if err != nil {
+			return nil, err
+		}
+		rules.modTimes[1] = modTime
+		for _, cp := range policies {
+			addConditional(cp, "csv-file")
 		}
 	}
 	stored, err := r.readStored(ctx)
@@ -196,53 +224,26 @@ func (r *RBAC) load(ctx context.Context) (*rbacRules, error) {
 	}
 	rules.generation = stored.generation
 	for role := range stored.descriptions {
-		if sources[role] == "" {
-			sources[role] = "rest"
-		}
+		name(role, "rest")
 	}
 	for _, a := range stored.members {
-		rules.roles[a[0]] = append(rules.roles[a[0]], a[1])
-		members[a[1]] = append(members[a[1]], a[0])
+		assign(a[0], a[1], "rest")
 	}
 	for _, l := range stored.lines {
-		rules.policies[l.Role] = append(rules.policies[l.Role], l)
-		rules.list = append(rules.list, l)
-	}
-	rules.conditional = map[string][]ConditionalPolicy{}
-	if r.conditionalFile != "" {
-		policies, modTime, err := r.readConditional()
-		if err != nil {
-			return nil, err
-		}
-		rules.modTimes[1] = modTime
-		for _, cp := range policies {
-			rules.conditional[cp.RoleEntityRef] = append(rules.conditional[cp.RoleEntityRef], cp)
-			if sources[cp.RoleEntityRef] == "" {
-				sources[cp.RoleEntityRef] = "csv-file"
-			}
-		}
+		addLine(l)
 	}
 	for _, cp := range stored.conditional {
-		rules.conditional[cp.RoleEntityRef] = append(rules.conditional[cp.RoleEntityRef], cp)
-		if sources[cp.RoleEntityRef] == "" {
-			sources[cp.RoleEntityRef] = "rest"
-		}
+		addConditional(cp, "rest")
 	}
 	if len(r.admins) > 0 {
 		for _, ref := range r.admins {
-			rules.roles[ref] = append(rules.roles[ref], AdminRole)
-			members[AdminRole] = append(members[AdminRole], ref)
+			assign(ref, AdminRole, "configuration")
 		}
-		sources[AdminRole] = "configuration"
 		for _, p := range []Permission{PermPolicyRead, PermPolicyCreate, PermPolicyUpdate, PermPolicyDelete} {
-			l := PolicyLine{Role: AdminRole, Permission: p.ResourceType, Action: p.Action, Effect: "allow", Source: "configuration"}
-			rules.policies[AdminRole] = append(rules.policies[AdminRole], l)
-			rules.list = append(rules.list, l)
+			addLine(PolicyLine{Role: AdminRole, Permission: p.ResourceType, Action: p.Action, Effect: "allow", Source: "configuration"})
 		}
 		// Admins pick users and groups for roles from the catalog.
-		l := PolicyLine{Role: AdminRole, Permission: "catalog-entity", Action: "read", Effect: "allow", Source: "configuration"}
-		rules.policies[AdminRole] = append(rules.policies[AdminRole], l)
-		rules.list = append(rules.list, l)
+		addLine(PolicyLine{Role: AdminRole, Permission: "catalog-entity", Action: "read", Effect: "allow", Source: "configuration"})
 	}
 	for role, source := range sources {
 		m := slices.Compact(slices.Sorted(slices.Values(members[role])))
