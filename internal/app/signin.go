@@ -14,17 +14,9 @@ import (
 // catalogUsers answers sign-in resolvers from the catalog.
 type catalogUsers struct{ svc *catalog.Service }
 
-func (c catalogUsers) UserByEmail(ctx context.Context, email string) (string, error) {
-	return c.userBy(ctx, "spec.profile.email", email)
-}
-
-func (c catalogUsers) UserByAnnotation(ctx context.Context, annotation, value string) (string, error) {
-	return c.userBy(ctx, "metadata.annotations."+annotation, value)
-}
-
-// userBy finds the one User whose key has value (case-insensitively, as
+// UserBy finds the one User whose key has value (case-insensitively, as
 // catalog filters match).
-func (c catalogUsers) userBy(ctx context.Context, key, value string) (string, error) {
+func (c catalogUsers) UserBy(ctx context.Context, key, value string) (string, error) {
 	f := catalog.AllOf(catalog.KeyFilter("kind", "user"), catalog.KeyFilter(key, value))
 	res, err := c.svc.QueryEntities(ctx, catalog.QueryRequest{Filter: &f, Limit: 2, ExcludeTotal: true})
 	if err != nil {

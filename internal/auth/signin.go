@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -36,11 +37,10 @@ type SignInResolverConfig struct {
 // CatalogUsers finds the catalog's users for sign-in; the catalog
 // implements it.
 type CatalogUsers interface {
-	// UserByEmail returns the ref of the User whose spec.profile.email is
-	// email, "" when there is none, and an error when several match.
-	UserByEmail(ctx context.Context, email string) (string, error)
-	// UserByAnnotation is UserByEmail for a metadata annotation's value.
-	UserByAnnotation(ctx context.Context, annotation, value string) (string, error)
+	// UserBy returns the ref of the User whose field (a dotted key, such
+	// as spec.profile.email) has value, "" when there is none, and an
+	// error when several match.
+	UserBy(ctx context.Context, field, value string) (string, error)
 	// UserByName returns the ref of user:default/<name>, or "".
 	UserByName(ctx context.Context, name string) (string, error)
 	// GroupsOf returns the groups the user is a member of.
@@ -204,13 +204,13 @@ func (p *SignInProvider) resolve(ctx context.Context, id ProviderIdentity) (stri
 		switch r.Resolver {
 		case "emailMatchingUserEntityProfileEmail":
 			if id.Email != "" {
-				ref, err = users.UserByEmail(ctx, id.Email)
+				ref, err = users.UserBy(ctx, "spec.profile.email", id.Email)
 			}
 			name = localPart
 		case "emailMatchingUserEntityAnnotation":
 			// The annotation Microsoft Graph's provider sets.
 			if id.Email != "" {
-				ref, err = users.UserByAnnotation(ctx, "microsoft.com/email", id.Email)
+				ref, err = users.UserBy(ctx, "metadata.annotations.microsoft.com/email", id.Email)
 			}
 			name = localPart
 		case "emailLocalPartMatchingUserEntityName":
@@ -242,16 +242,7 @@ func (p *SignInProvider) resolve(ctx context.Context, id ProviderIdentity) (stri
 		return fallback, []string{fallback}, nil
 	}
 	// Backstage's words, which people search for.
-	return "", nil, errs.Unauthenticatedf("Failed to sign-in, unable to resolve user identity: no catalog User matches %s; add one (spec.profile.email) or change auth.providers.%s signIn.resolvers", firstNonEmpty(id.Email, id.PreferredUsername, id.Subject), p.id)
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	return "", nil, errs.Unauthenticatedf("Failed to sign-in, unable to resolve user identity: no catalog User matches %s; add one (spec.profile.email) or change auth.providers.%s signIn.resolvers", cmp.Or(id.Email, id.PreferredUsername, id.Subject), p.id)
 }
 
 // sign encodes v with an HMAC, for cookies the browser keeps.
