@@ -30,6 +30,9 @@ type Filter struct {
 	// such nodes from small sets they computed first, and they never
 	// travel in cursors.
 	ids []int64
+	// large marks a filter found to match too many entities to become an
+	// ids node, so that it is not counted again.
+	large bool
 }
 
 // Filter node kinds.

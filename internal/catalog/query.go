@@ -352,9 +352,11 @@ const defaultSmallSetLimit = 2000
 // Pages and counts then start from those ids and sort a few rows, instead
 // of walking the order of every entity and probing each against the
 // condition (a second per page at 100k entities). A filter that matches
-// more is returned as it is; finding out costs at most s.smallSetLimit rows.
+// more is returned marked, so that a second call (the HTTP layer's, then
+// QueryEntities') does not count it again; finding out costs at most
+// s.smallSetLimit rows.
 func (s *Service) smallSet(ctx context.Context, f *Filter) (*Filter, error) {
-	if f == nil || f.Op == opIDs {
+	if f == nil || f.Op == opIDs || f.large {
 		return f, nil
 	}
 	a := &sqlArgs{}
@@ -376,7 +378,9 @@ func (s *Service) smallSet(ctx context.Context, f *Filter) (*Filter, error) {
 		return nil, err
 	}
 	if len(ids) > s.smallSetLimit {
-		return f, nil
+		large := *f
+		large.large = true
+		return &large, nil
 	}
 	return &Filter{Op: opIDs, ids: ids}, nil
 }
