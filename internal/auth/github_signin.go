@@ -6,52 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errs"
 )
-
-// OAuthAppConfig is what the github and gitlab sign-in providers share: an
-// OAuth application, where people come back, how long a sign-in lasts and
-// how they map to catalog users.
-type OAuthAppConfig struct {
-	ClientID     string `yaml:"clientId"`
-	ClientSecret string `yaml:"clientSecret"`
-	// CallbackURL overrides where the provider sends people back (default
-	// <backend.baseUrl>/api/auth/<provider>/handler/frame).
-	CallbackURL     string        `yaml:"callbackUrl"`
-	SessionDuration time.Duration `yaml:"sessionDuration"`
-	// AdditionalScopes is accepted from Backstage configs: signing in
-	// needs only the scopes that read the user's profile.
-	AdditionalScopes any `yaml:"additionalScopes"`
-	SignIn           struct {
-		Resolvers []SignInResolverConfig `yaml:"resolvers"`
-	} `yaml:"signIn"`
-}
-
-// newOAuthAppProvider checks an OAuth application's configuration (at is
-// its key) and makes the provider with flow.
-func newOAuthAppProvider(id, env string, cfg OAuthAppConfig, known []string, flow identityFlow, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
-	at := "auth.providers." + id + "." + env
-	switch {
-	case cfg.ClientID == "":
-		return nil, fmt.Errorf("%s.clientId: missing; give the OAuth application's client id", at)
-	case cfg.ClientSecret == "":
-		return nil, fmt.Errorf("%s.clientSecret: missing", at)
-	}
-	return newSignInProvider(signInOptions{id: id, env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
-		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: known}, flow, tokens, users)
-}
-
-// instanceURL checks the URL of a self-hosted instance (key names it).
-func instanceURL(key, value string) (string, error) {
-	u, err := url.Parse(value)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%s: %q is not an http(s) URL", key, value)
-	}
-	return strings.TrimSuffix(value, "/"), nil
-}
 
 // GitHubSignInConfig is auth.providers.github.<environment>: sign-in with a
 // GitHub (or GitHub Enterprise) OAuth app, as Backstage's github provider.

@@ -25,28 +25,17 @@ import (
 // OpenID Connect identity provider (Keycloak, Entra ID, Okta, Google…),
 // as Backstage's oidc provider.
 type OIDCConfig struct {
+	OAuthAppConfig `yaml:",inline"`
 	// MetadataURL is the provider's discovery document
 	// (…/.well-known/openid-configuration).
-	MetadataURL  string `yaml:"metadataUrl"`
-	ClientID     string `yaml:"clientId"`
-	ClientSecret string `yaml:"clientSecret"`
-	// CallbackURL overrides where the provider sends people back
-	// (default <backend.baseUrl>/api/auth/oidc/handler/frame).
-	CallbackURL string `yaml:"callbackUrl"`
+	MetadataURL string `yaml:"metadataUrl"`
 	// Scope defaults to "openid profile email".
 	Scope string `yaml:"scope"`
 	// Prompt is passed on as the prompt parameter ("auto": none).
 	Prompt string `yaml:"prompt"`
-	// SessionDuration is how long a sign-in lasts before the provider
-	// must be visited again (default 7 days).
-	SessionDuration time.Duration `yaml:"sessionDuration"`
-	// AdditionalScopes and TokenEndpointAuthMethod are accepted from
-	// Backstage configs; the client authenticates with HTTP Basic.
-	AdditionalScopes        any    `yaml:"additionalScopes"`
+	// TokenEndpointAuthMethod is accepted from Backstage configs; the
+	// client authenticates with HTTP Basic.
 	TokenEndpointAuthMethod string `yaml:"tokenEndpointAuthMethod"`
-	SignIn                  struct {
-		Resolvers []SignInResolverConfig `yaml:"resolvers"`
-	} `yaml:"signIn"`
 }
 
 // oidcResolvers are the sign-in resolvers of the oidc provider.
@@ -75,23 +64,17 @@ type oidcMetadata struct {
 // gives the catalog once it has started; baseURL is backend.baseUrl.
 func NewOIDC(env string, cfg OIDCConfig, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
 	at := "auth.providers.oidc." + env
-	switch {
-	case cfg.MetadataURL == "":
+	if cfg.MetadataURL == "" {
 		return nil, fmt.Errorf("%s.metadataUrl: missing; give the provider's discovery URL (…/.well-known/openid-configuration)", at)
-	case cfg.ClientID == "":
-		return nil, fmt.Errorf("%s.clientId: missing", at)
-	case cfg.ClientSecret == "":
-		return nil, fmt.Errorf("%s.clientSecret: missing", at)
 	}
-	if u, err := url.Parse(cfg.MetadataURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%s.metadataUrl: %q is not an http(s) URL", at, cfg.MetadataURL)
+	if _, err := instanceURL(at+".metadataUrl", cfg.MetadataURL); err != nil {
+		return nil, err
 	}
 	if cfg.Scope == "" {
 		cfg.Scope = "openid profile email"
 	}
 	flow := &oidcFlow{cfg: cfg, client: &http.Client{Timeout: 15 * time.Second}, keys: map[string]crypto.PublicKey{}}
-	return newSignInProvider(signInOptions{id: "oidc", env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
-		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: oidcResolvers}, flow, tokens, users)
+	return newOAuthAppProvider("oidc", env, cfg.OAuthAppConfig, oidcResolvers, flow, sessionSecret, baseURL, tokens, users)
 }
 
 // metadata fetches the discovery document, kept for an hour.

@@ -34,7 +34,7 @@ func newIDTokenFixture(t *testing.T) *idTokenFixture {
 			"n": b64.EncodeToString(key.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}})
 	}))
 	t.Cleanup(srv.Close)
-	cfg := OIDCConfig{MetadataURL: srv.URL, ClientID: "portico", ClientSecret: "x"}
+	cfg := OIDCConfig{MetadataURL: srv.URL, OAuthAppConfig: OAuthAppConfig{ClientID: "portico", ClientSecret: "x"}}
 	cfg.SignIn.Resolvers = []SignInResolverConfig{{Resolver: "emailMatchingUserEntityProfileEmail"}}
 	o, err := NewOIDC("test", cfg, "secret", "http://localhost:7007", nil, nil)
 	if err != nil {
@@ -111,7 +111,7 @@ func TestSignedCookies(t *testing.T) {
 
 func TestNewOIDCConfigErrors(t *testing.T) {
 	base := func() OIDCConfig {
-		c := OIDCConfig{MetadataURL: "https://idp.example/.well-known/openid-configuration", ClientID: "id", ClientSecret: "s"}
+		c := OIDCConfig{MetadataURL: "https://idp.example/.well-known/openid-configuration", OAuthAppConfig: OAuthAppConfig{ClientID: "id", ClientSecret: "s"}}
 		c.SignIn.Resolvers = []SignInResolverConfig{{Resolver: "emailMatchingUserEntityProfileEmail"}}
 		return c
 	}

@@ -69,12 +69,11 @@ type identityFlow interface {
 }
 
 // signInState is what the start of a sign-in keeps for its end, in a
-// signed cookie: the state, nonce and PKCE verifier, and where it started.
+// signed cookie: the state, nonce and PKCE verifier.
 type signInState struct {
 	State    string `json:"s"`
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
-	Origin   string `json:"o"`
 	Expires  int64  `json:"exp"`
 }
 
@@ -126,13 +125,54 @@ func newSignInProvider(o signInOptions, flow identityFlow, tokens *Tokens, users
 		resolvers: o.resolvers, duration: o.sessionDuration}, nil
 }
 
+// OAuthAppConfig is what every sign-in provider's configuration has (oidc,
+// github, gitlab): the OAuth client, where people come back, how long a
+// sign-in lasts and how they map to catalog users.
+type OAuthAppConfig struct {
+	ClientID     string `yaml:"clientId"`
+	ClientSecret string `yaml:"clientSecret"`
+	// CallbackURL overrides where the provider sends people back (default
+	// <backend.baseUrl>/api/auth/<provider>/handler/frame).
+	CallbackURL     string        `yaml:"callbackUrl"`
+	SessionDuration time.Duration `yaml:"sessionDuration"`
+	// AdditionalScopes is accepted from Backstage configs: signing in
+	// needs only the scopes that read the user's profile.
+	AdditionalScopes any `yaml:"additionalScopes"`
+	SignIn           struct {
+		Resolvers []SignInResolverConfig `yaml:"resolvers"`
+	} `yaml:"signIn"`
+}
+
+// newOAuthAppProvider checks an OAuth application's configuration (at is
+// its key) and makes the provider with flow.
+func newOAuthAppProvider(id, env string, cfg OAuthAppConfig, known []string, flow identityFlow, sessionSecret, baseURL string, tokens *Tokens, users func() CatalogUsers) (*SignInProvider, error) {
+	at := "auth.providers." + id + "." + env
+	switch {
+	case cfg.ClientID == "":
+		return nil, fmt.Errorf("%s.clientId: missing; give the OAuth application's client id", at)
+	case cfg.ClientSecret == "":
+		return nil, fmt.Errorf("%s.clientSecret: missing", at)
+	}
+	return newSignInProvider(signInOptions{id: id, env: env, at: at, sessionSecret: sessionSecret, baseURL: baseURL,
+		callbackURL: cfg.CallbackURL, sessionDuration: cfg.SessionDuration, resolvers: cfg.SignIn.Resolvers, known: known}, flow, tokens, users)
+}
+
+// instanceURL checks the URL of a self-hosted instance (key names it).
+func instanceURL(key, value string) (string, error) {
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("%s: %q is not an http(s) URL", key, value)
+	}
+	return strings.TrimSuffix(value, "/"), nil
+}
+
 // SessionDuration is how long a sign-in lasts.
 func (p *SignInProvider) SessionDuration() time.Duration { return p.duration }
 
 // Start begins a sign-in: it returns the identity provider's URL to
 // redirect to and the signed state to keep in a cookie.
-func (p *SignInProvider) Start(ctx context.Context, origin string) (redirect, state string, err error) {
-	st := signInState{State: randomString(), Nonce: randomString(), Verifier: randomString() + randomString(), Origin: origin, Expires: time.Now().Add(10 * time.Minute).Unix()}
+func (p *SignInProvider) Start(ctx context.Context) (redirect, state string, err error) {
+	st := signInState{State: randomString(), Nonce: randomString(), Verifier: randomString() + randomString(), Expires: time.Now().Add(10 * time.Minute).Unix()}
 	redirect, err = p.flow.authorize(ctx, st, p.callback)
 	if err != nil {
 		return "", "", err

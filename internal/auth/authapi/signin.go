@@ -82,7 +82,9 @@ func (s *signInHandler) start(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	redirect, state, err := p.Start(r.Context(), r.URL.Query().Get("origin"))
+	// The outcome is posted to the app's own origin (app.baseUrl), not to
+	// the origin the request names.
+	redirect, state, err := p.Start(r.Context())
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
