@@ -271,6 +271,13 @@ func TestRBACRestAPI(t *testing.T) {
 		run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/policies/role/default/watchers", token: dave, wantStatus: 204,
 			body: `[{"entityReference":"role:default/watchers","permission":"catalog-entity","policy":"read","effect":"deny"}]`})
 		run(t, a.URL, scenario{path: "/api/permission/policies/role/role/default/watchers", token: dave, wantStatus: 404})
+		// Replacing the members keeps the name and the policies.
+		run(t, a.URL, scenario{method: "PUT", path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 200,
+			body: `{"name":"role:default/watchers","memberReferences":["user:default/alice","user:default/bob"],"metadata":{"description":"watch"}}`})
+		run(t, a.URL, scenario{path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 200,
+			wantBody: []string{`"memberReferences":["user:default/alice","user:default/bob"],"metadata":{"source":"rest","description":"watch"}`}})
+		run(t, a.URL, scenario{method: "PUT", path: "/api/permission/roles/role/role/default/nobody", token: dave, wantStatus: 404,
+			body: `{"name":"role:default/nobody","memberReferences":["user:default/bob"]}`})
 		run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/role/role/default/watchers?memberReferences=user:default/alice", token: dave, wantStatus: 204})
 		run(t, a.URL, scenario{path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 200, wantBody: []string{`"memberReferences":["user:default/bob"]`}})
 		run(t, a.URL, scenario{method: "DELETE", path: "/api/permission/roles/role/role/default/watchers", token: dave, wantStatus: 204})

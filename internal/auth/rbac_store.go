@@ -213,17 +213,25 @@ func (r *RBAC) UpdateRole(ctx context.Context, role string, c RoleChange, by str
 		}
 	}
 	return r.change(ctx, func(tx *sql.Tx) error {
-		var lines []PolicyLine
-		if err := r.rolePolicies(ctx, tx, role, &lines); err != nil {
-			return err
+		var exists int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM rbac_roles WHERE name = $1`, role).Scan(&exists)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.NotFoundf("%s was not found", role)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM rbac_roles WHERE name = $1`, role)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("%s was not found", role)
+		if c.Name == role {
+			if _, err := tx.ExecContext(ctx, `UPDATE rbac_roles SET description = $1, modified_by = $2, updated_at = $3 WHERE name = $4`,
+				c.Description, by, store.Now(), role); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM rbac_role_members WHERE role = $1`, role); err != nil {
+				return err
+			}
+			return insertMembers(ctx, tx, role, c.Members)
 		}
+		// A renamed role keeps its policies and conditions.
 		_, err = tx.ExecContext(ctx, `INSERT INTO rbac_roles (name, description, modified_by, updated_at) VALUES ($1, $2, $3, $4)`,
 			c.Name, c.Description, by, store.Now())
 		if store.IsUniqueViolation(err) {
@@ -232,34 +240,16 @@ func (r *RBAC) UpdateRole(ctx context.Context, role string, c RoleChange, by str
 		if err != nil {
 			return err
 		}
-		if err := insertMembers(ctx, tx, c.Name, c.Members); err != nil {
-			return err
-		}
-		// A renamed role keeps its policies.
-		for _, l := range lines {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO rbac_policies (role, permission, action, effect) VALUES ($1, $2, $3, $4)`,
-				c.Name, l.Permission, l.Action, l.Effect); err != nil {
+		for _, q := range []string{`UPDATE rbac_policies SET role = $1 WHERE role = $2`, `UPDATE rbac_conditions SET role = $1 WHERE role = $2`} {
+			if _, err := tx.ExecContext(ctx, q, c.Name, role); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
-}
-
-func (r *RBAC) rolePolicies(ctx context.Context, tx *sql.Tx, role string, out *[]PolicyLine) error {
-	rows, err := tx.QueryContext(ctx, `SELECT permission, action, effect FROM rbac_policies WHERE role = $1`, role)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l PolicyLine
-		if err := rows.Scan(&l.Permission, &l.Action, &l.Effect); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rbac_roles WHERE name = $1`, role); err != nil {
 			return err
 		}
-		*out = append(*out, l)
-	}
-	return rows.Err()
+		return insertMembers(ctx, tx, c.Name, c.Members)
+	})
 }
 
 // DeleteRole deletes a stored role and its policies, or only the given
